@@ -1,0 +1,62 @@
+/**
+ * @module
+ * Every label Tusk puts on a child, in one place, so `kubectl get all -l
+ * postgres.tusk.dev/cluster=hippo` finds everything and selectors never drift from labels.
+ */
+import { MAX_LABEL, shortHash } from "./names.ts";
+
+export const PREFIX = "postgres.tusk.dev";
+
+export const LABEL = {
+  cluster: `${PREFIX}/cluster`,
+  instanceSet: `${PREFIX}/instance-set`,
+  instance: `${PREFIX}/instance`,
+  role: `${PREFIX}/role`,
+  /** The label Patroni patches onto pods with the member's role (`master`/`replica` in 3.0). */
+  patroniRole: `${PREFIX}/patroni-role`,
+  patroniScope: `${PREFIX}/patroni`,
+  user: `${PREFIX}/pguser`,
+  data: `${PREFIX}/data`,
+  name: "app.kubernetes.io/name",
+  instanceName: "app.kubernetes.io/instance",
+  component: "app.kubernetes.io/component",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+export const ANNOTATION = {
+  configHash: `${PREFIX}/config-hash`,
+  deletionProtection: `${PREFIX}/deletion-protection`,
+  backupTrigger: `${PREFIX}/pgbackrest-backup`,
+  restoreTrigger: `${PREFIX}/pgbackrest-restore`,
+  switchoverTrigger: `${PREFIX}/trigger-switchover`,
+  restart: `${PREFIX}/restart`,
+} as const;
+
+/** Patroni 3.0 writes this value for the leader (NOTES P-role: `master`, not `primary`). */
+export const PATRONI_LEADER_VALUE = "master";
+export const PATRONI_REPLICA_VALUE = "replica";
+
+/** Label values are at most 63 characters; longer ones shorten with a stable hash. */
+export function labelValue(value: string): string {
+  if (value.length <= MAX_LABEL) return value;
+  const hash = shortHash(value);
+  return `${value.slice(0, MAX_LABEL - hash.length - 1).replace(/[-_.]+$/, "")}-${hash}`;
+}
+
+export function clusterLabels(cluster: string, component: string): Record<string, string> {
+  return {
+    [LABEL.name]: "postgres",
+    [LABEL.instanceName]: labelValue(cluster),
+    [LABEL.component]: component,
+    [LABEL.managedBy]: "tusk",
+    [LABEL.cluster]: labelValue(cluster),
+  };
+}
+
+export function instanceSetLabels(cluster: string, set: string): Record<string, string> {
+  return { ...clusterLabels(cluster, "database"), [LABEL.instanceSet]: labelValue(set) };
+}
+
+export function instanceLabels(cluster: string, set: string, instance: string): Record<string, string> {
+  return { ...instanceSetLabels(cluster, set), [LABEL.instance]: labelValue(instance) };
+}

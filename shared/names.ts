@@ -1,0 +1,78 @@
+/**
+ * @module
+ * Every generated object name comes from here, so the pattern is predictable
+ * (`<cluster>-primary`, `<cluster>-pguser-<user>`, ...) and stays a valid Kubernetes name.
+ */
+
+/** Kubernetes DNS labels (Service, Pod, label values) are at most 63 characters. */
+export const MAX_LABEL = 63;
+
+/**
+ * FNV-1a 32-bit, hex. Used to shorten names and to fingerprint content deterministically;
+ * not a security hash.
+ */
+export function shortHash(text: string, length = 8): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  // A second round with a different seed gives 16 hex digits when asked for more than 8.
+  let h2 = 0x01000193;
+  for (let i = text.length - 1; i >= 0; i--) {
+    h2 ^= text.charCodeAt(i);
+    h2 = Math.imul(h2, 0x811c9dc5) >>> 0;
+  }
+  return (h.toString(16).padStart(8, "0") + h2.toString(16).padStart(8, "0")).slice(0, length);
+}
+
+/**
+ * Joins parts with '-' and, when the result would exceed `max`, cuts it and appends a stable
+ * hash of the full name so distinct long names stay distinct.
+ */
+export function boundedName(parts: string[], max = MAX_LABEL): string {
+  const full = parts.filter((p) => p !== "").join("-");
+  if (full.length <= max) return full;
+  const hash = shortHash(full);
+  const head = full.slice(0, max - hash.length - 1).replace(/-+$/, "");
+  return `${head}-${hash}`;
+}
+
+/** PGO names unnamed instance sets 00, 01, ... by position. */
+export function instanceSetName(name: string | undefined, index: number): string {
+  return name && name.length > 0 ? name : String(index).padStart(2, "0");
+}
+
+/**
+ * A StatefulSet's Pod is `<sts>-0`; the pod name must stay a DNS label, so the StatefulSet
+ * name leaves room for the `-0` suffix (and the controller-revision-hash label the
+ * StatefulSet controller adds, which is `<sts>-<10 chars>`).
+ */
+const STS_MAX = MAX_LABEL - 11;
+
+export const names = {
+  instance: (cluster: string, set: string, ordinal: number) => boundedName([cluster, set, String(ordinal)], STS_MAX),
+  pod: (statefulSet: string) => `${statefulSet}-0`,
+  instanceSet: (cluster: string, set: string) => boundedName([cluster, set]),
+  pgdata: (instance: string) => boundedName([instance, "pgdata"]),
+  pgwal: (instance: string) => boundedName([instance, "pgwal"]),
+  primaryService: (cluster: string) => boundedName([cluster, "primary"]),
+  replicaService: (cluster: string) => boundedName([cluster, "replicas"]),
+  podsService: (cluster: string) => boundedName([cluster, "pods"]),
+  /** Patroni's scope: the leader lock and the DCS Service (Endpoints) carry this name. */
+  patroniScope: (cluster: string) => boundedName([cluster, "ha"]),
+  patroniConfigService: (cluster: string) => boundedName([cluster, "ha", "config"]),
+  clusterConfig: (cluster: string) => boundedName([cluster, "config"]),
+  instanceRbac: (cluster: string) => boundedName([cluster, "instance"]),
+  userSecret: (cluster: string, user: string) => boundedName([cluster, "pguser", user], 253),
+  internalSecret: (cluster: string) => boundedName([cluster, "internal"]),
+  caSecret: (cluster: string) => boundedName([cluster, "ca"]),
+  serverCertSecret: (cluster: string) => boundedName([cluster, "cluster-cert"]),
+  replicationCertSecret: (cluster: string) => boundedName([cluster, "replication-cert"]),
+  usersJob: (cluster: string, hash: string) => boundedName([cluster, "users", hash]),
+  pdb: (cluster: string, set: string) => boundedName([cluster, "set", set]),
+  pgbackrestConfig: (cluster: string) => boundedName([cluster, "pgbackrest-config"]),
+  repoHost: (cluster: string) => boundedName([cluster, "repo-host"], STS_MAX),
+  pgbouncer: (cluster: string) => boundedName([cluster, "pgbouncer"]),
+  monitoringSecret: (cluster: string) => boundedName([cluster, "monitoring"]),
+};
