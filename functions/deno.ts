@@ -9,13 +9,15 @@ declare const Deno: {
   serve(
     options: { port: number; hostname?: string; onListen?: (addr: { port: number }) => void },
     handler: (req: Request) => Response | Promise<Response>,
-  ): unknown;
+  ): { shutdown(): Promise<void> };
+  addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
+  exit(code: number): never;
 };
 
 const port = Number(Deno.env.get("PORT") ?? 8080);
 const functions = parseFunctionList(Deno.env.get("FUNCTIONS"));
 const app = createServer({ functions });
-Deno.serve(
+const server = Deno.serve(
   {
     port,
     hostname: Deno.env.get("HOST") ?? "0.0.0.0",
@@ -32,3 +34,7 @@ Deno.serve(
   },
   app.fetch,
 );
+// Without a listener Deno dies from the signal (no exit code 0) and cuts in-flight requests.
+const stop = () => void server.shutdown().then(() => Deno.exit(0));
+Deno.addSignalListener("SIGTERM", stop);
+Deno.addSignalListener("SIGINT", stop);
