@@ -60,3 +60,23 @@ export function instanceSetLabels(cluster: string, set: string): Record<string, 
 export function instanceLabels(cluster: string, set: string, instance: string): Record<string, string> {
   return { ...instanceSetLabels(cluster, set), [LABEL.instance]: labelValue(instance) };
 }
+
+/**
+ * PGO's own labels, also put on instance pods so the label selectors in PGO manifests (affinity,
+ * topology spread: `postgres-operator.crunchydata.com/instance-set: "00"`) keep matching.
+ */
+export const PGO_LABEL = {
+  cluster: "postgres-operator.crunchydata.com/cluster",
+  instanceSet: "postgres-operator.crunchydata.com/instance-set",
+  instance: "postgres-operator.crunchydata.com/instance",
+  data: "postgres-operator.crunchydata.com/data",
+} as const;
+
+export function pgoInstanceLabels(cluster: string, set: string, instance: string): Record<string, string> {
+  return {
+    [PGO_LABEL.cluster]: labelValue(cluster),
+    [PGO_LABEL.instanceSet]: labelValue(set),
+    [PGO_LABEL.instance]: labelValue(instance),
+    [PGO_LABEL.data]: "postgres",
+  };
+}

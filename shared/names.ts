@@ -70,6 +70,12 @@ export const names = {
   serverCertSecret: (cluster: string) => boundedName([cluster, "cluster-cert"]),
   replicationCertSecret: (cluster: string) => boundedName([cluster, "replication-cert"]),
   usersJob: (cluster: string, hash: string) => boundedName([cluster, "users", hash]),
+  /** The SQL the users Job applies; a Secret because it carries SCRAM verifiers. */
+  usersSqlSecret: (cluster: string) => boundedName([cluster, "users-sql"]),
+  /** Applies the Patroni dynamic (DCS) configuration through the REST API; named by its hash. */
+  patroniConfigJob: (cluster: string, hash: string) => boundedName([cluster, "patroni", hash]),
+  /** Moves the Patroni leader before the leader's pod is replaced or removed; named by its target. */
+  switchoverJob: (cluster: string, hash: string) => boundedName([cluster, "switchover", hash]),
   pdb: (cluster: string, set: string) => boundedName([cluster, "set", set]),
   pgbackrestConfig: (cluster: string) => boundedName([cluster, "pgbackrest-config"]),
   repoHost: (cluster: string) => boundedName([cluster, "repo-host"], STS_MAX),

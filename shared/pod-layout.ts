@@ -54,5 +54,15 @@ export const IMAGES = {
   exporter: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
 } as const;
 
+/**
+ * Roles the operator owns in every cluster. Users may not take these names (admission refuses
+ * them), except `postgres`, which gets the superuser's Secret as in PGO.
+ */
+export const ROLES = {
+  superuser: "postgres",
+  replication: "_tusk_replication",
+  rewind: "_tusk_rewind",
+} as const;
+
 /** The non-root UID/GID the Postgres image runs as (Debian's postgres user is 999 in most images). */
 export const POSTGRES_UID = 26;
