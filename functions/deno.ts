@@ -1,13 +1,23 @@
 /**
  * @module
  * Deno entry: `deno task start`. PORT defaults to 8080 (Knative's), not Deno's 8000.
+ * With TLS_CERT_FILE and TLS_KEY_FILE set, the same app is also served over HTTPS on TLS_PORT
+ * (default 8443) for the admission webhook. Unlike the Node entry it does not reload a renewed
+ * certificate: restart the process (roll the Deployment) after a renewal.
  */
 import { createServer, parseFunctionList } from "./server.ts";
 
 declare const Deno: {
   env: { get(name: string): string | undefined };
+  readTextFileSync(path: string): string;
   serve(
-    options: { port: number; hostname?: string; onListen?: (addr: { port: number }) => void },
+    options: {
+      port: number;
+      hostname?: string;
+      cert?: string;
+      key?: string;
+      onListen?: (addr: { port: number }) => void;
+    },
     handler: (req: Request) => Response | Promise<Response>,
   ): { shutdown(): Promise<void> };
   addSignalListener(signal: "SIGTERM" | "SIGINT", handler: () => void): void;
@@ -34,7 +44,25 @@ const server = Deno.serve(
   },
   app.fetch,
 );
+const certFile = Deno.env.get("TLS_CERT_FILE");
+const keyFile = Deno.env.get("TLS_KEY_FILE");
+const tlsServer =
+  certFile && keyFile
+    ? Deno.serve(
+        {
+          port: Number(Deno.env.get("TLS_PORT") ?? 8443),
+          hostname: Deno.env.get("HOST") ?? "0.0.0.0",
+          cert: Deno.readTextFileSync(certFile),
+          key: Deno.readTextFileSync(keyFile),
+          onListen: (addr) =>
+            console.log(
+              JSON.stringify({ level: "info", msg: "listening", runtime: "deno", tls: true, port: addr.port }),
+            ),
+        },
+        app.fetch,
+      )
+    : undefined;
 // Without a listener Deno dies from the signal (no exit code 0) and cuts in-flight requests.
-const stop = () => void server.shutdown().then(() => Deno.exit(0));
+const stop = () => void Promise.all([server.shutdown(), tlsServer?.shutdown()]).then(() => Deno.exit(0));
 Deno.addSignalListener("SIGTERM", stop);
 Deno.addSignalListener("SIGINT", stop);

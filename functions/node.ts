@@ -1,7 +1,11 @@
 /**
  * @module
  * Node entry: `npm start`. PORT defaults to 8080 (Knative's), not the adapter's 3000.
+ * With TLS_CERT_FILE and TLS_KEY_FILE set, the same app is also served over HTTPS on TLS_PORT
+ * (default 8443): the API server calls admission webhooks over HTTPS only.
  */
+import { readFileSync } from "node:fs";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { serve } from "@hono/node-server";
 import { createServer, parseFunctionList } from "./server.ts";
 
@@ -19,6 +23,40 @@ const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? "0.
     }),
   );
 });
-const stop = () => server.close(() => process.exit(0));
+const certFile = process.env.TLS_CERT_FILE;
+const keyFile = process.env.TLS_KEY_FILE;
+let tlsServer: HttpsServer | undefined;
+if (certFile && keyFile) {
+  const tlsPort = Number(process.env.TLS_PORT ?? 8443);
+  const readPair = () => ({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
+  let pair = readPair();
+  tlsServer = serve(
+    {
+      fetch: app.fetch,
+      port: tlsPort,
+      hostname: process.env.HOST ?? "0.0.0.0",
+      createServer: createHttpsServer,
+      serverOptions: pair,
+    },
+    (info) =>
+      console.log(JSON.stringify({ level: "info", msg: "listening", runtime: "node", tls: true, port: info.port })),
+  ) as HttpsServer;
+  // cert-manager renews the Secret in place; the mounted files change, the process keeps running.
+  setInterval(() => {
+    try {
+      const next = readPair();
+      if (next.cert.equals(pair.cert) && next.key.equals(pair.key)) return;
+      tlsServer?.setSecureContext(next);
+      pair = next;
+      console.log(JSON.stringify({ level: "info", msg: "reloaded TLS certificate", runtime: "node" }));
+    } catch (error) {
+      console.log(JSON.stringify({ level: "error", msg: "TLS certificate reload failed", error: String(error) }));
+    }
+  }, 60_000).unref();
+}
+const stop = () => {
+  tlsServer?.close();
+  server.close(() => process.exit(0));
+};
 process.on("SIGTERM", stop);
 process.on("SIGINT", stop);
