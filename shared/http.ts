@@ -123,7 +123,14 @@ export function createApp(options: AppOptions = {}): Hono {
     "*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: `request body is larger than ${MAX_BODY_BYTES} bytes` }, 413),
+      // A streamed (chunked) body is cut off, which leaves the connection unusable: say so, or
+      // clients reuse it and fail. With a Content-Length the server drains it and keeps it alive.
+      onError: (c) =>
+        c.json(
+          { error: `request body is larger than ${MAX_BODY_BYTES} bytes` },
+          413,
+          c.req.header("content-length") === undefined ? { connection: "close" } : {},
+        ),
     }),
   );
   installErrorHandling(app, log);
@@ -134,7 +141,9 @@ export function createApp(options: AppOptions = {}): Hono {
 export function installErrorHandling(app: Hono, log: (line: string) => void = console.log): void {
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message, problems: err.problems }, 400);
-    log(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error: String(err) }));
+    // JSON.parse's messages quote the input, which can be Secret data from the request body.
+    const error = err instanceof SyntaxError ? "SyntaxError (message withheld: it may quote the body)" : String(err);
+    log(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error }));
     return c.json({ error: "internal error" }, 500);
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
