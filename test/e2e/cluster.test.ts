@@ -1,0 +1,316 @@
+/**
+ * Scenarios 1-3 of the end-to-end issue: the cluster hook's own output, run with the real
+ * Patroni 3.0 and PostgreSQL 15 on 127.0.0.1 (mapping: test/e2e/README.md).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { names } from "../../shared/names.ts";
+import { E2ECluster } from "./lib/cluster.ts";
+import { type Etcd, startEtcd } from "./lib/etcd.ts";
+import { getJson } from "./lib/http.ts";
+import { BurstWriter, LoopWriter } from "./lib/load.ts";
+import { query, sql } from "./lib/pg.ts";
+import { findings, outcome, record } from "./lib/results.ts";
+import {
+  appConn,
+  bootstrap,
+  healthy,
+  INSTANCE_VOLUME,
+  replication,
+  sameOnAll,
+  teardownCluster,
+  userSecret,
+} from "./lib/scenario.ts";
+import { seconds, waitFor } from "./lib/wait.ts";
+
+const NAME = "hippo";
+const SPEC = {
+  postgresVersion: 15,
+  instances: [{ name: "instance1", replicas: 3, dataVolumeClaimSpec: INSTANCE_VOLUME }],
+  users: [
+    { name: "app", databases: ["appdb"] },
+    { name: "reporting", databases: ["appdb", "reports"] },
+  ],
+  patroni: { leaderLeaseDurationSeconds: 10, syncPeriodSeconds: 2 },
+};
+
+let etcd: Etcd | undefined;
+let hippo: E2ECluster | undefined;
+let bootstrapped = false;
+let failed = false;
+
+function cluster(): E2ECluster {
+  if (!hippo || !bootstrapped) throw new Error("scenario 1 (bootstrap) did not succeed");
+  return hippo;
+}
+
+describe.sequential("cluster hook output with real Patroni and PostgreSQL", () => {
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
+
+  afterAll(async () => {
+    if (hippo) findings(NAME, hippo.findings);
+    await teardownCluster(hippo, !failed);
+    await etcd?.stop();
+  });
+
+  it("1: bootstraps a 3-instance cluster with users, TLS and SCRAM", async () => {
+    try {
+      hippo = new E2ECluster({ name: NAME, spec: structuredClone(SPEC), etcd: etcd! });
+      const t = await bootstrap(hippo, 3);
+      record("1 bootstrap", "leader elected (hook call -> Patroni leader)", t.leaderSeconds, "s");
+      record("1 bootstrap", "two replicas streaming", t.streamingSeconds, "s");
+      record("1 bootstrap", "all pods Ready + users Job done", t.readySeconds, "s");
+      const c = hippo;
+
+      // one leader, two replicas, both streaming from it
+      const leader = (await c.leader())!;
+      const clusterView = await getJson(c.restUrl(leader, "/cluster"));
+      const roles = (clusterView.members as { name: string; role: string; state: string }[]).map((m) => m.role).sort();
+      expect(roles).toEqual(["leader", "replica", "replica"]);
+      const rows = await replication(c, leader);
+      expect(rows.map((r) => r.state)).toEqual(["streaming", "streaming"]);
+      expect(rows.map((r) => r.application_name).sort()).toEqual([...c.pods.keys()].filter((p) => p !== leader).sort());
+
+      // users and databases from the spec
+      for (const u of SPEC.users) {
+        const s = userSecret(c, u.name);
+        for (const key of ["user", "password", "dbname", "host", "port", "uri", "verifier"])
+          expect(s[key], `${u.name} Secret key ${key}`).toBeTruthy();
+        expect(s.user).toBe(u.name);
+        expect(s.host).toMatch(new RegExp(`^${names.primaryService(NAME)}\\.`));
+        const su = c.superConn(c.pgPort(leader));
+        expect(await sql(su, `select rolcanlogin from pg_roles where rolname = '${u.name}'`)).toBe("t");
+        // the password is set as the Secret's verifier, never sent in clear
+        expect(await sql(su, `select rolpassword from pg_authid where rolname = '${u.name}'`)).toBe(s.verifier);
+        for (const db of u.databases) {
+          expect(await sql(su, `select count(*) from pg_database where datname = '${db}'`)).toBe("1");
+          // SCRAM with the Secret's password, TLS verified against the cluster CA by service name
+          const r = await query(
+            appConn(c, u.name, db),
+            "select current_user || '@' || current_database() || ' ssl=' || ssl from pg_stat_ssl where pid = pg_backend_pid()",
+          );
+          expect(r.err).toBe("");
+          expect(r.out).toBe(`${u.name}@${db} ssl=t`);
+        }
+      }
+      // the first user's own database is usable for tables
+      const app = appConn(c, "app", "appdb");
+      const made = await query(
+        app,
+        "create table e2e_probe(x int); insert into e2e_probe values (1); select count(*) from e2e_probe",
+      );
+      expect(made.err, "user app creates a table in its database").toBe("");
+
+      // the Secret's URI works as given (host resolved like cluster DNS, port mapped)
+      const s = userSecret(c, "app");
+      expect(s.uri).toMatch(/^postgres(ql)?:\/\//);
+      const uri = new URL(s.uri!);
+      expect(uri.hostname).toBe(s.host);
+      expect(decodeURIComponent(uri.password)).toBe(s.password);
+
+      // TLS enforced: a connection without TLS is refused by pg_hba
+      const plain = await query({ ...app, sslmode: "disable" }, "select 1");
+      expect(plain.ok).toBe(false);
+      expect(plain.err).toMatch(/no pg_hba\.conf entry|no encryption/);
+      // verify-ca succeeds; a wrong password fails
+      expect((await query({ ...app, sslmode: "verify-ca" }, "select 1")).out).toBe("1");
+      const wrong = await query({ ...app, password: `${app.password}x` }, "select 1");
+      expect(wrong.ok).toBe(false);
+      expect(wrong.err).toMatch(/password authentication failed/);
+
+      bootstrapped = true;
+      outcome("1 bootstrap", "passed", `leader ${leader}, replicas streaming, ${SPEC.users.length} users verified`);
+    } catch (e) {
+      failed = true;
+      outcome("1 bootstrap", "failed", (e as Error).message.split("\n")[0]!);
+      throw e;
+    }
+  });
+
+  it("2: fails over after kill -9 of the leader; counts unavailability and lost writes", async () => {
+    try {
+      const c = cluster();
+      await sql(
+        appConn(c, "app", "appdb"),
+        "create table if not exists fo_t(run text, id bigint, primary key(run, id))",
+      );
+
+      const async = await failover(c, "async");
+      record("2 failover", "async: writes unavailable (kill -> first acknowledged write)", async.unavailable, "s");
+      record("2 failover", "async: new leader elected", async.elected, "s");
+      record(
+        "2 failover",
+        "async: acknowledged writes lost",
+        async.lost,
+        "",
+        `of ${async.acked} acknowledged (loop ${async.loopLost}, burst ${async.burstLost})`,
+      );
+      record("2 failover", "async: old leader rejoined and streaming", async.rejoin, "s");
+
+      // synchronous_mode through the spec's dynamic configuration, applied to the running cluster
+      const spec = structuredClone(SPEC) as any;
+      spec.patroni.dynamicConfiguration = { synchronous_mode: true };
+      c.mc.setSpec(spec);
+      const tSync = Date.now();
+      await c.converge("synchronous_mode applied and a synchronous standby in sync", async () => {
+        const leader = await c.leader();
+        if (!leader) return false;
+        const rows = await replication(c, leader).catch(() => []);
+        return rows.some((r) => r.sync_state === "sync") && leader;
+      });
+      record("2 failover", "synchronous_mode: spec change -> standby in sync", seconds(tSync), "s");
+      const sync = await failover(c, "sync");
+      record("2 failover", "sync: writes unavailable (kill -> first acknowledged write)", sync.unavailable, "s");
+      record("2 failover", "sync: new leader elected", sync.elected, "s");
+      record("2 failover", "sync: acknowledged writes lost", sync.lost, "", `of ${sync.acked} acknowledged`);
+      record("2 failover", "sync: old leader rejoined and streaming", sync.rejoin, "s");
+      expect(sync.lost, "acknowledged writes lost with synchronous_mode").toBe(0);
+      outcome(
+        "2 failover",
+        "passed",
+        `async lost ${async.lost}, sync lost ${sync.lost}; unavailable ${async.unavailable} s / ${sync.unavailable} s`,
+      );
+    } catch (e) {
+      failed = true;
+      outcome("2 failover", "failed", (e as Error).message.split("\n")[0]!);
+      throw e;
+    }
+  });
+
+  it("3: switches over through the generated switchover Job; the old leader rejoins", async () => {
+    try {
+      const c = cluster();
+      const old = (await healthy(c, 2)) || (await c.converge("healthy cluster", () => healthy(c, 2)));
+      const target = [...c.pods.keys()].find((p) => p !== old)!;
+      const targetInstance = c.pods.get(target)!.sts;
+      const spec = structuredClone(c.mc.parent.spec);
+      spec.patroni = { ...spec.patroni, switchover: { enabled: true, targetInstance } };
+      c.mc.setSpec(spec);
+      c.mc.parent.metadata.annotations = {
+        ...c.mc.parent.metadata.annotations,
+        "postgres.tusk.dev/trigger-switchover": "e2e-1",
+      };
+      const t0 = Date.now();
+      await c.converge(`${target} to lead after the switchover Job`, async () => (await c.leader()) === target);
+      const moved = seconds(t0);
+      const job = [...c.jobs.values()].find((j) => j.name.startsWith(names.switchoverJob(NAME, "")));
+      expect(job, "the hook emitted a switchover Job").toBeDefined();
+      await c.converge(`old leader ${old} streaming from ${target}`, async () => {
+        const rows = await replication(c, target).catch(() => []);
+        return rows.some((r) => r.application_name === old && r.state === "streaming");
+      });
+      const rejoined = seconds(t0);
+      await sameOnAll(c, "select count(*) from fo_t", "appdb");
+      // the primary Service follows: the app's Secret host now reaches the new leader
+      const via = await sql(appConn(c, "app", "appdb"), "select pg_is_in_recovery()");
+      expect(via).toBe("f");
+      record("3 switchover", "trigger -> target is leader", moved, "s");
+      record("3 switchover", "trigger -> old leader streaming", rejoined, "s");
+      outcome("3 switchover", "passed", `${old} -> ${target} via Job ${job!.name}`);
+    } catch (e) {
+      failed = true;
+      outcome("3 switchover", "failed", (e as Error).message.split("\n")[0]!);
+      throw e;
+    }
+  });
+});
+
+/** One hard-kill failover under write load; the killed leader's Patroni is restarted after. */
+async function failover(c: E2ECluster, label: string) {
+  const leader = (await c.converge("healthy cluster before failover", () => healthy(c, 2)))!;
+  const primary = names.primaryService(NAME);
+  const watch = c.watchPods(200);
+  const loop = new LoopWriter(
+    () => {
+      try {
+        return appConn(c, "app", "appdb");
+      } catch {
+        return undefined;
+      }
+    },
+    "fo_t",
+    `${label}-loop`,
+  );
+  const burst = new BurstWriter({ ...appConn(c, "app", "appdb"), port: c.pgPort(leader) }, "fo_t", `${label}-burst`);
+  try {
+    loop.start();
+    burst.start();
+    await waitFor("writes flowing before the kill", () => loop.acked().length >= 10 && burst.acked().length >= 100, {
+      timeoutMs: 60_000,
+    });
+    const kids = await c.hardKill(leader);
+    const tKill = Date.now();
+    const newLeader = await waitFor(
+      "a new leader",
+      async () => {
+        const l = await c.leader();
+        return l && l !== leader ? l : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 100, describe: () => c.describe() },
+    );
+    const elected = seconds(tKill);
+    const first = await waitFor("an acknowledged write after the kill", () => loop.firstAckAfter(tKill), {
+      timeoutMs: 120_000,
+      intervalMs: 100,
+      describe: () => `last attempts: ${JSON.stringify(loop.attempts.slice(-5))}`,
+    });
+    const unavailable = seconds(tKill, first.end);
+    await waitFor(
+      "more writes on the new leader",
+      () => loop.attempts.filter((a) => a.ok && a.start > first.end).length >= 5,
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    await loop.stop();
+    await burst.stop();
+
+    const newConn = c.superConn(c.pgPort(newLeader), "appdb");
+    const present = new Set(
+      (await sql(newConn, `select run || ':' || id from fo_t where run like '${label}-%'`)).split("\n").filter(Boolean),
+    );
+    const loopLost = loop.acked().filter((id) => !present.has(`${label}-loop:${id}`)).length;
+    const burstLost = burst.acked().filter((id) => !present.has(`${label}-burst:${id}`)).length;
+    expect(c.resolve(`${primary}.${c.namespace}.svc`, 5432)?.pod, "primary Service follows the new leader").toBe(
+      newLeader,
+    );
+
+    // the Kubelet restarts the killed container; Patroni rejoins it (pg_rewind when needed)
+    for (const k of kids) await waitFor(`orphaned backend ${k} to exit`, () => !isAlive(k), { timeoutMs: 30_000 });
+    const tRestart = Date.now();
+    await c.restartContainer(leader);
+    await waitFor(
+      `${leader} streaming from ${newLeader}`,
+      async () => {
+        const rows = await replication(c, newLeader).catch(() => []);
+        return rows.some((r) => r.application_name === leader && r.state === "streaming");
+      },
+      { timeoutMs: 180_000, describe: () => c.describe() },
+    );
+    const rejoin = seconds(tRestart);
+    await sameOnAll(c, `select count(*) from fo_t where run like '${label}-%'`, "appdb");
+    return {
+      elected,
+      unavailable,
+      loopLost,
+      burstLost,
+      lost: loopLost + burstLost,
+      acked: loop.acked().length + burst.acked().length,
+      rejoin,
+    };
+  } finally {
+    await loop.stop();
+    await burst.stop();
+    watch.stop();
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

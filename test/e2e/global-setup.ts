@@ -1,0 +1,29 @@
+/**
+ * @module
+ * Runs once per `npm run test:e2e`: installs missing programs (root), stops whatever an aborted
+ * earlier run left behind, starts from an empty run directory; at the end stops leftovers again
+ * (a crashed test file), checks no port is left listening and writes test/e2e/RESULTS.md.
+ */
+import { execFileSync } from "node:child_process";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { BASE, killLeftovers, LOGS, RUN } from "./lib/proc.ts";
+import { RESULTS_DIR, writeResultsMarkdown } from "./lib/results.ts";
+
+const here = import.meta.dirname;
+let started = 0;
+
+export async function setup(): Promise<void> {
+  started = Date.now();
+  execFileSync("bash", [join(here, "install.sh")], { stdio: "inherit" });
+  await killLeftovers((m) => console.log(`[e2e setup] ${m}`));
+  for (const d of [RUN, LOGS, RESULTS_DIR]) rmSync(d, { recursive: true, force: true });
+  console.log(`[e2e setup] base ${BASE}; logs in ${LOGS}`);
+}
+
+export async function teardown(): Promise<void> {
+  await killLeftovers((m) => console.log(`[e2e teardown] ${m}`));
+  const wall = (Date.now() - started) / 1000;
+  writeResultsMarkdown(join(here, "RESULTS.md"), wall);
+  console.log(`[e2e teardown] suite wall time ${wall.toFixed(1)} s; RESULTS.md written`);
+}

@@ -1,0 +1,975 @@
+/**
+ * @module
+ * Runs what the cluster hook returns, the way Kubernetes would, on 127.0.0.1: each
+ * StatefulSet's pod becomes a directory plus its containers' processes (run as the postgres
+ * OS user), each Job runs its containers to completion, Services resolve to the pods their
+ * selectors pick. Pod labels and readiness come from reality (Patroni's keys in etcd and the
+ * containers' own readiness probes) and are fed back to the hook as related Pods.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { basename, dirname, join } from "node:path";
+import type { V1Container, V1PodSpec, V1Probe } from "@kubernetes/client-node";
+import YAML from "yaml";
+import type { Etcd } from "./etcd.ts";
+import { status as httpStatus } from "./http.ts";
+import { matches, type Obj, type ObjectSource, type PodFacts, resolveArgv, resolveEnv, volumeFiles } from "./kube.ts";
+import { type Change, inProcessHooks, Metacontroller } from "./metacontroller.ts";
+import type { Conn } from "./pg.ts";
+import {
+  DEFAULT_POD_PORTS,
+  hostPort,
+  mapEnv,
+  mapPaths,
+  mapPatroniConfig,
+  POD_ROOTS,
+  type PodPlace,
+  parseServiceHost,
+} from "./podworld.ts";
+import {
+  alive,
+  asPostgres,
+  type Daemon,
+  forgetDaemon,
+  freePort,
+  LOGS,
+  mkdirPg,
+  postgresIds,
+  postmasterPid,
+  RUN,
+  run,
+  startDaemon,
+  stopPid,
+  tail,
+} from "./proc.ts";
+import { sleep, waitFor } from "./wait.ts";
+
+const PATH = "/usr/lib/postgresql/15/bin:/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin";
+
+export interface PodRuntime {
+  name: string;
+  sts: string;
+  uid: string;
+  template: Obj;
+  templateHash: string;
+  place: PodPlace;
+  daemons: Map<string, Daemon>;
+  env: Map<string, Record<string, string>>;
+  argv: Map<string, string[]>;
+  patroni?: { container: string; config: Record<string, any>; raw: Record<string, any> };
+  dataDir?: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  ready: boolean;
+  restarts: number;
+  started: boolean;
+}
+
+export interface JobRuntime {
+  name: string;
+  attempts: number;
+  state: "running" | "succeeded" | "failed";
+  startTime: string;
+  completionTime?: string;
+  log: string;
+  done: Promise<void>;
+  output: string;
+}
+
+export interface ClusterOptions {
+  name: string;
+  namespace?: string;
+  spec: Obj;
+  etcd: Etcd;
+  log?: (m: string) => void;
+}
+
+function hash(text: string, n = 10): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, n);
+}
+
+function which(program: string): string | undefined {
+  if (program.includes("/")) return existsSync(program) ? program : undefined;
+  for (const dir of PATH.split(":")) if (existsSync(join(dir, program))) return join(dir, program);
+  return undefined;
+}
+
+export class E2ECluster {
+  readonly name: string;
+  readonly namespace: string;
+  readonly mc: Metacontroller;
+  readonly etcd: Etcd;
+  readonly root: string;
+  readonly pods = new Map<string, PodRuntime>();
+  readonly jobs = new Map<string, JobRuntime>();
+  /** Things the suite noticed about the hook's output that are not fatal by themselves. */
+  readonly findings: string[] = [];
+  readonly log: (m: string) => void;
+
+  constructor(opts: ClusterOptions) {
+    this.name = opts.name;
+    this.namespace = opts.namespace ?? "e2e";
+    this.etcd = opts.etcd;
+    this.log = opts.log ?? ((m) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${this.name}: ${m}`));
+    this.root = join(RUN, this.name);
+    mkdirSync(this.root, { recursive: true });
+    this.mc = new Metacontroller(inProcessHooks(), {
+      apiVersion: "postgres.tusk.dev/v1",
+      kind: "PostgresCluster",
+      metadata: { name: this.name, namespace: this.namespace },
+      spec: opts.spec,
+    });
+  }
+
+  finding(m: string): void {
+    if (!this.findings.includes(m)) {
+      this.findings.push(m);
+      this.log(`FINDING: ${m}`);
+    }
+  }
+
+  // ------------------------------------------------------------------ objects
+
+  readonly source: ObjectSource = {
+    secret: (name) => this.mc.child("Secret", name),
+    configMap: (name) => this.mc.child("ConfigMap", name),
+  };
+
+  secret(name: string): Obj | undefined {
+    return this.mc.child("Secret", name);
+  }
+
+  // ------------------------------------------------------------------ reconcile
+
+  /** One Metacontroller round: refresh pods, sync, apply what changed. */
+  async reconcile(): Promise<Change[]> {
+    await this.refreshPods();
+    const changes = await this.mc.sync(
+      [...this.pods.values()].filter((p) => p.started).map((p) => this.podObject(p)),
+      (o) => this.statusOf(o),
+    );
+    for (const c of changes)
+      if (c.kind !== "updated" || c.key.startsWith("Job.")) this.log(`${c.kind} ${c.key} ${c.name}`);
+    await this.apply(changes);
+    return changes;
+  }
+
+  /**
+   * Keeps reconciling (as Metacontroller does on every watch event and resync) until `done`
+   * holds. Each round waits a little so the processes can move.
+   */
+  async converge<T>(
+    what: string,
+    done: () => T | Promise<T>,
+    timeoutMs = 180_000,
+  ): Promise<Exclude<T, undefined | false | null>> {
+    return waitFor(
+      what,
+      async () => {
+        await this.reconcile();
+        return await done();
+      },
+      { timeoutMs, intervalMs: 1000, describe: () => this.describe() },
+    );
+  }
+
+  async apply(changes: Change[]): Promise<void> {
+    for (const c of changes) {
+      const kind = c.key.split(".")[0];
+      if (kind === "StatefulSet") {
+        if (c.kind === "deleted") await this.stopPod(this.podNameOf(c.object), "statefulset deleted");
+        else await this.applyStatefulSet(c.object, c.previous);
+      } else if (kind === "Job") {
+        if (c.kind === "created") this.startJob(c.object);
+        else if (c.kind === "updated")
+          this.finding(
+            `Job ${c.name}: spec changed after creation (Jobs are immutable; the API server refuses this update)`,
+          );
+      } else if ((kind === "ConfigMap" || kind === "Secret") && c.kind === "updated") {
+        for (const pod of this.pods.values()) if (pod.started) this.writeConfigVolumes(pod, true);
+      }
+    }
+  }
+
+  private podNameOf(sts: Obj): string {
+    return `${sts.metadata.name}-0`;
+  }
+
+  private async applyStatefulSet(sts: Obj, previous?: Obj): Promise<void> {
+    const name = this.podNameOf(sts);
+    const replicas = sts.spec?.replicas ?? 1;
+    if (replicas > 1)
+      this.finding(`StatefulSet ${sts.metadata.name}: replicas ${replicas}, the suite runs only ordinal 0`);
+    const pod = this.pods.get(name);
+    if (replicas < 1) {
+      if (pod?.started) await this.stopPod(name, "scaled to 0");
+      return;
+    }
+    const tmpl = JSON.stringify(sts.spec.template);
+    if (pod?.started && previous && JSON.stringify(previous.spec?.template) !== tmpl) {
+      const strategy = sts.spec.updateStrategy?.type ?? "RollingUpdate";
+      if (strategy === "RollingUpdate") {
+        this.log(`pod ${name}: template changed, recreating it (RollingUpdate)`);
+        await this.stopPod(name, "template changed");
+        await this.startPod(sts);
+      } else this.finding(`StatefulSet ${sts.metadata.name}: template changed with OnDelete; pod not replaced`);
+      return;
+    }
+    if (!pod?.started) await this.startPod(sts);
+  }
+
+  // ------------------------------------------------------------------ pods
+
+  private async placeFor(name: string, spec: V1PodSpec, root: string): Promise<PodPlace> {
+    const ports = new Map<number, number>();
+    const wanted = new Set<number>(DEFAULT_POD_PORTS);
+    for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
+      for (const p of c.ports ?? []) wanted.add(p.containerPort);
+    for (const p of wanted) ports.set(p, await freePort());
+    const roots = new Set<string>(POD_ROOTS);
+    for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
+      for (const m of c.volumeMounts ?? []) roots.add(m.mountPath.replace(/\/$/, ""));
+    return { pod: name, root, ports, roots: [...roots] };
+  }
+
+  facts(
+    pod: { name: string; uid: string; labels: Record<string, string>; annotations: Record<string, string> },
+    sa?: string,
+  ): PodFacts {
+    return {
+      name: pod.name,
+      namespace: this.namespace,
+      podIP: "127.0.0.1",
+      uid: pod.uid,
+      labels: pod.labels,
+      annotations: pod.annotations,
+      serviceAccountName: sa,
+    };
+  }
+
+  private async startPod(sts: Obj): Promise<PodRuntime> {
+    const name = this.podNameOf(sts);
+    const template = sts.spec.template as Obj;
+    const spec = template.spec as V1PodSpec;
+    const existing = this.pods.get(name);
+    const root = join(this.root, name);
+    const place = existing?.place ?? (await this.placeFor(name, spec, root));
+    // a recreated pod keeps its host ports only for ports it still declares
+    for (const c of spec.containers ?? [])
+      for (const p of c.ports ?? [])
+        if (!place.ports.has(p.containerPort)) place.ports.set(p.containerPort, await freePort());
+    for (const c of spec.containers ?? [])
+      for (const m of c.volumeMounts ?? []) if (!place.roots.includes(m.mountPath)) place.roots.push(m.mountPath);
+    const tmplJson = JSON.stringify(template);
+    const pod: PodRuntime = {
+      name,
+      sts: sts.metadata.name,
+      uid: randomUUID(),
+      template,
+      templateHash: hash(tmplJson),
+      place,
+      daemons: new Map(),
+      env: new Map(),
+      argv: new Map(),
+      labels: {
+        ...(template.metadata?.labels ?? {}),
+        "controller-revision-hash": `${sts.metadata.name}-${hash(tmplJson)}`,
+        "statefulset.kubernetes.io/pod-name": name,
+      },
+      annotations: { ...(template.metadata?.annotations ?? {}) },
+      ready: false,
+      restarts: 0,
+      started: false,
+    };
+    this.pods.set(name, pod);
+    mkdirSync(root, { recursive: true });
+    this.materializeVolumes(pod, sts);
+    this.checkPodSecurity(pod);
+    for (const c of spec.initContainers ?? []) {
+      const r = await this.runContainerToCompletion(pod, c, `${name}-init-${c.name}`);
+      if (r !== 0)
+        throw new Error(
+          `pod ${name}: init container ${c.name} exited ${r}\n${tail(join(LOGS, `${name}-init-${c.name}.log`))}`,
+        );
+    }
+    for (const c of spec.containers ?? []) this.startContainer(pod, c);
+    pod.started = true;
+    return pod;
+  }
+
+  /** Volumes live under <pod>/.volumes/<name>; each mount path is a symlink to its volume. */
+  private materializeVolumes(pod: PodRuntime, sts?: Obj): void {
+    const spec = pod.template.spec as V1PodSpec;
+    const vroot = join(pod.place.root, ".volumes");
+    mkdirSync(vroot, { recursive: true });
+    chmodSync(vroot, 0o755);
+    const claims = new Set<string>((sts?.spec?.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata.name));
+    for (const v of spec.volumes ?? []) {
+      const dir = join(vroot, v.name);
+      if (v.persistentVolumeClaim || claims.has(v.name)) {
+        if (!existsSync(dir)) mkdirPg(dir, 0o750); // a PVC outlives its pod
+      } else if (v.emptyDir) {
+        rmSync(dir, { recursive: true, force: true });
+        mkdirPg(dir, 0o1777);
+        chmodSync(dir, 0o1777);
+      }
+    }
+    for (const name of claims) {
+      const dir = join(vroot, name);
+      if (!existsSync(dir)) mkdirPg(dir, 0o750);
+    }
+    this.writeConfigVolumes(pod, false);
+    // unmounted pod roots (e.g. /tmp when no emptyDir is mounted there) still need a place
+    const mounts = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].flatMap((c) => c.volumeMounts ?? []);
+    mounts.sort((a, b) => a.mountPath.length - b.mountPath.length);
+    for (const m of mounts) {
+      const target = join(vroot, m.name, m.subPath ?? "");
+      if (!existsSync(join(vroot, m.name))) throw new Error(`pod ${pod.name}: volumeMount ${m.name} names no volume`);
+      const at = join(pod.place.root, m.mountPath);
+      mkdirSync(dirname(at), { recursive: true });
+      let current: string | undefined;
+      try {
+        current = lstatSync(at).isSymbolicLink() ? readlinkSync(at) : "(not a link)";
+      } catch {}
+      if (current === target) continue;
+      if (current) rmSync(at, { recursive: true, force: true });
+      symlinkSync(target, at);
+    }
+    for (const r of POD_ROOTS) {
+      const at = join(pod.place.root, r);
+      if (!existsSync(at)) mkdirPg(at, 0o1777);
+    }
+  }
+
+  /** Secret/ConfigMap/projected volumes, as the Kubelet writes them (mode, fsGroup). */
+  private writeConfigVolumes(pod: PodRuntime, refresh: boolean): void {
+    const spec = pod.template.spec as V1PodSpec;
+    const vroot = join(pod.place.root, ".volumes");
+    const fsGroup = spec.securityContext?.fsGroup;
+    const { gid } = postgresIds();
+    for (const v of spec.volumes ?? []) {
+      const files = volumeFiles(v, this.source, this.facts(pod, spec.serviceAccountName));
+      if (!files) continue;
+      const dir = join(vroot, v.name);
+      if (refresh && !existsSync(dir)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir, { recursive: true, mode: 0o755 });
+      chmodSync(dir, 0o755);
+      for (const f of files) {
+        const at = join(dir, f.path);
+        mkdirSync(dirname(at), { recursive: true, mode: 0o755 });
+        let content = f.content;
+        const text = content.toString("utf8");
+        // configuration text names pod paths; certificates and keys are copied byte for byte
+        if (!content.includes(0) && !text.includes("-----BEGIN"))
+          content = Buffer.from(mapPaths(text, pod.place.root, pod.place.roots));
+        writeFileSync(at, content);
+        // Kubelet: files owned by root; with fsGroup the group is fsGroup and group-read is added
+        chownSync(at, 0, fsGroup !== undefined ? gid : 0);
+        chmodSync(at, fsGroup !== undefined ? (f.mode | 0o440) & 0o7777 : f.mode);
+        // the hook's bytes, kept beside the volume for the Patroni mapping and for debugging
+        const gen = join(pod.place.root, ".generated", v.name, f.path);
+        mkdirSync(dirname(gen), { recursive: true });
+        writeFileSync(gen, f.content, { mode: 0o600 });
+      }
+    }
+  }
+
+  private checkPodSecurity(pod: PodRuntime): void {
+    const spec = pod.template.spec as V1PodSpec;
+    for (const c of spec.containers ?? []) {
+      const sc = c.securityContext ?? {};
+      const psc = spec.securityContext ?? {};
+      if (!(sc.runAsNonRoot ?? psc.runAsNonRoot))
+        this.finding(`pod ${pod.sts}: container ${c.name} lacks runAsNonRoot`);
+      if (sc.allowPrivilegeEscalation !== false)
+        this.finding(`pod ${pod.sts}: container ${c.name} lacks allowPrivilegeEscalation: false`);
+    }
+  }
+
+  private podEnv(pod: PodRuntime, c: V1Container): Record<string, string> {
+    const env = resolveEnv(c, this.facts(pod, (pod.template.spec as V1PodSpec).serviceAccountName), this.source);
+    return env;
+  }
+
+  private startContainer(pod: PodRuntime, c: V1Container): void {
+    const rawEnv = this.podEnv(pod, c);
+    let argv = resolveArgv(c, rawEnv).map((a) => mapPaths(a, pod.place.root, pod.place.roots));
+    if (!argv.length) {
+      this.finding(`pod ${pod.sts}: container ${c.name} has no command (image entrypoint unknown here); not run`);
+      return;
+    }
+    const program = which(argv[0]!);
+    if (!program) {
+      this.finding(`pod ${pod.sts}: container ${c.name} runs ${argv[0]}, which this machine does not have; not run`);
+      return;
+    }
+    const env = mapEnv(rawEnv, pod.place);
+    if (basename(program) === "patroni") {
+      argv = [program, ...argv.slice(1)];
+      this.preparePatroni(pod, c, argv, rawEnv);
+    }
+    pod.env.set(c.name, env);
+    pod.argv.set(c.name, argv);
+    const cwd = c.workingDir ? mapPaths(c.workingDir, pod.place.root, pod.place.roots) : pod.place.root;
+    const d = startDaemon(`${this.name}.${pod.name}.${c.name}`, asPostgres(env, argv), { cwd });
+    pod.daemons.set(c.name, d);
+    this.log(`pod ${pod.name}: started ${c.name} (pid ${d.pid}): ${argv.join(" ")}`);
+  }
+
+  /** Writes the mapped Patroni configuration over the file the ConfigMap put there. */
+  private preparePatroni(pod: PodRuntime, c: V1Container, argv: string[], rawEnv: Record<string, string>): void {
+    const file = argv.slice(1).find((a) => a.startsWith(pod.place.root));
+    if (!file) throw new Error(`pod ${pod.name}: patroni started without a configuration file: ${argv.join(" ")}`);
+    const real = realpathSync(file);
+    const raw = YAML.parse(readFileSync(real.replace("/.volumes/", "/.generated/"), "utf8")) as Record<string, any>;
+    this.checkKubernetesDcs(pod, raw, rawEnv);
+    const config = mapPatroniConfig(raw, { etcd: this.etcd.endpoint, place: pod.place });
+    const { gid } = postgresIds();
+    writeFileSync(real, YAML.stringify(config));
+    chownSync(real, 0, gid);
+    chmodSync(real, 0o640);
+    pod.patroni = { container: c.name, config, raw };
+    const dataDir = mapEnv(rawEnv, pod.place).PATRONI_POSTGRESQL_DATA_DIR ?? config.postgresql?.data_dir;
+    pod.dataDir = dataDir;
+  }
+
+  /**
+   * The etcd swap must not hide what the Kubernetes DCS needs: Patroni finds its members by
+   * label selector in its namespace, so the pod template must carry those labels.
+   */
+  private checkKubernetesDcs(pod: PodRuntime, raw: Record<string, any>, env: Record<string, string>): void {
+    const k = raw.kubernetes;
+    if (!k && !env.PATRONI_KUBERNETES_NAMESPACE) {
+      this.finding(`patroni.yaml of ${pod.sts} has no kubernetes: section (the contract says Kubernetes DCS)`);
+      return;
+    }
+    const ns = env.PATRONI_KUBERNETES_NAMESPACE ?? k?.namespace ?? "default";
+    if (ns !== this.namespace)
+      throw new Error(`Patroni of ${pod.sts} would use namespace ${ns}, the pod lives in ${this.namespace}`);
+    const scope = env.PATRONI_SCOPE ?? raw.scope;
+    if (!scope) throw new Error(`Patroni of ${pod.sts}: no scope`);
+    let labels: Record<string, string> = k?.labels ?? {};
+    if (env.PATRONI_KUBERNETES_LABELS) labels = YAML.parse(env.PATRONI_KUBERNETES_LABELS);
+    const scopeLabel = env.PATRONI_KUBERNETES_SCOPE_LABEL ?? k?.scope_label ?? "cluster-name";
+    const want = { ...labels, [scopeLabel]: scope };
+    const have = pod.template.metadata?.labels ?? {};
+    for (const [key, v] of Object.entries(want))
+      if (have[key] !== v)
+        throw new Error(
+          `pod template of ${pod.sts} lacks label ${key}=${v}: Patroni's Kubernetes DCS lists members with that selector and would never see this pod`,
+        );
+    const useEndpoints = env.PATRONI_KUBERNETES_USE_ENDPOINTS ?? k?.use_endpoints;
+    if (useEndpoints === true || useEndpoints === "true") {
+      if (!env.PATRONI_KUBERNETES_POD_IP && !k?.pod_ip)
+        throw new Error(`Patroni of ${pod.sts}: use_endpoints needs pod_ip`);
+      const svc = this.mc.child("Service", scope);
+      if (!svc) this.finding(`use_endpoints is on but no Service named ${scope} exists (Patroni's leader Endpoints)`);
+      else if (svc.spec?.selector)
+        throw new Error(`Service ${scope} has a selector; Patroni's Endpoints would be overwritten`);
+    }
+  }
+
+  /** Runs one container to completion (init containers, Job containers). */
+  private async runContainerToCompletion(
+    pod: {
+      name: string;
+      uid: string;
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+      place: PodPlace;
+      template: Obj;
+    },
+    c: V1Container,
+    logName: string,
+    timeoutMs = 300_000,
+  ): Promise<number> {
+    const rawEnv = resolveEnv(c, this.facts(pod, (pod.template.spec as V1PodSpec).serviceAccountName), this.source);
+    const env = this.rewriteConnections(mapEnv(rawEnv, pod.place), pod.place);
+    const argv = this.rewriteConnectionArgs(
+      resolveArgv(c, rawEnv).map((a) => mapPaths(a, pod.place.root, pod.place.roots)),
+    );
+    if (!argv.length || !which(argv[0]!)) {
+      this.finding(`pod ${pod.name}: container ${c.name} runs ${argv[0] ?? "(no command)"}, not available here`);
+      return 127;
+    }
+    const cwd = c.workingDir ? mapPaths(c.workingDir, pod.place.root, pod.place.roots) : pod.place.root;
+    const r = await run(asPostgres(env, argv), { timeoutMs, cwd });
+    writeFileSync(join(LOGS, `${logName}.log`), `$ ${argv.join(" ")}\n${r.stdout}\n${r.stderr}\nexit ${r.code}\n`, {
+      flag: "a",
+    });
+    return r.code;
+  }
+
+  // ------------------------------------------------------------------ services
+
+  /** Pods a Service selects, ready ones first (or all with publishNotReadyAddresses). */
+  endpoints(service: Obj): PodRuntime[] {
+    const sel = service.spec?.selector as Record<string, string> | undefined;
+    if (!sel) {
+      // selector-less: Patroni's leader Endpoints when the name is the scope
+      const leader = this.leaderNameCached;
+      const pod = leader ? this.pods.get(leader) : undefined;
+      return pod && this.scope() === service.metadata.name ? [pod] : [];
+    }
+    return [...this.pods.values()].filter(
+      (p) => p.started && matches(sel, p.labels) && (p.ready || service.spec?.publishNotReadyAddresses),
+    );
+  }
+
+  /** host:port of a Service (or `<pod>.<headless service>`) name, for a pod-world port. */
+  resolve(host: string, podPort: number): { port: number; pod: string } | undefined {
+    const parsed = parseServiceHost(host, this.namespace);
+    if (!parsed.service) return undefined;
+    const svc = this.mc.child("Service", parsed.service);
+    if (!svc) return undefined;
+    if (parsed.pod) {
+      const pod = this.pods.get(parsed.pod);
+      return pod ? { port: hostPort(pod.place, podPort), pod: pod.name } : undefined;
+    }
+    const sp = ((svc.spec?.ports ?? []) as Obj[]).find((p) => p.port === podPort) ?? svc.spec?.ports?.[0];
+    const [pod] = this.endpoints(svc);
+    if (!pod) return undefined;
+    let target = sp?.targetPort ?? sp?.port ?? podPort;
+    if (typeof target === "string") {
+      const cp = (pod.template.spec as V1PodSpec).containers
+        .flatMap((c) => c.ports ?? [])
+        .find((p) => p.name === target);
+      if (!cp)
+        throw new Error(`Service ${svc.metadata.name}: targetPort ${target} names no container port of ${pod.name}`);
+      target = cp.containerPort;
+    }
+    return { port: hostPort(pod.place, Number(target)), pod: pod.name };
+  }
+
+  /** PGHOST naming a Service: connect to 127.0.0.1 (hostaddr), keep the name for TLS. */
+  private rewriteConnections(env: Record<string, string>, _place: PodPlace): Record<string, string> {
+    if (env.PGHOST && !env.PGHOST.startsWith("/")) {
+      const r = this.resolve(env.PGHOST, Number(env.PGPORT ?? 5432));
+      if (r) return { ...env, PGHOSTADDR: "127.0.0.1", PGPORT: String(r.port) };
+    }
+    return env;
+  }
+
+  /** `host=<service> ... port=<p>` in libpq strings and `postgres://host:port` URIs. */
+  private rewriteConnectionArgs(argv: string[]): string[] {
+    return argv.map((arg) => {
+      let out = arg.replace(/postgres(?:ql)?:\/\/([^/?\s"']*)(\/[^?\s"']*)?(\?[^\s"']*)?/g, (uri) => {
+        try {
+          const u = new URL(uri);
+          const r = this.resolve(u.hostname, Number(u.port || 5432));
+          if (!r) return uri;
+          u.port = String(r.port);
+          u.searchParams.set("hostaddr", "127.0.0.1");
+          return u.toString();
+        } catch {
+          return uri;
+        }
+      });
+      const hostM = /(^|[\s"'])host=([A-Za-z0-9.-]+)/.exec(out);
+      if (hostM) {
+        const portM = /(^|[\s"'])port=(\d+)/.exec(out);
+        const r = this.resolve(hostM[2]!, Number(portM?.[2] ?? 5432));
+        if (r) {
+          out = out.replace(hostM[0], `${hostM[0]} hostaddr=127.0.0.1`);
+          if (portM) out = out.replace(/(^|[\s"'])port=\d+/, `$1port=${r.port}`);
+          else out = out.replace(hostM[0], `${hostM[0]} port=${r.port}`);
+        }
+      }
+      return out;
+    });
+  }
+
+  // ------------------------------------------------------------------ jobs
+
+  private startJob(job: Obj): void {
+    const name = job.metadata.name as string;
+    const backoffLimit = job.spec?.backoffLimit ?? 6;
+    const rt: JobRuntime = {
+      name,
+      attempts: 0,
+      state: "running",
+      startTime: new Date().toISOString(),
+      log: join(LOGS, `${this.name}.job-${name}.log`),
+      done: Promise.resolve(),
+      output: "",
+    };
+    this.jobs.set(name, rt);
+    rt.done = (async () => {
+      const template = job.spec.template as Obj;
+      const spec = template.spec as V1PodSpec;
+      for (;;) {
+        rt.attempts++;
+        const podName = `${name}-${hash(`${name}${rt.attempts}`, 5)}`;
+        const root = join(this.root, "jobs", podName);
+        const place = await this.placeFor(podName, spec, root);
+        const pod = {
+          name: podName,
+          sts: name,
+          uid: randomUUID(),
+          template,
+          templateHash: "",
+          place,
+          daemons: new Map(),
+          env: new Map(),
+          argv: new Map(),
+          labels: { ...(template.metadata?.labels ?? {}), "job-name": name },
+          annotations: {},
+          ready: false,
+          restarts: 0,
+          started: true,
+        } satisfies PodRuntime;
+        let code = 0;
+        try {
+          mkdirSync(root, { recursive: true });
+          this.materializeVolumes(pod);
+          for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+            code = await this.runContainerToCompletion(
+              pod,
+              c,
+              `${this.name}.job-${name}`,
+              (job.spec?.activeDeadlineSeconds ?? 300) * 1000,
+            );
+            if (code !== 0) break;
+          }
+        } catch (e) {
+          writeFileSync(rt.log, `harness: ${(e as Error).message}\n`, { flag: "a" });
+          code = 1;
+        }
+        if (code === 0) {
+          rt.state = "succeeded";
+          break;
+        }
+        if (rt.attempts > backoffLimit) {
+          rt.state = "failed";
+          break;
+        }
+        // Kubernetes backs off 10 s, 20 s, 40 s...; the suite uses 2 s to stay quick
+        await sleep(2000);
+      }
+      rt.completionTime = new Date().toISOString();
+      rt.output = tail(rt.log, 40);
+      this.log(`job ${name}: ${rt.state} after ${rt.attempts} attempt(s)`);
+    })();
+  }
+
+  // ------------------------------------------------------------------ status of children
+
+  statusOf(o: Obj): Obj | undefined {
+    if (o.kind === "StatefulSet") {
+      const pod = this.pods.get(this.podNameOf(o));
+      const running = pod?.started ? 1 : 0;
+      const rev = pod ? `${o.metadata.name}-${pod.templateHash}` : undefined;
+      const upToDate = pod && JSON.stringify(pod.template) === JSON.stringify(o.spec.template) ? running : 0;
+      return {
+        observedGeneration: o.metadata.generation ?? 1,
+        replicas: running,
+        readyReplicas: pod?.ready ? 1 : 0,
+        availableReplicas: pod?.ready ? 1 : 0,
+        currentReplicas: running,
+        updatedReplicas: upToDate,
+        currentRevision: rev,
+        updateRevision: upToDate ? rev : `${o.metadata.name}-${hash(JSON.stringify(o.spec.template))}`,
+      };
+    }
+    if (o.kind === "Job") {
+      const j = this.jobs.get(o.metadata.name);
+      if (!j) return undefined;
+      if (j.state === "running") return { active: 1, startTime: j.startTime, failed: j.attempts - 1 || undefined };
+      const cond = j.state === "succeeded" ? "Complete" : "Failed";
+      return {
+        startTime: j.startTime,
+        completionTime: j.state === "succeeded" ? j.completionTime : undefined,
+        succeeded: j.state === "succeeded" ? 1 : undefined,
+        failed: j.state === "failed" ? j.attempts : j.attempts - 1 || undefined,
+        conditions: [{ type: cond, status: "True", lastTransitionTime: j.completionTime }],
+      };
+    }
+    return undefined;
+  }
+
+  /** The Pod object the API server would return, labelled by Patroni, Ready by its probes. */
+  podObject(p: PodRuntime): Obj {
+    const spec = p.template.spec as V1PodSpec;
+    return {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: p.name,
+        namespace: this.namespace,
+        uid: p.uid,
+        labels: p.labels,
+        annotations: p.annotations,
+        ownerReferences: [{ apiVersion: "apps/v1", kind: "StatefulSet", name: p.sts, controller: true }],
+      },
+      spec,
+      status: {
+        phase: "Running",
+        podIP: "127.0.0.1",
+        podIPs: [{ ip: "127.0.0.1" }],
+        conditions: [
+          { type: "Initialized", status: "True" },
+          { type: "ContainersReady", status: p.ready ? "True" : "False" },
+          { type: "Ready", status: p.ready ? "True" : "False" },
+          { type: "PodScheduled", status: "True" },
+        ],
+        containerStatuses: (spec.containers ?? []).map((c) => ({
+          name: c.name,
+          ready: p.ready,
+          started: true,
+          restartCount: p.restarts,
+          state: alive(p.daemons.get(c.name)?.pid) ? { running: {} } : { waiting: { reason: "CrashLoopBackOff" } },
+        })),
+      },
+    };
+  }
+
+  // ------------------------------------------------------------------ patroni facts
+
+  scope(): string | undefined {
+    for (const p of this.pods.values()) if (p.patroni) return p.patroni.config.scope;
+    return undefined;
+  }
+
+  private dcsNamespace(): string {
+    for (const p of this.pods.values()) if (p.patroni) return p.patroni.config.namespace ?? "/service/";
+    return "/service/";
+  }
+
+  private roleLabel(): string {
+    for (const p of this.pods.values()) if (p.patroni) return p.patroni.raw.kubernetes?.role_label ?? "role";
+    return "role";
+  }
+
+  leaderNameCached: string | undefined;
+
+  /** Patroni's own keys: leader name and member data. */
+  async dcs(): Promise<{ leader?: string; members: Record<string, any>; config?: any; sync?: any }> {
+    const scope = this.scope();
+    if (!scope) return { members: {} };
+    const keys = await this.etcd.scopeKeys(scope, this.dcsNamespace());
+    const members: Record<string, any> = {};
+    for (const [k, v] of Object.entries(keys)) if (k.startsWith("members/")) members[k.slice(8)] = JSON.parse(v);
+    const parse = (s: string | undefined) => {
+      try {
+        return s ? JSON.parse(s) : undefined;
+      } catch {
+        return s;
+      }
+    };
+    this.leaderNameCached = keys.leader || undefined;
+    return { leader: keys.leader || undefined, members, config: parse(keys.config), sync: parse(keys.sync) };
+  }
+
+  /** Labels (Patroni's touch_member logic, 3.0.2) and readiness (the pod's probes). */
+  async refreshPods(): Promise<void> {
+    let dcs: Awaited<ReturnType<E2ECluster["dcs"]>> = { members: {} };
+    try {
+      dcs = await this.dcs();
+    } catch {}
+    const roleLabel = this.roleLabel();
+    await Promise.all(
+      [...this.pods.values()].map(async (p) => {
+        if (!p.started) return;
+        const data = dcs.members[p.name];
+        if (data) {
+          let role: string | undefined;
+          if (dcs.leader === p.name) role = "master";
+          else if (data.state === "running" && !["master", "primary"].includes(data.role)) role = data.role;
+          if (role) p.labels[roleLabel] = role;
+          else delete p.labels[roleLabel];
+          p.annotations.status = JSON.stringify(data);
+        }
+        p.ready = await this.probeReady(p);
+      }),
+    );
+  }
+
+  /**
+   * Keeps pod labels and readiness current in the background, as the Kubelet's probes and
+   * Patroni's label patches do, so Services follow the leader without the hook being called.
+   */
+  watchPods(intervalMs = 250): { stop(): void } {
+    let stopped = false;
+    const loop = (async () => {
+      while (!stopped) {
+        await this.refreshPods().catch(() => {});
+        await sleep(intervalMs);
+      }
+    })();
+    return {
+      stop() {
+        stopped = true;
+        void loop;
+      },
+    };
+  }
+
+  private async probeReady(p: PodRuntime): Promise<boolean> {
+    const spec = p.template.spec as V1PodSpec;
+    for (const c of spec.containers ?? []) {
+      const d = p.daemons.get(c.name);
+      if (!d) continue; // a container this machine cannot run does not block readiness
+      if (!alive(d.pid)) return false;
+      const probe = c.readinessProbe as V1Probe | undefined;
+      if (!probe) continue;
+      if (probe.httpGet) {
+        let port = probe.httpGet.port as number | string;
+        if (typeof port === "string") port = c.ports?.find((x) => x.name === port)?.containerPort ?? Number(port);
+        const scheme = (probe.httpGet.scheme ?? "HTTP").toLowerCase();
+        const code = await httpStatus(
+          `${scheme}://127.0.0.1:${hostPort(p.place, Number(port))}${probe.httpGet.path ?? "/"}`,
+        );
+        if (code < 200 || code >= 400) return false;
+      } else if (probe.exec?.command) {
+        const env = p.env.get(c.name) ?? {};
+        const argv = probe.exec.command.map((a) => mapPaths(a, p.place.root, p.place.roots));
+        const r = await run(asPostgres(env, argv), { timeoutMs: (probe.timeoutSeconds ?? 5) * 1000 });
+        if (r.code !== 0) return false;
+      } else if (probe.tcpSocket) {
+        const port = Number(probe.tcpSocket.port);
+        if ((await httpStatus(`http://127.0.0.1:${hostPort(p.place, port)}/`)) === 0) return false;
+      }
+    }
+    return true;
+  }
+
+  async leader(): Promise<string | undefined> {
+    return (await this.dcs()).leader;
+  }
+
+  pod(name: string): PodRuntime {
+    const p = this.pods.get(name);
+    if (!p) throw new Error(`no pod ${name}`);
+    return p;
+  }
+
+  restUrl(pod: string, path: string): string {
+    const p = this.pod(pod);
+    const scheme = p.patroni?.config.restapi?.certfile ? "https" : "http";
+    const port = Number(
+      String(p.patroni?.config.restapi?.listen ?? "")
+        .split(":")
+        .pop(),
+    );
+    return `${scheme}://127.0.0.1:${port}${path}`;
+  }
+
+  pgPort(pod: string): number {
+    const p = this.pod(pod);
+    return Number(
+      String(p.patroni?.config.postgresql?.listen ?? "")
+        .split(",")[0]!
+        .split(":")
+        .pop(),
+    );
+  }
+
+  /** The superuser as Patroni knows it (env from the internal Secret, else the config file). */
+  superuser(pod?: string): { user: string; password: string } {
+    const p = pod ? this.pod(pod) : [...this.pods.values()].find((x) => x.patroni);
+    if (!p?.patroni) throw new Error("no Patroni pod yet");
+    const env = p.env.get(p.patroni.container) ?? {};
+    const auth = p.patroni.config.postgresql?.authentication?.superuser ?? {};
+    return {
+      user: env.PATRONI_SUPERUSER_USERNAME ?? auth.username ?? "postgres",
+      password: env.PATRONI_SUPERUSER_PASSWORD ?? auth.password,
+    };
+  }
+
+  /** The CA file Postgres itself is configured with (mapped path). */
+  caFile(): string {
+    const p = [...this.pods.values()].find((x) => x.patroni);
+    const ca = p?.patroni?.config.postgresql?.parameters?.ssl_ca_file;
+    if (!ca) throw new Error("Patroni configuration sets no ssl_ca_file");
+    return ca;
+  }
+
+  superConn(port: number, dbname = "postgres"): Conn {
+    const su = this.superuser();
+    return { port, user: su.user, password: su.password, dbname, sslrootcert: this.caFile() };
+  }
+
+  // ------------------------------------------------------------------ process control
+
+  /** kill -9 Patroni and the postmaster (NOTES P4); returns the postmaster's children. */
+  async hardKill(podName: string): Promise<number[]> {
+    const p = this.pod(podName);
+    const patroni = p.patroni ? p.daemons.get(p.patroni.container) : undefined;
+    const pm = p.dataDir ? postmasterPid(p.dataDir) : undefined;
+    const kids = pm ? childrenOf(pm) : [];
+    for (const pid of [patroni?.pid, pm]) if (pid && alive(pid)) process.kill(pid, "SIGKILL");
+    this.log(`kill -9 ${podName}: patroni ${patroni?.pid}, postmaster ${pm}`);
+    return kids;
+  }
+
+  /** What the Kubelet does after a container died: start it again in the same pod. */
+  async restartContainer(podName: string, container?: string): Promise<void> {
+    const p = this.pod(podName);
+    const name = container ?? p.patroni?.container;
+    const c = (p.template.spec as V1PodSpec).containers.find((x) => x.name === name);
+    if (!c) throw new Error(`pod ${podName}: no container ${name}`);
+    const old = p.daemons.get(c.name);
+    if (old && alive(old.pid)) throw new Error(`container ${name} of ${podName} is still running`);
+    p.restarts++;
+    this.startContainer(p, c);
+  }
+
+  async stopPod(name: string, why: string): Promise<void> {
+    const p = this.pods.get(name);
+    if (!p?.started) return;
+    this.log(`stopping pod ${name} (${why})`);
+    await Promise.all(
+      [...p.daemons.values()].map(async (d) => {
+        await stopPid(d.pid, "SIGTERM", 60_000);
+        forgetDaemon(d.name);
+      }),
+    );
+    // Patroni stops Postgres on SIGTERM; a postmaster orphaned by a hard kill is stopped here
+    const pm = p.dataDir ? postmasterPid(p.dataDir) : undefined;
+    if (pm) await stopPid(pm, "SIGQUIT", 20_000);
+    p.daemons.clear();
+    p.started = false;
+    p.ready = false;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.jobs.values()].map((j) => j.done.catch(() => {})));
+    await Promise.all([...this.pods.keys()].map((n) => this.stopPod(n, "suite teardown")));
+  }
+
+  describe(): string {
+    const lines = [`cluster ${this.name}: leader ${this.leaderNameCached ?? "-"}`];
+    for (const p of this.pods.values()) {
+      const d = p.patroni ? p.daemons.get(p.patroni.container) : undefined;
+      lines.push(`  pod ${p.name}: started=${p.started} ready=${p.ready} labels=${JSON.stringify(p.labels)}`);
+      if (d) lines.push(tail(d.log, 12).replace(/^/gm, "    | "));
+    }
+    for (const j of this.jobs.values())
+      lines.push(`  job ${j.name}: ${j.state} attempts=${j.attempts}\n${tail(j.log, 10).replace(/^/gm, "    | ")}`);
+    const st = this.mc.lastResponse?.status;
+    if (st) lines.push(`  hook status: ${JSON.stringify(st).slice(0, 1500)}`);
+    return lines.join("\n");
+  }
+}
+
+export function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  try {
+    for (const t of readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/))
+      if (t) out.push(Number(t));
+  } catch {}
+  return out;
+}
