@@ -167,6 +167,7 @@ const subdomain: NameRule = (n) => dns1123SubdomainErrors(n);
 const nameRules: Record<string, NameRule> = {
   // The API server validates Service names as RFC 1035 labels.
   "v1 Service": (n) => dns1035LabelErrors(n),
+  "v1 Namespace": (n) => dns1123LabelErrors(n),
   // A Pod's name becomes its hostname, so hold it to a DNS label.
   "v1 Pod": (n) => dns1123LabelErrors(n),
   // A StatefulSet's pods are named <name>-<ordinal> and get that as hostname.
