@@ -1,0 +1,114 @@
+/**
+ * The pod-world mapping itself (test/e2e/lib/podworld.ts, kube.ts): checked on its own so a
+ * failing scenario cannot be blamed on a mapping that rewrites too much or too little.
+ */
+import { describe, expect, it } from "vitest";
+import { expandVars, resolveEnv } from "./lib/kube.ts";
+import {
+  mapEnv,
+  mapListenAddress,
+  mapPaths,
+  mapPatroniConfig,
+  type PodPlace,
+  parseServiceHost,
+} from "./lib/podworld.ts";
+
+const place: PodPlace = {
+  pod: "hippo-instance1-0",
+  root: "/tmp/tusk-e2e/run/hippo/hippo-instance1-0",
+  ports: new Map([
+    [5432, 21001],
+    [8008, 21002],
+  ]),
+  roots: ["/pgdata", "/tmp", "/etc/patroni", "/etc/postgres", "/etc/pgbackrest"],
+};
+const R = place.root;
+
+describe("pod-world mapping", () => {
+  it("prefixes pod paths once, at path boundaries only", () => {
+    expect(mapPaths("/pgdata/pg15", R, place.roots)).toBe(`${R}/pgdata/pg15`);
+    expect(mapPaths("/tmp", R, place.roots)).toBe(`${R}/tmp`);
+    expect(mapPaths('pgbackrest --config=/etc/pgbackrest/pgbackrest.conf archive-push "%p"', R, place.roots)).toBe(
+      `pgbackrest --config=${R}/etc/pgbackrest/pgbackrest.conf archive-push "%p"`,
+    );
+    expect(mapPaths("/usr/lib/postgresql/15/bin", R, place.roots)).toBe("/usr/lib/postgresql/15/bin");
+    expect(mapPaths("/usr/tmp/x /tmpfoo /pgdatax", R, place.roots)).toBe("/usr/tmp/x /tmpfoo /pgdatax");
+    // the new prefix itself starts with /tmp and must not be rewritten again
+    expect(mapPaths("a=/tmp/pgpass b='/tmp/postgres'", R, place.roots)).toBe(`a=${R}/tmp/pgpass b='${R}/tmp/postgres'`);
+  });
+
+  it("maps listen and connect addresses to the pod's own host ports", () => {
+    expect(mapListenAddress("*:5432", place)).toBe("127.0.0.1:21001");
+    expect(mapListenAddress("0.0.0.0:8008", place)).toBe("127.0.0.1:21002");
+    expect(mapListenAddress("127.0.0.1:5432", place)).toBe("127.0.0.1:21001");
+    expect(mapListenAddress("10.1.2.3:5432", place)).toBe("10.1.2.3:5432");
+    expect(() => mapListenAddress("*:9999", place)).toThrow(/no container port 9999/);
+  });
+
+  it("swaps the kubernetes DCS for etcd3 and leaves everything else as generated", () => {
+    const raw = {
+      scope: "hippo-ha",
+      kubernetes: { use_endpoints: true, labels: { a: "b" } },
+      restapi: { listen: "0.0.0.0:8008" },
+      postgresql: {
+        listen: "*:5432",
+        data_dir: "/pgdata/pg15",
+        pgpass: "/tmp/pgpass",
+        parameters: { ssl_ca_file: "/etc/postgres/tls/ca.crt", max_connections: "100" },
+        pg_hba: ["hostssl all all all scram-sha-256"],
+      },
+    };
+    const mapped = mapPatroniConfig(raw, { etcd: "127.0.0.1:2379", place });
+    expect(mapped.kubernetes).toBeUndefined();
+    expect(mapped.etcd3).toEqual({ hosts: ["127.0.0.1:2379"] });
+    expect(mapped.restapi.listen).toBe("127.0.0.1:21002");
+    expect(mapped.postgresql.listen).toBe("127.0.0.1:21001");
+    expect(mapped.postgresql.data_dir).toBe(`${R}/pgdata/pg15`);
+    expect(mapped.postgresql.parameters).toEqual({
+      ssl_ca_file: `${R}/etc/postgres/tls/ca.crt`,
+      max_connections: "100",
+    });
+    expect(mapped.postgresql.pg_hba).toEqual(raw.postgresql.pg_hba);
+    expect(mapped.scope).toBe("hippo-ha");
+  });
+
+  it("resolves env like the Kubelet, then maps addresses and drops the Kubernetes DCS variables", () => {
+    const env = resolveEnv(
+      {
+        name: "database",
+        env: [
+          { name: "PATRONI_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+          { name: "PATRONI_KUBERNETES_POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+          { name: "PATRONI_POSTGRESQL_CONNECT_ADDRESS", value: "$(PATRONI_KUBERNETES_POD_IP):5432" },
+          { name: "PATRONI_SUPERUSER_PASSWORD", valueFrom: { secretKeyRef: { name: "hippo-internal", key: "pw" } } },
+          { name: "LITERAL", value: "$$(NOT_EXPANDED) $(UNKNOWN)" },
+        ],
+      },
+      { name: place.pod, namespace: "e2e", podIP: "127.0.0.1", labels: {}, annotations: {} },
+      {
+        secret: (n) =>
+          n === "hippo-internal" ? { data: { pw: Buffer.from("s3cret").toString("base64") } } : undefined,
+        configMap: () => undefined,
+      },
+    );
+    expect(env.PATRONI_NAME).toBe("hippo-instance1-0");
+    expect(env.PATRONI_POSTGRESQL_CONNECT_ADDRESS).toBe("127.0.0.1:5432");
+    expect(env.LITERAL).toBe("$(NOT_EXPANDED) $(UNKNOWN)");
+    const mapped = mapEnv(env, place);
+    expect(mapped.PATRONI_POSTGRESQL_CONNECT_ADDRESS).toBe("127.0.0.1:21001");
+    expect(mapped.PATRONI_SUPERUSER_PASSWORD).toBe("s3cret");
+    expect(mapped.PATRONI_KUBERNETES_POD_IP).toBeUndefined();
+    expect(expandVars("$(A)-$(B)", { A: "x" })).toBe("x-$(B)");
+  });
+
+  it("reads Service and pod DNS names in every form", () => {
+    expect(parseServiceHost("hippo-primary", "e2e")).toEqual({ service: "hippo-primary" });
+    expect(parseServiceHost("hippo-primary.e2e.svc", "e2e")).toEqual({ service: "hippo-primary" });
+    expect(parseServiceHost("hippo-primary.e2e.svc.cluster.local", "e2e")).toEqual({ service: "hippo-primary" });
+    expect(parseServiceHost("hippo-instance1-0.hippo-pods.e2e.svc", "e2e")).toEqual({
+      pod: "hippo-instance1-0",
+      service: "hippo-pods",
+    });
+    expect(parseServiceHost("example.com.other.svc", "e2e").service).toBeUndefined();
+  });
+});
