@@ -9,9 +9,13 @@
  * `$ref`, `[T]` an array of T, `{T}` a map of T; `r` lists required fields, `gvk` the
  * x-kubernetes-group-version-kind, `raw` a schema copied as is.
  *
- * Run: `npx tsx test/k8s-schema/build.ts` (writes kubernetes.json; commit both).
+ * It also converts each pruned official CRD in `crds-src/*.yaml` to `crds/*.json`, dropping any
+ * `description` left in a schema.
+ *
+ * Run: `npx tsx test/k8s-schema/build.ts` (writes kubernetes.json and crds/; commit them).
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { parse } from "yaml";
 
 const dir = new URL("./", import.meta.url);
 
@@ -112,4 +116,35 @@ function build(): void {
   console.log(`kubernetes.json: ${Object.keys(sorted).length} definitions`);
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) build();
+function stripDescriptions(node: Json): Json {
+  if (Array.isArray(node)) return node.map(stripDescriptions);
+  if (node && typeof node === "object") {
+    const out: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(node)) {
+      // Inside `properties` a key named "description" is a field, not documentation.
+      if (k === "description" && typeof v === "string") continue;
+      out[k] = k === "properties" && v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).map(([pk, pv]) => [pk, stripDescriptions(pv)]))
+        : stripDescriptions(v);
+    }
+    return out;
+  }
+  return node;
+}
+
+function buildCrds(): void {
+  const src = new URL("crds-src/", dir);
+  const out = new URL("crds/", dir);
+  mkdirSync(out, { recursive: true });
+  for (const file of readdirSync(src).filter((f) => f.endsWith(".yaml")).sort()) {
+    const crd = parse(readFileSync(new URL(file, src), "utf8")) as Json;
+    const json = stripDescriptions(crd);
+    writeFileSync(new URL(file.replace(/\.yaml$/, ".json"), out), `${JSON.stringify(json, null, 1)}\n`);
+    console.log(`crds/${file.replace(/\.yaml$/, ".json")}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  build();
+  buildCrds();
+}
