@@ -1,0 +1,237 @@
+/**
+ * @module
+ * Drives the real hooks (functions/server.ts, in process) the way Metacontroller would for the
+ * examples in manifests/examples/, so the tests can compare what the hooks emit and ask for
+ * with what the CompositeControllers and RBAC declare.
+ */
+import { readFileSync } from "node:fs";
+import { createServer } from "../../../functions/server.ts";
+import { filesUnder, type KubeDoc, parseYamlDocs } from "./kustomize.ts";
+
+const app = createServer({ log: () => {} });
+
+export async function post(path: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await app.request(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed };
+}
+
+/** True while a function still answers every route with the 501 placeholder. */
+export async function notImplemented(path: string): Promise<boolean> {
+  return (await post(path, {})).status === 501;
+}
+
+/** Kind of each plural resource that appears in Tusk's controllers, customize answers and RBAC. */
+export const KIND_OF_RESOURCE: Record<string, string> = {
+  statefulsets: "StatefulSet",
+  deployments: "Deployment",
+  services: "Service",
+  configmaps: "ConfigMap",
+  secrets: "Secret",
+  serviceaccounts: "ServiceAccount",
+  roles: "Role",
+  rolebindings: "RoleBinding",
+  poddisruptionbudgets: "PodDisruptionBudget",
+  jobs: "Job",
+  cronjobs: "CronJob",
+  pingsources: "PingSource",
+  podmonitors: "PodMonitor",
+  pods: "Pod",
+  endpoints: "Endpoints",
+  persistentvolumeclaims: "PersistentVolumeClaim",
+  postgresclusters: "PostgresCluster",
+  postgresbackups: "PostgresBackup",
+  postgresrestores: "PostgresRestore",
+};
+
+export const resourceOfKind = (kind: string): string => {
+  const entry = Object.entries(KIND_OF_RESOURCE).find(([, k]) => k === kind);
+  if (!entry) throw new Error(`no resource known for kind ${kind}`);
+  return entry[0];
+};
+
+export interface ChildRule {
+  apiVersion: string;
+  resource: string;
+  updateStrategy?: { method?: string };
+}
+
+export const EXAMPLE_NAMESPACE = "db";
+
+/** The Tusk objects in manifests/examples/, as Metacontroller would see them once created. */
+export function examples(): KubeDoc[] {
+  const out: KubeDoc[] = [];
+  for (const file of filesUnder("manifests/examples", [".yaml"])) {
+    for (const doc of parseYamlDocs(readFileSync(file, "utf8"), file) as KubeDoc[]) {
+      if (!doc.apiVersion.startsWith("postgres.tusk.dev/")) continue;
+      out.push(asStored(doc, `${file}`));
+    }
+  }
+  return out;
+}
+
+function asStored(doc: KubeDoc, source: string): KubeDoc {
+  let h = 0;
+  for (const c of `${doc.kind}/${doc.metadata.name}`) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  const uid = `00000000-0000-4000-8000-${h.toString(16).padStart(12, "0")}`;
+  return {
+    ...doc,
+    metadata: {
+      ...doc.metadata,
+      namespace: EXAMPLE_NAMESPACE,
+      uid,
+      generation: 1,
+      resourceVersion: "1",
+      creationTimestamp: "2026-01-01T00:00:00Z",
+      annotations: { ...(doc.metadata.annotations as object), "test.tusk.dev/source": source },
+    },
+  };
+}
+
+export function groupKey(kind: string, apiVersion: string): string {
+  return `${kind}.${apiVersion}`;
+}
+
+/** The children map Metacontroller sends: one (possibly empty) group per child rule. */
+export function emptyChildren(rules: ChildRule[]): Record<string, Record<string, unknown>> {
+  return Object.fromEntries(
+    rules.map((r) => [groupKey(KIND_OF_RESOURCE[r.resource] ?? `?${r.resource}`, r.apiVersion), {}]),
+  );
+}
+
+/**
+ * What the API server and the built-in controllers would add once a child exists and its pods
+ * run: enough for a hook that waits on readiness to move on to its next step.
+ */
+export function asObserved(child: any, parent: KubeDoc): any {
+  const out = structuredClone(child);
+  out.metadata = {
+    ...out.metadata,
+    namespace: out.metadata?.namespace ?? parent.metadata.namespace,
+    uid: `uid-${out.kind}-${out.metadata?.name}`,
+    generation: 1,
+    resourceVersion: "1",
+    creationTimestamp: "2026-01-01T00:00:00Z",
+  };
+  const replicas = out.spec?.replicas ?? 1;
+  if (out.kind === "StatefulSet" || out.kind === "Deployment") {
+    out.status = {
+      observedGeneration: 1,
+      replicas,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+      updatedReplicas: replicas,
+      currentReplicas: replicas,
+    };
+  }
+  if (out.kind === "Job") {
+    out.status = {
+      succeeded: 1,
+      startTime: "2026-01-01T00:00:00Z",
+      completionTime: "2026-01-01T00:01:00Z",
+      conditions: [{ type: "Complete", status: "True" }],
+    };
+  }
+  return out;
+}
+
+export const CONTROLLER_OF = {
+  cluster: { name: "tusk-postgrescluster", parentKind: "PostgresCluster" },
+  backup: { name: "tusk-postgresbackup", parentKind: "PostgresBackup" },
+  restore: { name: "tusk-postgresrestore", parentKind: "PostgresRestore" },
+} as const;
+
+export type HookFunction = keyof typeof CONTROLLER_OF;
+
+export interface HookRun {
+  /** Every child returned by a sync, with the example it came from. */
+  children: { example: string; child: any }[];
+  /** Every related-resource rule a customize hook asked for. */
+  related: { apiVersion: string; resource: string }[];
+  /** Problems met while driving the hooks (non-200 answers, malformed responses). */
+  errors: string[];
+}
+
+interface RelatedRule {
+  apiVersion: string;
+  resource: string;
+  names?: string[];
+  labelSelector?: { matchLabels?: Record<string, string> };
+}
+
+function matchesRule(obj: KubeDoc, rule: RelatedRule): boolean {
+  if (obj.apiVersion !== rule.apiVersion || obj.kind !== KIND_OF_RESOURCE[rule.resource]) return false;
+  if (rule.names && !rule.names.includes(obj.metadata.name)) return false;
+  const wanted = rule.labelSelector?.matchLabels ?? {};
+  return Object.entries(wanted).every(([k, v]) => obj.metadata.labels?.[k] === v);
+}
+
+/**
+ * Calls a function's hooks for every example of its parent kind as Metacontroller would under
+ * the given CompositeController: customize first (when configured), then sync three times,
+ * each time observing the children of the previous answer as created and ready.
+ */
+export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 3): Promise<HookRun> {
+  const run: HookRun = { children: [], related: [], errors: [] };
+  const rules = controller.spec.childResources as ChildRule[];
+  const all = examples();
+  for (const parent of all.filter((e) => e.kind === CONTROLLER_OF[fn].parentKind)) {
+    const name = parent.metadata.name;
+    const withFinalizer = {
+      ...parent,
+      metadata: {
+        ...parent.metadata,
+        finalizers: [`metacontroller.io/compositecontroller-${controller.metadata.name}`],
+      },
+    };
+    const related: Record<string, Record<string, unknown>> = {};
+    if (controller.spec.hooks.customize) {
+      const res = await post(`/${fn}/customize`, { controller, parent: withFinalizer });
+      const relatedRules = res.body?.relatedResources as RelatedRule[] | undefined;
+      if (res.status !== 200 || !Array.isArray(relatedRules)) {
+        run.errors.push(`${fn}/customize ${name}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+        continue;
+      }
+      for (const rule of relatedRules) {
+        run.related.push({ apiVersion: rule.apiVersion, resource: rule.resource });
+        const key = groupKey(KIND_OF_RESOURCE[rule.resource] ?? `?${rule.resource}`, rule.apiVersion);
+        related[key] ??= {};
+        for (const obj of all.filter((o) => o !== parent && matchesRule(o, rule))) {
+          related[key]![obj.metadata.name] = obj;
+        }
+      }
+    }
+    let children = emptyChildren(rules);
+    for (let round = 0; round < rounds; round++) {
+      const res = await post(`/${fn}/sync`, {
+        controller,
+        parent: withFinalizer,
+        children,
+        related,
+        finalizing: false,
+      });
+      if (res.status !== 200 || !Array.isArray(res.body?.children)) {
+        run.errors.push(`${fn}/sync ${name}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+        break;
+      }
+      const next = emptyChildren(rules);
+      for (const child of res.body.children) {
+        run.children.push({ example: name, child });
+        const group = next[groupKey(child.kind, child.apiVersion)];
+        if (group) group[child.metadata?.name] = asObserved(child, parent);
+      }
+      children = next;
+    }
+  }
+  return run;
+}
