@@ -389,9 +389,7 @@ export function compatibilityAnnotations(annotations: Record<string, string>): s
     .filter((k) => k.startsWith(PGO_PREFIX))
     .map((k) => {
       const tusk = PGO_EQUIVALENT[k.slice(PGO_PREFIX.length)];
-      return tusk
-        ? `metadata.annotations[${k}]: not acted on; use ${tusk}`
-        : `metadata.annotations[${k}]: PGO annotation, not acted on by Tusk`;
+      return tusk ? `annotation ${k} ignored; use ${tusk}` : `annotation ${k} is PGO's; ignored by Tusk`;
     });
 }
 

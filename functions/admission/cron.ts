@@ -52,7 +52,5 @@ export function checkSchedule(schedule: string): ScheduleCheck {
   }
   if (job.nextRun(REFERENCE) === null) return { error: "never fires (no such date)" };
   job.stop();
-  return offset === 1
-    ? { warning: "has a seconds field: only Knative PingSource supports it; the CronJob fallback needs 5 fields" }
-    : {};
+  return offset === 1 ? { warning: "has a seconds field: works with PingSource only, not with CronJobs" } : {};
 }
