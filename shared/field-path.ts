@@ -18,6 +18,15 @@ export interface FieldProblem {
   message: string;
 }
 
+/**
+ * zod keeps `input` on an issue only when parsing with `reportInput`; without it, its message
+ * still says what it received ("... received undefined").
+ */
+export function missing(issue: z.core.$ZodIssue): boolean {
+  if (issue.code !== "invalid_type") return false;
+  return "input" in issue ? issue.input === undefined : issue.message.endsWith("received undefined");
+}
+
 function describe(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case "too_small":
@@ -33,7 +42,7 @@ function describe(issue: z.core.$ZodIssue): string {
           ? `must be at most ${issue.maximum} character(s)`
           : `must be <= ${issue.maximum}`;
     case "invalid_type":
-      return issue.input === undefined ? `is required (${issue.expected})` : `must be ${issue.expected}`;
+      return missing(issue) ? `is required (${issue.expected})` : `must be ${issue.expected}`;
     case "invalid_value":
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
     default:
