@@ -50,6 +50,8 @@ export function instanceSetName(name: string | undefined, index: number): string
  */
 const STS_MAX = MAX_LABEL - 11;
 
+const patroniScope = (cluster: string) => boundedName([cluster, "ha"], MAX_LABEL - "-config".length);
+
 export const names = {
   instance: (cluster: string, set: string, ordinal: number) => boundedName([cluster, set, String(ordinal)], STS_MAX),
   pod: (statefulSet: string) => `${statefulSet}-0`,
@@ -59,9 +61,12 @@ export const names = {
   primaryService: (cluster: string) => boundedName([cluster, "primary"]),
   replicaService: (cluster: string) => boundedName([cluster, "replicas"]),
   podsService: (cluster: string) => boundedName([cluster, "pods"]),
-  /** Patroni's scope: the leader lock and the DCS Service (Endpoints) carry this name. */
-  patroniScope: (cluster: string) => boundedName([cluster, "ha"]),
-  patroniConfigService: (cluster: string) => boundedName([cluster, "ha", "config"]),
+  /**
+   * Patroni's scope: the leader lock and the DCS Service (Endpoints) carry this name. Patroni
+   * names its configuration Service `<scope>-config` itself, so the scope leaves room for that.
+   */
+  patroniScope: (cluster: string) => patroniScope(cluster),
+  patroniConfigService: (cluster: string) => `${patroniScope(cluster)}-config`,
   clusterConfig: (cluster: string) => boundedName([cluster, "config"]),
   instanceRbac: (cluster: string) => boundedName([cluster, "instance"]),
   userSecret: (cluster: string, user: string) => boundedName([cluster, "pguser", user], 253),
@@ -81,4 +86,18 @@ export const names = {
   repoHost: (cluster: string) => boundedName([cluster, "repo-host"], STS_MAX),
   pgbouncer: (cluster: string) => boundedName([cluster, "pgbouncer"]),
   monitoringSecret: (cluster: string) => boundedName([cluster, "monitoring"]),
+  /** pgBackRest's TLS client certificate (instance pods, repo host and Jobs present it). */
+  pgbackrestClientSecret: (cluster: string) => boundedName([cluster, "pgbackrest"]),
+  /** A volume repository's claim: the repo host StatefulSet's claim template is named after the repo. */
+  repoVolumeClaim: (cluster: string, repo: string) => `${repo}-${boundedName([cluster, "repo-host"], STS_MAX)}-0`,
+  /** Creates the stanza; named by a hash of the repositories so a new repo runs it again. */
+  stanzaJob: (cluster: string, hash: string) => boundedName([cluster, "stanza", hash]),
+  backupJob: (backup: string) => boundedName([backup, "backup"]),
+  expireJob: (backup: string) => boundedName([backup, "expire"]),
+  manualBackupJob: (cluster: string, hash: string) => boundedName([cluster, "backup", hash]),
+  /** A schedule's PingSource or CronJob; CronJob names leave room for the Jobs' suffix. */
+  backupSchedule: (cluster: string, repo: string, type: string) => boundedName([cluster, repo, type], STS_MAX),
+  /** A scheduled PostgresBackup: the schedule and a UTC minute stamp, so one tick makes one name. */
+  scheduledBackup: (cluster: string, repo: string, type: string, stamp: string) =>
+    `${boundedName([cluster, repo, type], MAX_LABEL - stamp.length - 1)}-${stamp}`,
 };

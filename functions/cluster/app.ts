@@ -1,10 +1,27 @@
 /**
  * @module
- * The cluster function as a Hono app (routes relative to /cluster).
+ * The cluster function as a Hono app (routes relative to /cluster): a thin adapter around the
+ * pure hooks, with the CSPRNG and the clock as their only outside inputs.
  */
 import { Hono } from "hono";
-import { installErrorHandling } from "../../shared/http.ts";
+import { installErrorHandling, readJson } from "../../shared/http.ts";
+import { CustomizeRequest, SyncRequest } from "../../shared/metacontroller.ts";
+import { customizeCluster } from "./customize.ts";
+import { finalizeCluster } from "./finalize.ts";
+import { type ClusterDeps, syncCluster } from "./sync.ts";
 
-export const app = new Hono();
-installErrorHandling(app);
-app.post("/*", (c) => c.json({ error: "not implemented yet" }, 501));
+export const runtimeDeps: ClusterDeps = {
+  randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
+  now: () => new Date(),
+};
+
+export function createClusterApp(deps: ClusterDeps = runtimeDeps): Hono {
+  const app = new Hono();
+  installErrorHandling(app);
+  app.post("/sync", async (c) => c.json(await syncCluster(await readJson(c, SyncRequest), deps)));
+  app.post("/customize", async (c) => c.json(customizeCluster(await readJson(c, CustomizeRequest))));
+  app.post("/finalize", async (c) => c.json(finalizeCluster(await readJson(c, SyncRequest))));
+  return app;
+}
+
+export const app = createClusterApp();

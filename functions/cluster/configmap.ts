@@ -1,0 +1,29 @@
+/**
+ * @module
+ * The cluster ConfigMap: Patroni's configuration file, `patroni.yaml`, plus
+ * `patroni-pgwal.yaml` when an instance set keeps its WAL on a separate volume (patroni.ts), and
+ * the dynamic configuration as JSON for the configuration Job (job.ts).
+ */
+import type { V1ConfigMap } from "@kubernetes/client-node";
+import { clusterLabels } from "../../shared/labels.ts";
+import { names } from "../../shared/names.ts";
+import { canonicalJson } from "./canonical.ts";
+import { DYNAMIC_CONFIG_KEY } from "./job.ts";
+import { withKind } from "./kinds.ts";
+import { childMeta } from "./metadata.ts";
+import type { ClusterModel } from "./model.ts";
+import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, dynamicConfiguration, patroniYaml } from "./patroni.ts";
+
+export function buildClusterConfigMap(model: ClusterModel): V1ConfigMap {
+  const withWal = model.sets.some((s) => s.spec.walVolumeClaimSpec !== undefined);
+  const withoutWal = model.sets.some((s) => s.spec.walVolumeClaimSpec === undefined);
+  const data: Record<string, string> = {};
+  if (withoutWal) data[CONFIG_KEY] = patroniYaml(model, { walVolume: false });
+  if (withWal) data[CONFIG_KEY_WITH_WAL] = patroniYaml(model, { walVolume: true });
+  // What the configuration Job sends to Patroni's REST API once the cluster runs.
+  data[DYNAMIC_CONFIG_KEY] = canonicalJson(dynamicConfiguration(model).config);
+  return withKind("ConfigMap", {
+    metadata: childMeta(model, names.clusterConfig(model.name), clusterLabels(model.name, "config")),
+    data,
+  });
+}

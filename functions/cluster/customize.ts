@@ -1,0 +1,27 @@
+/**
+ * @module
+ * The customize hook: the related objects the sync hook reads. The cluster's Pods (Patroni's
+ * role label says which is the leader; readiness and config hash drive the rolling update),
+ * and the PostgresRestores in its namespace (for restores). Metacontroller caches this answer
+ * per parent generation, so it may depend only on the parent's name.
+ */
+import { LABEL, labelValue } from "../../shared/labels.ts";
+import type { CustomizeRequest, CustomizeResponse } from "../../shared/metacontroller.ts";
+import { RELATED } from "./kinds.ts";
+
+export function customizeCluster(request: CustomizeRequest): CustomizeResponse {
+  return {
+    relatedResources: [
+      {
+        apiVersion: RELATED.Pod.apiVersion,
+        resource: RELATED.Pod.resource,
+        labelSelector: { matchLabels: { [LABEL.cluster]: labelValue(request.parent.metadata.name) } },
+      },
+      {
+        apiVersion: RELATED.PostgresRestore.apiVersion,
+        resource: RELATED.PostgresRestore.resource,
+        labelSelector: {},
+      },
+    ],
+  };
+}

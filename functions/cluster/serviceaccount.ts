@@ -1,0 +1,18 @@
+/**
+ * @module
+ * The identity Patroni runs as in instance pods (Role and RoleBinding in role.ts and
+ * rolebinding.ts).
+ */
+import type { V1ServiceAccount } from "@kubernetes/client-node";
+import { clusterLabels } from "../../shared/labels.ts";
+import { names } from "../../shared/names.ts";
+import { withKind } from "./kinds.ts";
+import { childMeta } from "./metadata.ts";
+import type { ClusterModel } from "./model.ts";
+
+export function buildInstanceServiceAccount(model: ClusterModel): V1ServiceAccount {
+  return withKind("ServiceAccount", {
+    metadata: childMeta(model, names.instanceRbac(model.name), clusterLabels(model.name, "database")),
+    automountServiceAccountToken: true,
+  });
+}

@@ -1,0 +1,199 @@
+/**
+ * @module
+ * The PostgresCluster status, derived only from observed children and related Pods (never a
+ * clock, never a counter: status is replaced wholesale and a changing one re-triggers syncs).
+ * Metacontroller itself writes `observedGeneration`.
+ */
+import type { Condition } from "../../shared/api/kube.ts";
+import type { PostgresClusterStatus } from "../../shared/api/postgres-cluster.ts";
+import type { FieldProblem } from "../../shared/field-path.ts";
+import type { ClusterModel } from "./model.ts";
+import type { JobState, ObservedPod } from "./observed.ts";
+import { LEADER_ROLE } from "./patroni.ts";
+import type { DesiredInstance, RolloutPlan } from "./rolling.ts";
+
+type ConditionStatus = Condition["status"];
+
+function condition(
+  type: string,
+  status: ConditionStatus,
+  reason: string,
+  message: string,
+  generation: number | undefined,
+): Condition {
+  return { type, status, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+}
+
+export function leaderPod(pods: Map<string, ObservedPod>): ObservedPod | undefined {
+  return [...pods.values()]
+    .filter((p) => p.role === LEADER_ROLE && !p.terminating)
+    .sort((a, b) => a.name.localeCompare(b.name))[0];
+}
+
+export interface JobReport {
+  name: string;
+  what: string;
+  state: JobState;
+}
+
+export interface StatusInput {
+  model: ClusterModel;
+  desired: DesiredInstance[];
+  pods: Map<string, ObservedPod>;
+  plan: RolloutPlan;
+  jobs: JobReport[];
+  /** Settings that were not applied (operator-owned parameters, unusable user options). */
+  ignored: string[];
+}
+
+export function buildStatus(input: StatusInput): PostgresClusterStatus {
+  const { model, desired, pods, plan } = input;
+  const generation = model.generation;
+  const leader = leaderPod(pods);
+  const podOf = (d: DesiredInstance) => pods.get(`${d.instance.name}-0`);
+  const desiredCount = model.shutdown ? 0 : desired.length;
+  const ready = desired.filter((d) => podOf(d)?.ready === true);
+  const notReady = desired.filter((d) => podOf(d)?.ready !== true).map((d) => d.instance.name);
+  const primaryReady = leader?.ready === true;
+
+  const instances = model.sets.map((set) => {
+    const mine = desired.filter((d) => d.set.name === set.name);
+    return {
+      name: set.name,
+      replicas: model.shutdown ? 0 : mine.length,
+      readyReplicas: mine.filter((d) => podOf(d)?.ready === true).length,
+      updatedReplicas: mine.filter((d) => podOf(d)?.configHash === d.configHash).length,
+    };
+  });
+
+  const runningJobs = input.jobs.filter((j) => j.state === "running");
+  const failedJobs = input.jobs.filter((j) => j.state === "failed");
+  const instancePods = desired.filter((d) => podOf(d) !== undefined);
+
+  let phase: string;
+  if (model.shutdown) phase = plan.progress.length ? "Stopping" : "Stopped";
+  else if (primaryReady) {
+    if (plan.progress.length) phase = "Updating";
+    else if (notReady.length || failedJobs.length) phase = "Degraded";
+    else phase = "Running";
+  } else if (instancePods.length === 0 && plan.progress.some((p) => p.reason === "Creating")) phase = "Pending";
+  else if (![...pods.values()].some((p) => p.role !== undefined)) phase = "Creating";
+  else phase = "Degraded";
+
+  const conditions: Condition[] = [];
+  if (model.shutdown) {
+    conditions.push(
+      condition(
+        "Ready",
+        "False",
+        "Shutdown",
+        "spec.shutdown is true: every instance is scaled to zero; the data is kept",
+        generation,
+      ),
+    );
+  } else if (!primaryReady) {
+    conditions.push(
+      condition(
+        "Ready",
+        "False",
+        "NoPrimary",
+        leader
+          ? `the leader ${leader.name} is not ready; check its logs (kubectl logs ${leader.name})`
+          : `no instance is the Patroni leader yet; ${ready.length}/${desiredCount} instances ready${notReady.length ? ` (not ready: ${notReady.join(", ")})` : ""}`,
+        generation,
+      ),
+    );
+  } else if (notReady.length) {
+    conditions.push(
+      condition(
+        "Ready",
+        "False",
+        "InstancesNotReady",
+        `${ready.length}/${desiredCount} instances ready; not ready: ${notReady.join(", ")}`,
+        generation,
+      ),
+    );
+  } else {
+    conditions.push(
+      condition(
+        "Ready",
+        "True",
+        "AllInstancesReady",
+        `${ready.length}/${desiredCount} instances ready; primary ${leader!.name}`,
+        generation,
+      ),
+    );
+  }
+
+  const progressing = [
+    ...plan.progress,
+    ...runningJobs.map((j) => ({ reason: "JobRunning", message: `${j.what} (Job ${j.name}) is running` })),
+  ];
+  conditions.push(
+    progressing.length
+      ? condition(
+          "Progressing",
+          "True",
+          progressing[0]!.reason,
+          progressing.map((p) => p.message).join("; "),
+          generation,
+        )
+      : condition("Progressing", "False", "UpToDate", "every instance runs the desired configuration", generation),
+  );
+
+  const degraded: string[] = [];
+  if (!model.shutdown && primaryReady && notReady.length)
+    degraded.push(`instance(s) not ready: ${notReady.join(", ")}`);
+  for (const j of failedJobs)
+    degraded.push(`${j.what} failed (Job ${j.name}): see kubectl logs job/${j.name}; delete the Job to run it again`);
+  conditions.push(
+    degraded.length
+      ? condition(
+          "Degraded",
+          "True",
+          failedJobs.length ? "JobFailed" : "InstancesNotReady",
+          degraded.join("; "),
+          generation,
+        )
+      : condition("Degraded", "False", "AsExpected", "nothing is degraded", generation),
+  );
+  conditions.push(
+    input.ignored.length
+      ? condition(
+          "Valid",
+          "True",
+          "SettingsIgnored",
+          `the spec is usable, but these settings were ignored: ${input.ignored.join("; ")}`,
+          generation,
+        )
+      : condition("Valid", "True", "SpecAccepted", "the spec is valid", generation),
+  );
+
+  return {
+    phase,
+    ...(leader ? { primary: leader.name } : {}),
+    readyInstances: `${ready.length}/${desiredCount}`,
+    instances,
+    conditions,
+  };
+}
+
+/** An unusable spec: say what is wrong; the children stay as they are. */
+export function invalidStatus(
+  problems: FieldProblem[],
+  pods: Map<string, ObservedPod>,
+  generation: number | undefined,
+): PostgresClusterStatus {
+  const message = `the spec is invalid, nothing was changed: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`;
+  const leader = leaderPod(pods);
+  return {
+    phase: "Invalid",
+    ...(leader ? { primary: leader.name } : {}),
+    conditions: [
+      condition("Ready", "False", "InvalidSpec", "the spec is invalid; see the Valid condition", generation),
+      condition("Progressing", "False", "InvalidSpec", "nothing is changed until the spec is fixed", generation),
+      condition("Degraded", "True", "InvalidSpec", message, generation),
+      condition("Valid", "False", "InvalidSpec", message, generation),
+    ],
+  };
+}

@@ -1,0 +1,146 @@
+/**
+ * @module
+ * The PostgresCluster sync hook as a pure function: the parent, its observed children and
+ * related Pods in; every desired child and the status out. Randomness and time are injected
+ * and used only to generate Secrets and certificates absent from the observed children, so the
+ * same request always gives byte-identical output, and feeding the output back as the observed
+ * children changes nothing.
+ */
+import type { FieldProblem } from "../../shared/field-path.ts";
+import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
+import { sortKeys } from "./canonical.ts";
+import { buildClusterConfigMap } from "./configmap.ts";
+import { buildPatroniConfigJob, buildSwitchoverJob, buildUsersJob } from "./job.ts";
+import { clusterModel } from "./model.ts";
+import { jobState, observedAsDesired, observedInstanceStatefulSets, observedPods } from "./observed.ts";
+import { dynamicConfiguration } from "./patroni.ts";
+import { buildInstanceSetPdb } from "./pdb.ts";
+import { buildInstanceRole } from "./role.ts";
+import { buildInstanceRoleBinding } from "./rolebinding.ts";
+import { type DesiredInstance, planRollout } from "./rolling.ts";
+import { type ClusterDeps, internalSecret, tlsSecrets, userSecrets, usersSqlSecret } from "./secret.ts";
+import { buildServices } from "./service.ts";
+import { buildInstanceServiceAccount } from "./serviceaccount.ts";
+import { buildInstanceStatefulSet, instancePodTemplate } from "./statefulset.ts";
+import { buildStatus, invalidStatus, type JobReport, leaderPod } from "./status.ts";
+import { optionsProblem, usersSql } from "./users-sql.ts";
+
+export type { ClusterDeps } from "./secret.ts";
+
+/** Re-sync soon while something is under way; pods changing also re-trigger a sync. */
+const RESYNC_PENDING_SECONDS = 10;
+const RESYNC_UNHEALTHY_SECONDS = 30;
+
+type Child = Record<string, unknown> & { kind?: string; metadata?: { name?: string } };
+
+/** Children sorted by kind, then name, each with sorted keys: the response is canonical. */
+function canonicalChildren(children: object[]): Record<string, unknown>[] {
+  return (children as Child[])
+    .map((c) => sortKeys(c))
+    .sort((a, b) => `${a.kind}\u0000${a.metadata?.name}`.localeCompare(`${b.kind}\u0000${b.metadata?.name}`));
+}
+
+export async function syncCluster(request: SyncRequest, deps: ClusterDeps): Promise<SyncResponse> {
+  const pods = observedPods(request.related);
+  const parsed = clusterModel(request.parent);
+  if (!parsed.ok) return invalidResponse(request, parsed.problems, pods);
+  const model = parsed.model;
+  const children = request.children;
+
+  const internal = internalSecret(model, children, deps);
+  const tls = await tlsSecrets(model, children, deps);
+  const users = await userSecrets(model, children, internal.credentials, deps);
+  const sql = usersSql(users.users);
+  const ignored: string[] = [];
+  for (const u of model.users) {
+    const problem = u.options ? optionsProblem(u.options) : undefined;
+    if (problem) ignored.push(`users ${u.name} options ${problem}`);
+  }
+  const dynamic = dynamicConfiguration(model);
+  ignored.push(...dynamic.ignored);
+
+  const desired: DesiredInstance[] = model.sets.flatMap((set) =>
+    set.instances.map((instance) => ({ set, instance, ...instancePodTemplate(model, set, instance) })),
+  );
+
+  const leader = leaderPod(pods);
+  const primaryReady = leader?.ready === true && !model.shutdown;
+  const jobs: JobReport[] = [];
+  const jobChildren: object[] = [];
+  /** A Job runs once the primary is ready, and stays while observed (so it never runs twice). */
+  const addJob = (job: ReturnType<typeof buildUsersJob>, what: string, runnable: boolean) => {
+    const name = job.metadata!.name!;
+    const state = jobState(children, name);
+    if (state === "absent" && !runnable) return state;
+    jobChildren.push(job);
+    jobs.push({ name, what, state });
+    return state;
+  };
+  const configState = addJob(
+    buildPatroniConfigJob(model, dynamic.config),
+    "applying the Patroni configuration",
+    primaryReady,
+  );
+  addJob(buildUsersJob(model, sql), "creating users and databases", primaryReady);
+
+  const plan = planRollout({
+    model,
+    desired,
+    statefulSets: observedInstanceStatefulSets(children),
+    pods,
+    configApplied: configState === "succeeded",
+  });
+  if (plan.switchover)
+    addJob(buildSwitchoverJob(model, plan.switchover.leader, plan.switchover.candidate), "switchover", true);
+
+  const statefulSets = plan.instances.map((p) => {
+    if (!p.desired) {
+      // A retiring instance kept for now: exactly as observed, apart from its replica count.
+      const kept = observedAsDesired({ x: { [p.name]: p.observed!.raw } })[0]!;
+      return { ...kept, spec: { ...(kept.spec as object), replicas: p.replicas } };
+    }
+    return buildInstanceStatefulSet(model, p.desired.set, p.desired.instance, {
+      replicas: p.replicas,
+      template: p.template,
+      ...(p.observed ? { observed: p.observed.raw } : {}),
+    });
+  });
+
+  const out = canonicalChildren([
+    buildClusterConfigMap(model),
+    ...buildServices(model),
+    buildInstanceServiceAccount(model),
+    buildInstanceRole(model),
+    buildInstanceRoleBinding(model),
+    ...model.sets.flatMap((set) => buildInstanceSetPdb(model, set) ?? []),
+    internal.secret,
+    ...tls,
+    ...users.secrets,
+    usersSqlSecret(model, sql),
+    ...statefulSets,
+    ...jobChildren,
+  ]);
+
+  const status = buildStatus({ model, desired, pods, plan, jobs, ignored });
+  const busy = plan.progress.length > 0 || jobs.some((j) => j.state === "running") || plan.switchover !== undefined;
+  const unhealthy =
+    !model.shutdown && (!primaryReady || desired.some((d) => pods.get(`${d.instance.name}-0`)?.ready !== true));
+  const resync = busy ? RESYNC_PENDING_SECONDS : unhealthy ? RESYNC_UNHEALTHY_SECONDS : undefined;
+  return {
+    status: status as Record<string, unknown>,
+    children: out,
+    ...(resync !== undefined ? { resyncAfterSeconds: resync } : {}),
+  };
+}
+
+/** Never delete a cluster's children because its spec is bad: return them unchanged. */
+function invalidResponse(
+  request: SyncRequest,
+  problems: FieldProblem[],
+  pods: ReturnType<typeof observedPods>,
+): SyncResponse {
+  return {
+    status: invalidStatus(problems, pods, request.parent.metadata.generation) as Record<string, unknown>,
+    children: canonicalChildren(observedAsDesired(request.children)),
+  };
+}
