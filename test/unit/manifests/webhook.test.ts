@@ -81,7 +81,7 @@ describe("certificates", () => {
   it("cert-manager issues a certificate for the name the API server checks, injected into the caBundle", () => {
     const docs = built("manifests");
     const { vwc, ref, deployment } = webhookTarget(docs);
-    const [ns, certName] = vwc.metadata.annotations!["cert-manager.io/inject-ca-from"].split("/");
+    const [ns, certName] = (vwc.metadata.annotations?.["cert-manager.io/inject-ca-from"] ?? "").split("/");
     const cert = findOne(docs, "Certificate", certName!);
     expect(cert.metadata.namespace).toBe(ns);
     expect(cert.spec.dnsNames).toContain(`${ref.name}.${ref.namespace}.svc`);
