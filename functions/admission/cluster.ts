@@ -405,6 +405,18 @@ export function checkClusterUpdate(next: PostgresClusterSpec, prev: PostgresClus
       ),
     );
   }
+  // An unnamed set is named by its position (00, 01, ...): moving it renames every child.
+  const wasAt = prev.instances.findIndex((s) => s.name === "");
+  const isAt = next.instances.findIndex((s) => s.name === "");
+  if (wasAt >= 0 && isAt >= 0 && wasAt !== isAt) {
+    const was = instanceSetName("", wasAt);
+    problems.push(
+      forbidden(
+        `spec.instances[${isAt}].name`,
+        `this unnamed instance set moved from position ${wasAt} to ${isAt}, which renames it from ${was} to ${instanceSetName("", isAt)} and replaces its instances; name it "${was}" to keep them`,
+      ),
+    );
+  }
   const before = new Map<string, InstanceSet>();
   prev.instances.forEach((s, i) => before.set(instanceSetName(s.name, i), s));
   next.instances.forEach((set, i) => {

@@ -88,15 +88,37 @@ export function validateAdmission(review: AdmissionReview, deps: AdmissionDeps =
 
 function failOpen(request: AdmissionRequest, error: unknown): Verdict {
   const why = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  if (request.operation === "DELETE" && isKind(request, "PostgresCluster") && deletionProtected(request.oldObject)) {
-    return deny([protectedProblem()], [], request);
+  const protectedDelete = attempt(
+    () =>
+      request.operation === "DELETE" &&
+      request.kind.group === GROUP &&
+      request.kind.kind === "PostgresCluster" &&
+      deletionProtected(request.oldObject),
+  );
+  if (protectedDelete) {
+    return {
+      allowed: false,
+      status: {
+        code: 422,
+        status: "Failure",
+        reason: "Invalid",
+        message: formatProblem(protectedProblem()),
+        details: { causes: [protectedProblem()] },
+      },
+    };
   }
   return { allowed: true, warnings: cleanWarnings([`tusk admission internal error, not validated: ${why}`]) };
 }
 
-function isKind(request: AdmissionRequest, kind: KindName): boolean {
-  return request.kind.group === GROUP && request.kind.kind === kind;
+function attempt(check: () => boolean): boolean {
+  try {
+    return check();
+  } catch {
+    return false;
+  }
 }
+
+const formatProblem = (p: Problem) => `${p.field}: ${p.message}`;
 
 function judge(request: AdmissionRequest, deps: AdmissionDeps): Verdict {
   const { group, version, kind } = request.kind;
@@ -246,8 +268,7 @@ function verdict(problems: Problem[], warnings: string[], request: AdmissionRequ
 function deny(problems: Problem[], warnings: string[], request: AdmissionRequest): Verdict {
   const shown = problems.slice(0, MAX_CAUSES);
   const more = problems.length - shown.length;
-  const message =
-    shown.map((p) => `${p.field}: ${p.message}`).join("; ") + (more > 0 ? `; and ${more} more problem(s)` : "");
+  const message = shown.map(formatProblem).join("; ") + (more > 0 ? `; and ${more} more problem(s)` : "");
   const details = {
     name: request.name || stringOr(metadataOf(isRecord(request.object) ? request.object : {}).name),
     group: request.kind.group,
