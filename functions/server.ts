@@ -26,7 +26,7 @@ export function parseFunctionList(value: string | undefined): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = list.filter((name) => !(name in FUNCTIONS));
+  const unknown = list.filter((name) => !Object.hasOwn(FUNCTIONS, name));
   if (unknown.length)
     throw new Error(
       `FUNCTIONS names unknown function(s): ${unknown.join(", ")}; known: ${Object.keys(FUNCTIONS).join(", ")}`,
