@@ -1,9 +1,10 @@
 /**
  * @module
- * The cluster's Jobs. Each is named by a hash of everything in it (a Job's pod template is
- * immutable, so a change must be a new Job), runs once, and stays observable after it finishes
- * (no TTL): the hook keeps emitting it while its hash is current, so an unchanged spec never
- * runs it again.
+ * The cluster's Jobs. Each is named by a hash of the work it does (the SQL, the configuration,
+ * the switchover target), runs once, and stays observable after it finishes (no TTL): while
+ * that hash is current the hook returns the observed Job unchanged (sync.ts), so an unchanged
+ * spec never runs it again and a Job's immutable pod template is never updated. Different
+ * work gets a new name, hence a new Job.
  * - users: psql as the superuser against `<cluster>-primary` (TLS verify-full) applying
  *   users-sql.ts.
  * - patroni config: `PUT /config` on Patroni's REST API with the dynamic configuration, which
@@ -75,17 +76,17 @@ function podSpec(model: ClusterModel, pod: JobPod): V1PodSpec {
   };
 }
 
-function job(model: ClusterModel, nameFor: (hash: string) => string, pod: JobPod, hashExtra: unknown): V1Job {
+function job(model: ClusterModel, nameFor: (hash: string) => string, pod: JobPod, work: unknown): V1Job {
   const spec = podSpec(model, pod);
   const labels = clusterLabels(model.name, pod.component);
-  const name = nameFor(contentHash({ spec, labels, hashExtra }, JOB_HASH_LENGTH));
+  const name = nameFor(contentHash(work, JOB_HASH_LENGTH));
   return withKind("Job", {
     metadata: childMeta(model, name, labels),
     spec: { backoffLimit: 6, template: { metadata: { labels }, spec } },
   });
 }
 
-/** Creates and updates roles and databases; `sqlHash` names the SQL it applies. */
+/** Creates and updates roles and databases; named by the SQL it applies. */
 export function buildUsersJob(model: ClusterModel, sql: string): V1Job {
   const host = `${names.primaryService(model.name)}.${model.namespace}.svc`;
   return job(

@@ -18,7 +18,7 @@ import {
 } from "../../shared/crypto/x509.ts";
 import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
-import { names } from "../../shared/names.ts";
+import { boundedName, names } from "../../shared/names.ts";
 import { ROLES } from "../../shared/pod-layout.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
@@ -160,7 +160,8 @@ async function certificateAuthority(model: ClusterModel, children: ObjectMap, de
   }
   const from = notBefore(deps);
   return createCertificateAuthority({
-    commonName: `${model.name}.${model.namespace} Tusk CA`,
+    // X.509 limits a commonName to 64 characters; long names shorten with a stable hash.
+    commonName: boundedName([model.namespace, model.name, "ca"], 64),
     notBefore: from,
     notAfter: addYears(from, CA_YEARS),
   });

@@ -12,7 +12,14 @@ import { sortKeys } from "./canonical.ts";
 import { buildClusterConfigMap } from "./configmap.ts";
 import { buildPatroniConfigJob, buildSwitchoverJob, buildUsersJob } from "./job.ts";
 import { clusterModel } from "./model.ts";
-import { jobState, observedAsDesired, observedInstanceStatefulSets, observedPods } from "./observed.ts";
+import {
+  asDesired,
+  jobState,
+  observedAsDesired,
+  observedChildren,
+  observedInstanceStatefulSets,
+  observedPods,
+} from "./observed.ts";
 import { dynamicConfiguration } from "./patroni.ts";
 import { buildInstanceSetPdb } from "./pdb.ts";
 import { buildInstanceRole } from "./role.ts";
@@ -67,12 +74,16 @@ export async function syncCluster(request: SyncRequest, deps: ClusterDeps): Prom
   const primaryReady = leader?.ready === true && !model.shutdown;
   const jobs: JobReport[] = [];
   const jobChildren: object[] = [];
-  /** A Job runs once the primary is ready, and stays while observed (so it never runs twice). */
+  /**
+   * A Job starts once it can do its work, and is returned exactly as observed while it exists
+   * (so it never runs twice and its immutable template is never touched).
+   */
   const addJob = (job: ReturnType<typeof buildUsersJob>, what: string, runnable: boolean) => {
     const name = job.metadata!.name!;
     const state = jobState(children, name);
     if (state === "absent" && !runnable) return state;
-    jobChildren.push(job);
+    const observed = observedChildren(children, "Job")[name];
+    jobChildren.push(observed ? asDesired(observed) : job);
     jobs.push({ name, what, state });
     return state;
   };
