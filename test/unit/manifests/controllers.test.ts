@@ -28,8 +28,7 @@ const pending: Record<HookFunction, boolean> = {
   backup: await notImplemented("/backup/sync"),
   restore: await notImplemented("/restore/sync"),
 };
-const pendingNote = (fn: HookFunction) =>
-  `${fn} hook (skipped while /${fn}/sync still answers 501 Not Implemented: the hook is being written)`;
+const pendingNote = (fn: HookFunction) => `${fn} hook (skipped only while /${fn}/sync answers 501 Not Implemented)`;
 
 const controller = (build: BuildName, fn: HookFunction) =>
   findOne(built(build), "CompositeController", CONTROLLER_OF[fn].name);

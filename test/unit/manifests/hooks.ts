@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { createServer } from "../../../functions/server.ts";
+import { LABEL, PATRONI_LEADER_VALUE, PATRONI_REPLICA_VALUE } from "../../../shared/labels.ts";
 import { filesUnder, type KubeDoc, parseYamlDocs } from "./kustomize.ts";
 
 const app = createServer({ log: () => {} });
@@ -181,9 +182,9 @@ function matchesRule(obj: KubeDoc, rule: RelatedRule): boolean {
  * the given CompositeController: customize first (when configured), then sync three times,
  * each time observing the children of the previous answer as created and ready.
  */
-export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 3): Promise<HookRun> {
+export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 4): Promise<HookRun> {
   const run: HookRun = { children: [], related: [], errors: [] };
-  const rules = controller.spec.childResources as ChildRule[];
+  const childRules = controller.spec.childResources as ChildRule[];
   const all = examples();
   for (const parent of all.filter((e) => e.kind === CONTROLLER_OF[fn].parentKind)) {
     const name = parent.metadata.name;
@@ -194,25 +195,26 @@ export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 3
         finalizers: [`metacontroller.io/compositecontroller-${controller.metadata.name}`],
       },
     };
-    const related: Record<string, Record<string, unknown>> = {};
+    let relatedRules: RelatedRule[] = [];
     if (controller.spec.hooks.customize) {
       const res = await post(`/${fn}/customize`, { controller, parent: withFinalizer });
-      const relatedRules = res.body?.relatedResources as RelatedRule[] | undefined;
-      if (res.status !== 200 || !Array.isArray(relatedRules)) {
+      if (res.status !== 200 || !Array.isArray(res.body?.relatedResources)) {
         run.errors.push(`${fn}/customize ${name}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
         continue;
       }
-      for (const rule of relatedRules) {
-        run.related.push({ apiVersion: rule.apiVersion, resource: rule.resource });
-        const key = groupKey(KIND_OF_RESOURCE[rule.resource] ?? `?${rule.resource}`, rule.apiVersion);
-        related[key] ??= {};
-        for (const obj of all.filter((o) => o !== parent && matchesRule(o, rule))) {
-          related[key]![obj.metadata.name] = obj;
-        }
-      }
+      relatedRules = res.body.relatedResources;
+      for (const rule of relatedRules) run.related.push({ apiVersion: rule.apiVersion, resource: rule.resource });
     }
-    let children = emptyChildren(rules);
+    let children = emptyChildren(childRules);
     for (let round = 0; round < rounds; round++) {
+      // Related objects: the other examples, and the Pods the observed StatefulSets run.
+      const candidates = [...all.filter((o) => o !== parent), ...runningPods(children)];
+      const related: Record<string, Record<string, unknown>> = {};
+      for (const rule of relatedRules) {
+        const group = (related[groupKey(KIND_OF_RESOURCE[rule.resource] ?? `?${rule.resource}`, rule.apiVersion)] ??=
+          {});
+        for (const obj of candidates.filter((o) => matchesRule(o, rule))) group[obj.metadata.name] = obj;
+      }
       const res = await post(`/${fn}/sync`, {
         controller,
         parent: withFinalizer,
@@ -224,7 +226,7 @@ export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 3
         run.errors.push(`${fn}/sync ${name}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
         break;
       }
-      const next = emptyChildren(rules);
+      const next = emptyChildren(childRules);
       for (const child of res.body.children) {
         run.children.push({ example: name, child });
         const group = next[groupKey(child.kind, child.apiVersion)];
@@ -234,4 +236,37 @@ export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 3
     }
   }
   return run;
+}
+
+/**
+ * The Pods the StatefulSet controller would run for the observed StatefulSets (`<sts>-0`, from
+ * the template), ready, with the role label Patroni puts on them: the first instance leads.
+ */
+function runningPods(children: Record<string, Record<string, any>>): KubeDoc[] {
+  const sets = Object.values(children[groupKey("StatefulSet", "apps/v1")] ?? {}).sort((a, b) =>
+    a.metadata.name.localeCompare(b.metadata.name),
+  );
+  const leaders = new Set<string>();
+  return sets.map((sts) => {
+    const template = sts.spec?.template ?? {};
+    const cluster = template.metadata?.labels?.[LABEL.cluster] ?? "";
+    const leads = !leaders.has(cluster);
+    leaders.add(cluster);
+    return {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: `${sts.metadata.name}-0`,
+        namespace: sts.metadata.namespace,
+        uid: `uid-pod-${sts.metadata.name}-0`,
+        labels: {
+          ...template.metadata?.labels,
+          [LABEL.patroniRole]: leads ? PATRONI_LEADER_VALUE : PATRONI_REPLICA_VALUE,
+        },
+        annotations: { ...template.metadata?.annotations },
+      },
+      spec: template.spec ?? {},
+      status: { phase: "Running", conditions: [{ type: "Ready", status: "True" }] },
+    } as KubeDoc;
+  });
 }

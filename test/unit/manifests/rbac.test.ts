@@ -1,0 +1,154 @@
+/**
+ * RBAC against what actually runs: Metacontroller may do everything the three controllers make
+ * it do (and hold every permission the Roles it creates grant, or Kubernetes refuses to let it
+ * create them), the scheduler's identity may create and prune backups, and people get the kinds
+ * through the built-in admin/edit/view roles.
+ */
+import { describe, expect, it } from "vitest";
+import { FUNCTIONS } from "../../../functions/server.ts";
+import { type BuildName, built, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
+import { CONTROLLER_OF, type HookFunction, notImplemented, resourceOfKind, runHooks } from "./hooks.ts";
+import type { KubeDoc } from "./kustomize.ts";
+
+interface Rule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+  resourceNames?: string[];
+}
+
+const INSTALLS: BuildName[] = ["manifests", "manifests/manual-tls", "knative", "knative + scale-to-zero-hooks"];
+const FNS = Object.keys(CONTROLLER_OF) as HookFunction[];
+const MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"];
+const READ = ["get", "list", "watch"];
+const TUSK = ["postgresclusters", "postgresbackups", "postgresrestores"];
+
+const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0]! : "");
+const has = (list: string[] | undefined, value: string) => !!list && (list.includes("*") || list.includes(value));
+
+export function allows(rules: Rule[], group: string, resource: string, verb: string): boolean {
+  return rules.some(
+    (r) => !r.resourceNames?.length && has(r.apiGroups, group) && has(r.resources, resource) && has(r.verbs, verb),
+  );
+}
+
+/** Rules of every ClusterRole bound (by a ClusterRoleBinding) to the given ServiceAccount. */
+function rulesFor(docs: KubeDoc[], namespace: string, serviceAccount: string): Rule[] {
+  const roles = ofKind(docs, "ClusterRoleBinding")
+    .filter((b) =>
+      (b.subjects ?? []).some(
+        (s: any) => s.kind === "ServiceAccount" && s.name === serviceAccount && s.namespace === namespace,
+      ),
+    )
+    .map((b) => findOne(docs, "ClusterRole", b.roleRef.name));
+  return roles.flatMap((r) => r.rules as Rule[]);
+}
+
+const pending: Record<HookFunction, boolean> = {
+  cluster: await notImplemented("/cluster/sync"),
+  backup: await notImplemented("/backup/sync"),
+  restore: await notImplemented("/restore/sync"),
+};
+
+describe.each(INSTALLS)("RBAC in %s", (build) => {
+  const docs = built(build);
+  const metacontroller = rulesFor(docs, "metacontroller", "metacontroller");
+
+  it("Metacontroller may manage every parent and child of every controller", () => {
+    const missing: string[] = [];
+    for (const fn of FNS) {
+      const cc = findOne(docs, "CompositeController", CONTROLLER_OF[fn].name);
+      const parent = cc.spec.parentResource;
+      const need = (group: string, resource: string, verbs: string[]) => {
+        for (const verb of verbs)
+          if (!allows(metacontroller, group, resource, verb)) missing.push(`${verb} ${group}/${resource}`);
+      };
+      need(groupOf(parent.apiVersion), parent.resource, ["get", "list", "watch", "update", "patch"]);
+      need(groupOf(parent.apiVersion), `${parent.resource}/status`, ["get", "update", "patch"]);
+      need(groupOf(parent.apiVersion), `${parent.resource}/finalizers`, ["update"]);
+      for (const child of cc.spec.childResources) need(groupOf(child.apiVersion), child.resource, MANAGE);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it("the scheduler's identity may create, list and prune PostgresBackups and read PostgresClusters", () => {
+    const schedulers = docs.filter(
+      (d) => podTemplate(d) && servedFunctions(d, Object.keys(FUNCTIONS)).includes("scheduler"),
+    );
+    expect(schedulers.length).toBe(1);
+    const w = schedulers[0]!;
+    const rules = rulesFor(docs, w.metadata.namespace!, podTemplate(w)!.spec.serviceAccountName);
+    for (const verb of ["create", "list", "delete", "get"])
+      expect(allows(rules, "postgres.tusk.dev", "postgresbackups", verb), verb).toBe(true);
+    expect(allows(rules, "postgres.tusk.dev", "postgresclusters", "get")).toBe(true);
+    // Nothing more than that: the functions' token can't touch data or Secrets.
+    expect(allows(rules, "", "secrets", "get")).toBe(false);
+    expect(allows(rules, "postgres.tusk.dev", "postgresclusters", "update")).toBe(false);
+  });
+
+  it("people get the three kinds through admin/edit (write) and view (read)", () => {
+    const aggregated = (label: string) =>
+      ofKind(docs, "ClusterRole")
+        .filter((r) => r.metadata.labels?.[`rbac.authorization.k8s.io/aggregate-to-${label}`] === "true")
+        .flatMap((r) => r.rules as Rule[]);
+    for (const resource of TUSK) {
+      for (const role of ["admin", "edit"])
+        for (const verb of [...MANAGE, "deletecollection"])
+          expect(allows(aggregated(role), "postgres.tusk.dev", resource, verb), `${role} ${verb} ${resource}`).toBe(
+            true,
+          );
+      for (const verb of READ) expect(allows(aggregated("view"), "postgres.tusk.dev", resource, verb)).toBe(true);
+      for (const verb of ["create", "update", "patch", "delete"])
+        expect(allows(aggregated("view"), "postgres.tusk.dev", resource, verb), `view ${verb}`).toBe(false);
+      // Status belongs to Metacontroller; people only read it.
+      expect(allows(aggregated("edit"), "postgres.tusk.dev", `${resource}/status`, "update")).toBe(false);
+    }
+  });
+});
+
+describe.each(FNS)("RBAC derived from the %s hooks", (fn) => {
+  it.skipIf(pending[fn])(
+    `Metacontroller may watch what customize asks for and grant what the hooks' Roles grant (skipped while /${fn}/sync answers 501)`,
+    async () => {
+      for (const build of ["manifests", "knative"] as BuildName[]) {
+        const docs = built(build);
+        const metacontroller = rulesFor(docs, "metacontroller", "metacontroller");
+        const run = await runHooks(findOne(docs, "CompositeController", CONTROLLER_OF[fn].name), fn);
+        expect(run.errors).toEqual([]);
+        const missing: string[] = [];
+        for (const rel of run.related)
+          for (const verb of READ)
+            if (!allows(metacontroller, groupOf(rel.apiVersion), rel.resource, verb))
+              missing.push(`${build}: related ${verb} ${rel.apiVersion} ${rel.resource}`);
+        for (const { example, child } of run.children) {
+          if (child.kind !== "Role") continue;
+          for (const rule of child.rules as Rule[])
+            for (const group of rule.apiGroups ?? [""])
+              for (const resource of rule.resources ?? [])
+                for (const verb of rule.verbs)
+                  if (!allows(metacontroller, group, resource, verb))
+                    missing.push(
+                      `${build}: ${example} Role ${child.metadata.name} grants ${verb} ${group}/${resource}`,
+                    );
+        }
+        expect(missing).toEqual([]);
+      }
+    },
+  );
+});
+
+describe("the permission check itself", () => {
+  it("honours wildcards and refuses what no rule grants", () => {
+    const rules: Rule[] = [
+      { apiGroups: [""], resources: ["pods"], verbs: ["get"] },
+      { apiGroups: ["apps"], resources: ["*"], verbs: ["list"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["get"], resourceNames: ["one"] },
+    ];
+    expect(allows(rules, "", "pods", "get")).toBe(true);
+    expect(allows(rules, "", "pods", "delete")).toBe(false);
+    expect(allows(rules, "apps", "statefulsets", "list")).toBe(true);
+    expect(allows(rules, "batch", "jobs", "list")).toBe(false);
+    expect(allows(rules, "", "secrets", "get")).toBe(false);
+    expect(resourceOfKind("PostgresBackup")).toBe("postgresbackups");
+  });
+});
