@@ -625,6 +625,15 @@ function semanticChecks(name: string, value: Schema, path: string, ctx: Ctx): vo
       checkLabels(value.selector, join(path, "selector"), ctx);
       return;
     }
+    case "io.k8s.api.apps.v1.DeploymentSpec":
+    case "io.k8s.api.apps.v1.StatefulSetSpec":
+    case "io.k8s.api.apps.v1.DaemonSetSpec":
+      checkTemplate(value, path, ctx, ["Always"]);
+      return;
+    case "io.k8s.api.batch.v1.JobSpec":
+      // A Job's pods must not restart in place; the API server requires one of these explicitly.
+      checkTemplate(value, path, ctx, ["Never", "OnFailure"], value.manualSelector !== true);
+      return;
     case `${CORE}HTTPGetAction`:
     case `${CORE}TCPSocketAction`:
       checkPortRef(value.port, join(path, "port"), ctx);
@@ -646,6 +655,62 @@ function semanticChecks(name: string, value: Schema, path: string, ctx: Ctx): vo
     }
     default:
       return;
+  }
+}
+
+/** Server rules tying a workload spec to its pod template. */
+function checkTemplate(
+  spec: Schema,
+  path: string,
+  ctx: Ctx,
+  restartPolicies: string[],
+  generatedSelector = false,
+): void {
+  const template = isObject(spec.template) ? spec.template : undefined;
+  const podSpec = isObject(template?.spec) ? template.spec : undefined;
+  const policy = podSpec?.restartPolicy;
+  const policyPath = join(join(join(path, "template"), "spec"), "restartPolicy");
+  if (podSpec !== undefined && policy === undefined && !restartPolicies.includes("Always")) {
+    err(ctx, policyPath, `required here: one of ${restartPolicies.map((p) => JSON.stringify(p)).join(", ")}`);
+  } else if (typeof policy === "string" && !restartPolicies.includes(policy)) {
+    err(
+      ctx,
+      policyPath,
+      `must be ${restartPolicies.map((p) => JSON.stringify(p)).join(" or ")} here (got ${JSON.stringify(policy)})`,
+    );
+  }
+  // Jobs generate their selector unless manualSelector is set; other workloads must match theirs.
+  if (generatedSelector) return;
+  const selector = isObject(spec.selector) ? spec.selector : undefined;
+  const labels: Schema = isObject(template?.metadata?.labels) ? template.metadata.labels : {};
+  if (selector === undefined) return;
+  const matchLabels: Schema = isObject(selector.matchLabels) ? selector.matchLabels : {};
+  const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
+  if (Object.keys(matchLabels).length === 0 && expressions.length === 0) {
+    err(ctx, join(path, "selector"), "must not be empty");
+    return;
+  }
+  const mismatched = Object.entries(matchLabels).filter(([k, v]) => labels[k] !== v);
+  const failing = expressions.filter((e: Schema) => !expressionMatches(e, labels));
+  if (mismatched.length > 0 || failing.length > 0) {
+    err(ctx, join(join(join(path, "template"), "metadata"), "labels"), "`selector` does not match template `labels`");
+  }
+}
+
+function expressionMatches(e: Schema, labels: Schema): boolean {
+  const has = typeof e.key === "string" && e.key in labels;
+  const values: unknown[] = Array.isArray(e.values) ? e.values : [];
+  switch (e.operator) {
+    case "In":
+      return has && values.includes(labels[e.key]);
+    case "NotIn":
+      return !has || !values.includes(labels[e.key]);
+    case "Exists":
+      return has;
+    case "DoesNotExist":
+      return !has;
+    default:
+      return false;
   }
 }
 

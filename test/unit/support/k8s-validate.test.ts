@@ -219,8 +219,10 @@ describe("validateObject reports", () => {
   it("selector labels and template labels too", () => {
     const sts = statefulSet();
     sts.spec.selector.matchLabels = { app: "-bad-" };
+    sts.spec.template.metadata.labels = { app: "-bad-" };
     expect(validateObject(sts)).toEqual([
       "StatefulSet hippo-instance1-abcd: spec.selector.matchLabels.app: label value must be empty or alphanumerics, '-', '_' or '.', starting and ending alphanumeric",
+      "StatefulSet hippo-instance1-abcd: spec.template.metadata.labels.app: label value must be empty or alphanumerics, '-', '_' or '.', starting and ending alphanumeric",
     ]);
   });
 
