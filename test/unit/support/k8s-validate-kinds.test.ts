@@ -7,7 +7,6 @@ import { supportedKinds, validateObject, validatorWithCrds } from "../../support
 const pod = { containers: [{ name: "main", image: "busybox" }] };
 const template = { metadata: { labels: { app: "x" } }, spec: { ...pod, restartPolicy: "Never" } };
 
-// biome-ignore lint/suspicious/noExplicitAny: test fixtures are deliberately loose
 const valid: Record<string, any> = {
   Job: { apiVersion: "batch/v1", kind: "Job", metadata: { name: "hippo-backup" }, spec: { template, backoffLimit: 2 } },
   CronJob: {
@@ -224,7 +223,6 @@ describe("valid objects of every required kind", () => {
   });
 });
 
-// biome-ignore lint/suspicious/noExplicitAny: test fixtures are deliberately loose
 function broken(label: string, mutate: (o: any) => void): string[] {
   const obj = structuredClone(valid[label]);
   mutate(obj);
