@@ -5,12 +5,13 @@
  */
 import { build, type KubeDoc } from "./kustomize.ts";
 
-/** Every kustomization a user applies, plus the scale-to-zero option as a user overlay. */
+/** Every kustomization a user applies, plus each optional component as a user overlay would use it. */
 export const BUILDS = {
   manifests: "manifests",
   "manifests/manual-tls": "manifests/manual-tls",
   knative: "knative",
   "knative + scale-to-zero-hooks": "test/unit/manifests/overlays/knative-scale-to-zero",
+  "manifests + prometheus-operator": "test/unit/manifests/overlays/prometheus-operator",
 } as const;
 
 export type BuildName = keyof typeof BUILDS;

@@ -5,7 +5,16 @@
  */
 import { describe, expect, it } from "vitest";
 import { FUNCTIONS } from "../../../functions/server.ts";
-import { type BuildName, built, containerEnv, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
+import {
+  BUILDS,
+  type BuildName,
+  built,
+  containerEnv,
+  findOne,
+  ofKind,
+  podTemplate,
+  servedFunctions,
+} from "./builds.ts";
 import {
   type ChildRule,
   CONTROLLER_OF,
@@ -18,10 +27,26 @@ import {
 import type { KubeDoc } from "./kustomize.ts";
 
 const FNS = Object.keys(CONTROLLER_OF) as HookFunction[];
-const INSTALLS: BuildName[] = ["manifests", "manifests/manual-tls", "knative", "knative + scale-to-zero-hooks"];
+const INSTALLS = Object.keys(BUILDS) as BuildName[];
 /** Child kinds whose CRDs may be absent: Metacontroller refuses a controller listing an undiscoverable resource. */
 const OPTIONAL_GROUPS = ["sources.knative.dev", "monitoring.coreos.com"];
 const ALL_FUNCTIONS = Object.keys(FUNCTIONS);
+
+/**
+ * Child kinds a controller lists before its hook returns them, each with the work that will.
+ * The test below fails both when one of these starts being returned (remove it here) and when
+ * a listed kind is returned by nothing and is not here (remove it from the controller).
+ */
+const NOT_YET_RETURNED: Record<HookFunction, Record<string, string>> = {
+  cluster: {
+    "Deployment apps/v1": "pgBouncer (issue 7: proxy.pgBouncer)",
+    "CronJob batch/v1": "scheduled backups without Knative (issue 5)",
+    "PingSource sources.knative.dev/v1": "scheduled backups with Knative (issue 5)",
+    "PodMonitor monitoring.coreos.com/v1": "PodMonitors with the Prometheus Operator (issue 7)",
+  },
+  backup: {},
+  restore: {},
+};
 
 const pending: Record<HookFunction, boolean> = {
   cluster: await notImplemented("/cluster/sync"),
@@ -107,11 +132,15 @@ describe.each(INSTALLS)("CompositeControllers in %s", (build) => {
     }
   });
 
-  it("optional CRDs are listed only where they are installed (Knative) ", () => {
+  it("optional CRDs are listed only where an overlay installs them", () => {
     const optional = rules(controller(build, "cluster")).filter((r) =>
       OPTIONAL_GROUPS.includes(r.apiVersion.split("/")[0]!),
     );
-    expect(optional.map(ruleKey)).toEqual(build.startsWith("knative") ? ["pingsources.sources.knative.dev/v1"] : []);
+    const expected = [
+      ...(build.startsWith("knative") ? ["pingsources.sources.knative.dev/v1"] : []),
+      ...(build.includes("prometheus-operator") ? ["podmonitors.monitoring.coreos.com/v1"] : []),
+    ];
+    expect(optional.map(ruleKey)).toEqual(expected);
   });
 
   it("every hook URL reaches a workload serving that function, with a timeout shorter than the workload's", () => {
@@ -158,14 +187,18 @@ describe.each(FNS)("child resources derived from the %s hook", (fn) => {
   });
 
   it.skipIf(pending[fn])(`${pendingNote(fn)}: every listed child kind is returned for some example`, async () => {
-    const cc = controller("knative", fn);
-    const run = await runHooks(cc, fn);
-    expect(run.errors).toEqual([]);
-    const returned = new Set(run.children.map(({ child }) => `${child.kind} ${child.apiVersion}`));
-    const neverReturned = rules(cc)
-      .map((r) => `${KIND_OF_RESOURCE[r.resource]} ${r.apiVersion}`)
-      .filter((k) => !returned.has(k));
-    expect(neverReturned).toEqual([]);
+    const returned = new Set<string>();
+    const listed = new Set<string>();
+    for (const build of ["knative", "manifests + prometheus-operator"] as BuildName[]) {
+      const cc = controller(build, fn);
+      const run = await runHooks(cc, fn);
+      expect(run.errors, build).toEqual([]);
+      for (const { child } of run.children) returned.add(`${child.kind} ${child.apiVersion}`);
+      for (const r of rules(cc)) listed.add(`${KIND_OF_RESOURCE[r.resource]} ${r.apiVersion}`);
+    }
+    const neverReturned = [...listed].filter((k) => !returned.has(k)).sort();
+    // Listed ahead of the hook work that returns them; an entry must go as soon as it is returned.
+    expect(neverReturned).toEqual(Object.keys(NOT_YET_RETURNED[fn]).sort());
   });
 
   it.skipIf(pending[fn])(`${pendingNote(fn)}: every hook a controller calls is a route`, async () => {

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { FUNCTIONS } from "../../../functions/server.ts";
-import { type BuildName, built, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
+import { BUILDS, type BuildName, built, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
 import { CONTROLLER_OF, type HookFunction, notImplemented, resourceOfKind, runHooks } from "./hooks.ts";
 import type { KubeDoc } from "./kustomize.ts";
 
@@ -17,7 +17,7 @@ interface Rule {
   resourceNames?: string[];
 }
 
-const INSTALLS: BuildName[] = ["manifests", "manifests/manual-tls", "knative", "knative + scale-to-zero-hooks"];
+const INSTALLS = Object.keys(BUILDS) as BuildName[];
 const FNS = Object.keys(CONTROLLER_OF) as HookFunction[];
 const MANAGE = ["get", "list", "watch", "create", "update", "patch", "delete"];
 const READ = ["get", "list", "watch"];

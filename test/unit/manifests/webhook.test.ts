@@ -12,10 +12,19 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FUNCTIONS } from "../../../functions/server.ts";
-import { type BuildName, built, containerEnv, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
+import {
+  BUILDS,
+  type BuildName,
+  built,
+  containerEnv,
+  findOne,
+  ofKind,
+  podTemplate,
+  servedFunctions,
+} from "./builds.ts";
 import { type KubeDoc, REPO } from "./kustomize.ts";
 
-const INSTALLS: BuildName[] = ["manifests", "manifests/manual-tls", "knative", "knative + scale-to-zero-hooks"];
+const INSTALLS = Object.keys(BUILDS) as BuildName[];
 const TUSK_RESOURCES = ["postgresbackups", "postgresclusters", "postgresrestores"];
 
 function webhookTarget(docs: KubeDoc[]) {
