@@ -2,12 +2,149 @@
  * @module
  * The three CustomResourceDefinitions Tusk installs, built from the zod schemas.
  */
+import { PORTS } from "../pod-layout.ts";
 import { buildCrd } from "./crd.ts";
 import { PostgresBackupSpec, PostgresBackupStatus } from "./postgres-backup.ts";
 import { PostgresClusterSpec, PostgresClusterStatus } from "./postgres-cluster.ts";
 import { PostgresRestoreSpec, PostgresRestoreStatus } from "./postgres-restore.ts";
 
 const age = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" } as const;
+
+/*
+ * CEL rules the API server enforces even when the admission webhook is down. The webhook
+ * (functions/admission) checks the same things and more, with messages naming the field.
+ *
+ * Cost: Kubernetes estimates each rule's worst case from the schema's maxItems/maxLength and
+ * rejects the whole CRD when a rule could be too expensive. Only `instances` (16) and `users`
+ * (64), with names of at most 63 characters, are bounded, so a rule iterates only those, list
+ * literals, or index positions 0..3 (a pgBackRest repo list holds at most repo1..repo4), and
+ * compares other strings only with constants. Rules that would need more (storage that only
+ * grows, parameter name prefixes) stay in the webhook until the schema bounds those fields.
+ * test/unit/admission/cel.test.ts parses every rule, checks each field it names against the
+ * schema and this policy, and evaluates the rules on allowed and refused manifests.
+ */
+const REPOS = "self.backups.pgbackrest.repos";
+const HAS_PGBACKREST = "has(self.backups) && has(self.backups.pgbackrest)";
+const REPO_NAMES = "['repo1', 'repo2', 'repo3', 'repo4']";
+const REPO_INDEXES = "[0, 1, 2, 3]";
+/** True when a repo named by the (constant-compared) string expression exists. */
+const repoExists = (name: string) =>
+  `${REPO_NAMES}.exists(n, ${name} == n && ${REPO_INDEXES}.exists(i, i < size(${REPOS}) && ${REPOS}[i].name == n))`;
+const INSTANCE_INDEXES = `[${Array.from({ length: 16 }, (_, i) => i).join(", ")}]`;
+
+/** Roles the operator uses itself (functions/admission/names.ts RESERVED_ROLE_NAMES; a test keeps them equal). */
+export const CEL_RESERVED_ROLES = ["replicator", "rewinder", "pgbouncer", "monitoring", "tusk", "public", "none"];
+
+/** config.parameters keys the operator owns (the webhook also refuses the ssl_*, archive_* ... families). */
+export const CEL_OWNED_PARAMETERS = [
+  "config_file",
+  "data_directory",
+  "hba_file",
+  "ident_file",
+  "external_pid_file",
+  "listen_addresses",
+  "port",
+  "ssl",
+  "ssl_cert_file",
+  "ssl_key_file",
+  "ssl_ca_file",
+  "ssl_crl_file",
+  "unix_socket_directories",
+  "wal_log_hints",
+  "archive_mode",
+  "archive_command",
+  "restore_command",
+  "recovery_target",
+  "recovery_target_time",
+  "recovery_target_lsn",
+  "recovery_target_xid",
+  "recovery_target_name",
+  "hot_standby",
+  "synchronous_standby_names",
+  "primary_conninfo",
+  "primary_slot_name",
+  "recovery_min_apply_delay",
+  "cluster_name",
+  "log_file_mode",
+];
+
+const clusterValidations = [
+  {
+    rule: "self.instances.all(a, self.instances.exists_one(b, a.name == b.name))",
+    message: "instance set names must be unique",
+  },
+  {
+    rule: `${INSTANCE_INDEXES}.all(i, i >= size(self.instances) || self.instances[i].name != '' || !self.instances.exists(b, b.name == (i < 10 ? '0' + string(i) : string(i))))`,
+    message:
+      "an unnamed instance set is named 00, 01, ... by its position, and another instance set already has that name",
+  },
+  {
+    rule: `!(${HAS_PGBACKREST}) || (size(${REPOS}) <= 4 && ${REPO_NAMES}.all(n, ${REPO_INDEXES}.filter(i, i < size(${REPOS}) && ${REPOS}[i].name == n).size() <= 1))`,
+    message: "repo names must be unique: at most four repos, repo1 to repo4",
+  },
+  {
+    // `[x].all(r, has(r.f))` rather than `has(x.f)`: some CEL implementations accept has() only on a name.
+    rule: `!(${HAS_PGBACKREST}) || ${REPO_INDEXES}.all(i, i >= size(${REPOS}) || [${REPOS}[i]].all(r, [has(r.volume), has(r.s3), has(r.gcs), has(r.azure)].filter(b, b).size() == 1))`,
+    message: "each repo needs exactly one of volume, s3, gcs or azure",
+  },
+  {
+    rule: `!(${HAS_PGBACKREST}) || !has(self.backups.pgbackrest.manual) || ${repoExists("self.backups.pgbackrest.manual.repoName")}`,
+    message: "backups.pgbackrest.manual.repoName must name a repo defined in backups.pgbackrest.repos",
+  },
+  {
+    rule: `!has(self.standby) || !has(self.standby.repoName) || ((${HAS_PGBACKREST}) && ${repoExists("self.standby.repoName")})`,
+    message: "standby.repoName must name a repo defined in backups.pgbackrest.repos",
+  },
+  {
+    rule: "!has(self.standby) || !has(self.standby.enabled) || !self.standby.enabled || has(self.standby.repoName) || has(self.standby.host)",
+    message: "an enabled standby needs repoName and/or host",
+  },
+  {
+    rule: "!has(oldSelf.postgresVersion) || self.postgresVersion == oldSelf.postgresVersion",
+    message: "postgresVersion cannot change on an existing cluster; a major upgrade needs its own procedure",
+  },
+  {
+    rule: `!has(self.users) || self.users.all(u, !(u.name in [${CEL_RESERVED_ROLES.map((r) => `'${r}'`).join(", ")}]) && !u.name.startsWith('tusk-'))`,
+    message: `user names ${CEL_RESERVED_ROLES.join(", ")} and tusk-* are reserved for the operator`,
+  },
+  {
+    rule: "!has(self.users) || self.users.all(a, self.users.exists_one(b, a.name == b.name))",
+    message: "user names must be unique",
+  },
+  {
+    rule: `!has(self.config) || !has(self.config.parameters) || !(${CEL_OWNED_PARAMETERS.map((k) => `has(self.config.parameters.${k})`).join(" || ")})`,
+    message:
+      "config.parameters cannot set what the operator owns: paths, listen_addresses, port, TLS, archiving, recovery, replication, cluster_name, log_file_mode",
+  },
+  {
+    rule: "!has(self.config) || !has(self.config.parameters) || !has(self.config.parameters.wal_level) || string(self.config.parameters.wal_level) in ['replica', 'logical']",
+    message: 'config.parameters.wal_level must be "replica" or "logical"',
+  },
+  {
+    rule: `!has(self.port) || (!(self.port in [${PORTS.pgbackrestTls}, ${PORTS.exporter}]) && self.port != (has(self.patroni) && has(self.patroni.port) ? self.patroni.port : ${PORTS.patroni}))`,
+    message: `port must differ from Patroni's port, ${PORTS.pgbackrestTls} (pgBackRest TLS) and ${PORTS.exporter} (exporter)`,
+  },
+  {
+    rule: "!has(self.patroni) || !has(self.patroni.syncPeriodSeconds) || !has(self.patroni.leaderLeaseDurationSeconds) || self.patroni.syncPeriodSeconds < self.patroni.leaderLeaseDurationSeconds",
+    message: "patroni.syncPeriodSeconds must be less than patroni.leaderLeaseDurationSeconds",
+  },
+  {
+    rule: "!has(self.patroni) || !has(self.patroni.switchover) || !has(self.patroni.switchover.type) || self.patroni.switchover.type != 'Failover' || has(self.patroni.switchover.targetInstance)",
+    message: "patroni.switchover.targetInstance is required when type is Failover",
+  },
+  {
+    rule: "!has(self.dataSource) || !(has(self.dataSource.postgresCluster) && has(self.dataSource.pgbackrest))",
+    message: "dataSource takes either postgresCluster or pgbackrest, not both",
+  },
+];
+
+const restoreValidations = [
+  { rule: "self == oldSelf", message: "a PostgresRestore spec is immutable" },
+  {
+    rule: "!has(self.target) || !has(self.target.type) || !(self.target.type in ['time', 'lsn', 'name', 'xid']) || (has(self.target.value) && self.target.value != '')",
+    message: "target.value is required for time, lsn, name and xid targets",
+  },
+];
 
 export function crds() {
   return [
@@ -27,20 +164,7 @@ export function crds() {
         { name: "Last Backup", type: "string", jsonPath: ".status.lastBackup", priority: 1 },
         age,
       ],
-      specValidations: [
-        {
-          rule: "self.instances.all(a, self.instances.exists_one(b, a.name == b.name))",
-          message: "instance set names must be unique",
-        },
-        {
-          rule: "!has(self.backups) || !has(self.backups.pgbackrest) || self.backups.pgbackrest.repos.all(a, self.backups.pgbackrest.repos.exists_one(b, a.name == b.name))",
-          message: "repo names must be unique",
-        },
-        {
-          rule: "!has(oldSelf.postgresVersion) || self.postgresVersion == oldSelf.postgresVersion",
-          message: "postgresVersion cannot change on an existing cluster; a major upgrade needs its own procedure",
-        },
-      ],
+      specValidations: clusterValidations,
     }),
     buildCrd({
       kind: "PostgresBackup",
@@ -75,7 +199,7 @@ export function crds() {
         { name: "Phase", type: "string", jsonPath: ".status.phase" },
         age,
       ],
-      specValidations: [{ rule: "self == oldSelf", message: "a PostgresRestore spec is immutable" }],
+      specValidations: restoreValidations,
     }),
   ];
 }
