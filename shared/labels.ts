@@ -21,6 +21,14 @@ export const LABEL = {
   instanceName: "app.kubernetes.io/instance",
   component: "app.kubernetes.io/component",
   managedBy: "app.kubernetes.io/managed-by",
+  /** What a pgBackRest object is: repo-host, backup, expire, stanza-create. */
+  pgbackrest: `${PREFIX}/pgbackrest`,
+  /** The PostgresBackup a Job or Pod belongs to. */
+  backup: `${PREFIX}/backup`,
+  pgbackrestRepo: `${PREFIX}/pgbackrest-repo`,
+  backupType: `${PREFIX}/backup-type`,
+  /** "true" on PostgresBackups the scheduler created. */
+  scheduled: `${PREFIX}/scheduled`,
 } as const;
 
 export const ANNOTATION = {
@@ -30,6 +38,8 @@ export const ANNOTATION = {
   restoreTrigger: `${PREFIX}/pgbackrest-restore`,
   switchoverTrigger: `${PREFIX}/trigger-switchover`,
   restart: `${PREFIX}/restart`,
+  /** "true" lets a PostgresBackup with deleteFromRepository go when its expire Job failed. */
+  skipExpire: `${PREFIX}/skip-expire`,
 } as const;
 
 /** Patroni 3.0 writes this value for the leader (NOTES P-role: `master`, not `primary`). */
@@ -79,4 +89,9 @@ export function pgoInstanceLabels(cluster: string, set: string, instance: string
     [PGO_LABEL.instance]: labelValue(instance),
     [PGO_LABEL.data]: "postgres",
   };
+}
+
+/** The repository host's pods; backup Jobs of a volume repo are scheduled next to them. */
+export function repoHostLabels(cluster: string): Record<string, string> {
+  return { ...clusterLabels(cluster, "pgbackrest"), [LABEL.pgbackrest]: "repo-host" };
 }
