@@ -104,7 +104,8 @@ export function planRollout(input: RolloutInput): RolloutPlan {
   // Down anyway: replacing them costs nothing and may be what repairs them.
   for (const s of outdated) if (!s.ready) release.add(s.d.instance.name);
 
-  const updating = states.filter((s) => s.stsCurrent && (!s.podCurrent || !s.ready));
+  // Told to update, but its pod still runs (or is replacing) the old template.
+  const updating = states.filter((s) => s.stsCurrent && !s.podCurrent);
   const allReady = states.every((s) => s.ready);
   const readyOutdated = outdated.filter((s) => s.ready);
   if (readyOutdated.length) {
@@ -162,7 +163,7 @@ export function planRollout(input: RolloutInput): RolloutPlan {
   if (updating.length && !progress.some((p) => p.reason === "RollingUpdate"))
     progress.push({
       reason: "RollingUpdate",
-      message: `waiting for instance(s) ${updating.map((s) => s.d.instance.name).join(", ")} to be ready`,
+      message: `waiting for instance(s) ${updating.map((s) => s.d.instance.name).join(", ")} to restart with the new template`,
     });
 
   const instances: InstancePlan[] = states.map((s) => {
