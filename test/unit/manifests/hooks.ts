@@ -211,8 +211,9 @@ export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 4
       const candidates = [...all.filter((o) => o !== parent), ...runningPods(children)];
       const related: Record<string, Record<string, unknown>> = {};
       for (const rule of relatedRules) {
-        const group = (related[groupKey(KIND_OF_RESOURCE[rule.resource] ?? `?${rule.resource}`, rule.apiVersion)] ??=
-          {});
+        const key = groupKey(KIND_OF_RESOURCE[rule.resource] ?? `?${rule.resource}`, rule.apiVersion);
+        const group = related[key] ?? {};
+        related[key] = group;
         for (const obj of candidates.filter((o) => matchesRule(o, rule))) group[obj.metadata.name] = obj;
       }
       const res = await post(`/${fn}/sync`, {

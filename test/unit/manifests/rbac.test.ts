@@ -26,7 +26,7 @@ const TUSK = ["postgresclusters", "postgresbackups", "postgresrestores"];
 const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0]! : "");
 const has = (list: string[] | undefined, value: string) => !!list && (list.includes("*") || list.includes(value));
 
-export function allows(rules: Rule[], group: string, resource: string, verb: string): boolean {
+function allows(rules: Rule[], group: string, resource: string, verb: string): boolean {
   return rules.some(
     (r) => !r.resourceNames?.length && has(r.apiGroups, group) && has(r.resources, resource) && has(r.verbs, verb),
   );
