@@ -86,6 +86,8 @@ export function clusterModel(parent: Parent): ModelResult {
     if (u.name !== ROLES.superuser && (Object.values(ROLES) as string[]).includes(u.name))
       problems.push({ field: `spec.users[${i}].name`, message: `"${u.name}" is a role the operator owns` });
   });
+  if (spec.patroni?.port !== undefined && spec.patroni.port === spec.port)
+    problems.push({ field: "spec.patroni.port", message: `must differ from spec.port (${spec.port})` });
   if (problems.length) return { ok: false, problems: dedupe(problems) };
 
   return {

@@ -89,7 +89,8 @@ describe("Metacontroller pitfalls (contracts.md §5)", () => {
   });
 
   it("§5.7: an invalid parent never makes the hook answer 500, even without children", async () => {
-    for (const spec of [undefined, null, 42, "x", {}, { postgresVersion: 99, instances: [] }]) {
+    const conflicting = { ...cluster().spec, port: 8008, patroni: { port: 8008 } };
+    for (const spec of [undefined, null, 42, "x", {}, { postgresVersion: 99, instances: [] }, conflicting]) {
       const response = await app.request("/sync", {
         method: "POST",
         body: JSON.stringify({ parent: { ...cluster(), spec } }),
