@@ -209,3 +209,29 @@ describe.each(FNS)("child resources derived from the %s hook", (fn) => {
     }
   });
 });
+
+describe("scheduled backups with Knative", () => {
+  const pingSourcesPending = "PingSource sources.knative.dev/v1" in NOT_YET_RETURNED.cluster;
+  it.skipIf(pending.cluster || pingSourcesPending)(
+    "every PingSource the cluster hook returns delivers to the scheduler's Knative Service at /scheduler/ping (skipped until the hook returns PingSources)",
+    async () => {
+      const docs = built("knative");
+      const run = await runHooks(controller("knative", "cluster"), "cluster");
+      const pings = run.children.filter(({ child }) => child.kind === "PingSource");
+      expect(pings.length).toBeGreaterThan(0);
+      for (const { example, child } of pings) {
+        const sink = child.spec.sink;
+        let url: string;
+        if (sink.ref) {
+          expect(sink.ref.apiVersion, example).toBe("serving.knative.dev/v1");
+          expect(sink.ref.kind, example).toBe("Service");
+          const ns = sink.ref.namespace ?? child.metadata.namespace;
+          url = new URL(sink.uri ?? "/", `http://${sink.ref.name}.${ns}.svc.cluster.local`).toString();
+        } else url = sink.uri;
+        const { workload, path } = workloadFor(docs, url);
+        expect(path, example).toBe("/scheduler/ping");
+        expect(servedFunctions(workload, ALL_FUNCTIONS), example).toContain("scheduler");
+      }
+    },
+  );
+});
