@@ -9,7 +9,8 @@
  *
  * Source: kubernetes/website content/.../concepts/security/pod-security-standards.md (the tables of
  * restricted fields and allowed values) and kubernetes/kubernetes
- * staging/src/k8s.io/pod-security-admission/policy/check_*.go; see test/k8s-schema/README.md.
+ * staging/src/k8s.io/pod-security-admission/policy/check_hostProbesAndhostLifecycle.go; commits and
+ * the parts taken from knowledge are listed in test/k8s-schema/README.md.
  */
 
 type Obj = Record<string, any>;
