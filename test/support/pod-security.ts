@@ -84,7 +84,10 @@ const ALLOWED_VOLUME_SOURCES = new Set([
 
 /**
  * Baseline "Sysctls": the five the standards page lists, plus the ones the profile admitted from
- * v1.27 (ip_local_reserved_ports) and v1.29 (the tcp keepalive/fin settings).
+ * v1.27 (ip_local_reserved_ports), v1.29 (the tcp keepalive/fin settings) and v1.32 (tcp_rmem,
+ * tcp_wmem): the kubelet's safe-sysctl list in the official docs (tasks/administer-cluster/
+ * sysctl-cluster.md) with the Kubernetes version of each, which pod-security-admission mirrors as
+ * sysctlsAllowedV1Dot27/29/32.
  */
 const SAFE_SYSCTLS = new Set([
   "kernel.shm_rmid_forced",
@@ -97,6 +100,8 @@ const SAFE_SYSCTLS = new Set([
   "net.ipv4.tcp_fin_timeout",
   "net.ipv4.tcp_keepalive_intvl",
   "net.ipv4.tcp_keepalive_probes",
+  "net.ipv4.tcp_rmem",
+  "net.ipv4.tcp_wmem",
 ]);
 
 const SELINUX_TYPES = new Set(["", "container_t", "container_init_t", "container_kvm_t"]);

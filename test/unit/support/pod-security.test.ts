@@ -202,4 +202,16 @@ describe("podSecurityRestrictedViolations", () => {
     }
     expect(podSecurityRestrictedViolations(p)).toEqual([]);
   });
+
+  it("allows the safe sysctls, including those added in later releases", () => {
+    const p = pod();
+    p.spec.securityContext.sysctls = [
+      "kernel.shm_rmid_forced",
+      "net.ipv4.ip_unprivileged_port_start",
+      "net.ipv4.ip_local_reserved_ports",
+      "net.ipv4.tcp_keepalive_time",
+      "net.ipv4.tcp_rmem",
+    ].map((name) => ({ name, value: "1" }));
+    expect(podSecurityRestrictedViolations(p)).toEqual([]);
+  });
 });
