@@ -91,7 +91,7 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
             "select current_user || '@' || current_database() || ' ssl=' || ssl from pg_stat_ssl where pid = pg_backend_pid()",
           );
           expect(r.err).toBe("");
-          expect(r.out).toBe(`${u.name}@${db} ssl=t`);
+          expect(r.out).toBe(`${u.name}@${db} ssl=true`);
         }
       }
       // the first user's own database is usable for tables

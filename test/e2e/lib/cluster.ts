@@ -124,7 +124,8 @@ export class E2ECluster {
     this.etcd = opts.etcd;
     this.log = opts.log ?? ((m) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${this.name}: ${m}`));
     this.root = join(RUN, this.name);
-    mkdirSync(this.root, { recursive: true });
+    mkdirSync(this.root, { recursive: true, mode: 0o755 });
+    chmodSync(RUN, 0o755);
     this.mc = new Metacontroller(inProcessHooks(), {
       apiVersion: "postgres.tusk.dev/v1",
       kind: "PostgresCluster",
@@ -178,6 +179,7 @@ export class E2ECluster {
     return waitFor(
       what,
       async () => {
+        this.assertNoCrash();
         await this.reconcile();
         return await done();
       },
@@ -565,6 +567,26 @@ export class E2ECluster {
 
   /** `host=<service> ... port=<p>` in libpq strings and `postgres://host:port` URIs. */
   private rewriteConnectionArgs(argv: string[]): string[] {
+    if (!argv.length) return argv;
+    const connectTo: string[] = [];
+    const mapped = argv.map((arg) => {
+      // HTTP(S) to a Service or pod name (Patroni's REST API): curl keeps the name for TLS and
+      // is pointed at the mapped address; any other client gets 127.0.0.1:<port> in the URL.
+      arg = arg.replace(/\b(https?):\/\/([A-Za-z0-9.-]+):(\d+)/g, (url, scheme: string, host: string, port: string) => {
+        const r = this.resolve(host, Number(port));
+        if (!r) return url;
+        if (scheme === "https" && basename(argv[0] ?? "") === "curl") {
+          connectTo.push("--connect-to", `${host}:${port}:127.0.0.1:${r.port}`);
+          return url;
+        }
+        return `${scheme}://127.0.0.1:${r.port}`;
+      });
+      return arg;
+    });
+    return this.rewriteLibpqArgs([mapped[0]!, ...connectTo, ...mapped.slice(1)]);
+  }
+
+  private rewriteLibpqArgs(argv: string[]): string[] {
     return argv.map((arg) => {
       let out = arg.replace(/postgres(?:ql)?:\/\/([^/?\s"']*)(\/[^?\s"']*)?(\?[^\s"']*)?/g, (uri) => {
         try {
@@ -904,12 +926,32 @@ export class E2ECluster {
 
   // ------------------------------------------------------------------ process control
 
+  /** Containers the suite killed on purpose, until the Kubelet stand-in restarts them. */
+  private readonly killed = new Set<string>();
+
+  /**
+   * A container that exited by itself would be restarted by the Kubelet (CrashLoopBackOff);
+   * during a scenario it means the generated configuration does not run, so fail at once with
+   * the container's own last words.
+   */
+  assertNoCrash(): void {
+    for (const p of this.pods.values()) {
+      if (!p.started) continue;
+      for (const [name, d] of p.daemons)
+        if (!alive(d.pid) && !this.killed.has(`${p.name}/${name}`))
+          throw new Error(
+            `container ${name} of pod ${p.name} exited (the Kubelet would crash-loop it):\n${tail(d.log, 25)}`,
+          );
+    }
+  }
+
   /** kill -9 Patroni and the postmaster (NOTES P4); returns the postmaster's children. */
   async hardKill(podName: string): Promise<number[]> {
     const p = this.pod(podName);
     const patroni = p.patroni ? p.daemons.get(p.patroni.container) : undefined;
     const pm = p.dataDir ? postmasterPid(p.dataDir) : undefined;
     const kids = pm ? childrenOf(pm) : [];
+    if (p.patroni) this.killed.add(`${podName}/${p.patroni.container}`);
     for (const pid of [patroni?.pid, pm]) if (pid && alive(pid)) process.kill(pid, "SIGKILL");
     this.log(`kill -9 ${podName}: patroni ${patroni?.pid}, postmaster ${pm}`);
     return kids;
@@ -924,6 +966,7 @@ export class E2ECluster {
     const old = p.daemons.get(c.name);
     if (old && alive(old.pid)) throw new Error(`container ${name} of ${podName} is still running`);
     p.restarts++;
+    this.killed.delete(`${podName}/${c.name}`);
     this.startContainer(p, c);
   }
 

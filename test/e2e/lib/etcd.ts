@@ -4,6 +4,7 @@
  * (Patroni's `etcd3:` section, NOTES P2), plus a reader for Patroni's keys so the suite can
  * label pods exactly as Patroni's Kubernetes DCS would.
  */
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { request, status } from "./http.ts";
 import { type Daemon, forgetDaemon, freePort, RUN, startDaemon, stopPid } from "./proc.ts";
@@ -22,6 +23,9 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 export async function startEtcd(): Promise<Etcd> {
   const client = await freePort();
   const peer = await freePort();
+  // etcd would create the run directory 0700, which the postgres user could not traverse
+  mkdirSync(RUN, { recursive: true, mode: 0o755 });
+  chmodSync(RUN, 0o755);
   const dataDir = join(RUN, "etcd");
   const daemon = startDaemon("etcd", [
     "etcd",
