@@ -29,7 +29,7 @@ const DnsLabel = z
   .max(63)
   .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a lowercase DNS label (a-z, 0-9, '-')");
 
-export const InstanceSet = z.looseObject({
+export const InstanceSet = z.object({
   name: DnsLabel.default("").meta({
     description: "Name of the instance set; PGO's defaults 00, 01, ... are used when empty.",
   }),
@@ -52,7 +52,7 @@ export const InstanceSet = z.looseObject({
 });
 export type InstanceSet = z.infer<typeof InstanceSet>;
 
-export const UserSpec = z.looseObject({
+export const UserSpec = z.object({
   name: z
     .string()
     .min(1)
@@ -82,7 +82,7 @@ export const BackupSchedules = z.object({
   incremental: z.string().optional().meta({ description: "Cron schedule of incremental backups." }),
 });
 
-export const Repo = z.looseObject({
+export const Repo = z.object({
   name: RepoName,
   schedules: BackupSchedules.optional(),
   volume: z.object({ volumeClaimSpec: VolumeClaimSpec }).optional().meta({
@@ -103,7 +103,7 @@ export const Repo = z.looseObject({
 });
 export type Repo = z.infer<typeof Repo>;
 
-const JobSettings = z.looseObject({
+const JobSettings = z.object({
   resources: ResourceRequirements.optional(),
   affinity: Affinity.optional(),
   tolerations: z.array(Toleration).optional(),
@@ -111,7 +111,7 @@ const JobSettings = z.looseObject({
   ttlSecondsAfterFinished: z.number().int().min(60).optional(),
 });
 
-export const PgBackRest = z.looseObject({
+export const PgBackRest = z.object({
   image: z.string().optional(),
   repos: z.array(Repo).min(1).meta({ description: "Backup repositories repo1..repo4." }),
   global: z.record(z.string(), z.string()).optional().meta({ description: "pgBackRest [global] options." }),
@@ -142,7 +142,7 @@ export const PgBackRest = z.looseObject({
 });
 export type PgBackRest = z.infer<typeof PgBackRest>;
 
-export const PgBouncer = z.looseObject({
+export const PgBouncer = z.object({
   replicas: z.number().int().min(0).default(1),
   port: z.number().int().min(1024).default(5432),
   image: z.string().optional(),
@@ -166,7 +166,7 @@ export const PgBouncer = z.looseObject({
 });
 export type PgBouncer = z.infer<typeof PgBouncer>;
 
-export const Patroni = z.looseObject({
+export const Patroni = z.object({
   dynamicConfiguration: Opaque("Patroni dynamic (DCS) configuration.").optional(),
   leaderLeaseDurationSeconds: z.number().int().min(3).default(30).meta({
     description: "Leader lock TTL: seconds before an automatic failover starts.",
@@ -193,7 +193,7 @@ export const Standby = z.object({
 });
 export type Standby = z.infer<typeof Standby>;
 
-export const DataSource = z.looseObject({
+export const DataSource = z.object({
   postgresCluster: z
     .looseObject({
       clusterName: z.string().optional(),
@@ -223,14 +223,14 @@ export const DataSource = z.looseObject({
 });
 export type DataSource = z.infer<typeof DataSource>;
 
-export const Exporter = z.looseObject({
+export const Exporter = z.object({
   image: z.string().optional(),
   resources: ResourceRequirements.optional(),
   configuration: z.array(VolumeProjection).optional(),
   customTLSSecret: SecretProjection.optional(),
 });
 
-export const PostgresClusterSpec = z.looseObject({
+export const PostgresClusterSpec = z.object({
   postgresVersion: z.number().int().min(13).max(18).meta({ description: "Major PostgreSQL version (13-18)." }),
   image: z.string().optional().meta({ description: "Postgres+Patroni image; a default per version." }),
   imagePullPolicy: z.enum(["Always", "Never", "IfNotPresent"]).optional(),
@@ -254,8 +254,8 @@ export const PostgresClusterSpec = z.looseObject({
       snapshots: Opaque("Volume snapshot settings (accepted, not acted on).").optional(),
     })
     .optional(),
-  proxy: z.looseObject({ pgBouncer: PgBouncer.optional() }).optional(),
-  monitoring: z.looseObject({ pgmonitor: z.looseObject({ exporter: Exporter.optional() }).optional() }).optional(),
+  proxy: z.object({ pgBouncer: PgBouncer.optional() }).optional(),
+  monitoring: z.object({ pgmonitor: z.object({ exporter: Exporter.optional() }).optional() }).optional(),
   patroni: Patroni.optional(),
   standby: Standby.optional(),
   dataSource: DataSource.optional(),

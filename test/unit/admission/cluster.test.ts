@@ -438,7 +438,7 @@ describe("warnings (allowed)", () => {
     });
     expect(response.allowed).toBe(true);
     expect(response.warnings).toEqual([
-      "spec.crVersion: unknown field, kept but not used by Tusk",
+      "spec.crVersion: unknown field, dropped by Kubernetes",
       "spec.standby.maxAcceptableLag: unknown field, dropped by Kubernetes",
     ]);
   });

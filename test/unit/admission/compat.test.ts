@@ -30,9 +30,9 @@ describe("the public PGO and Percona manifests in ../shared/compat", () => {
   it("warns about the Percona-only fields instead of refusing them", () => {
     const percona = docs.find((d) => d.file === "percona-cr.yaml")!;
     expect(validate({ object: clone(percona.object) }).warnings).toEqual([
-      "spec.crVersion: unknown field, kept but not used by Tusk",
-      "spec.pmm: unknown field, kept but not used by Tusk",
-      "spec.logcollector: unknown field, kept but not used by Tusk",
+      "spec.crVersion: unknown field, dropped by Kubernetes",
+      "spec.pmm: unknown field, dropped by Kubernetes",
+      "spec.logcollector: unknown field, dropped by Kubernetes",
     ]);
   });
 });
