@@ -73,7 +73,7 @@ function locate(node: Node | null, path: readonly PathSegment[], lines: LineCoun
 function syntaxError(source: string, doc: Document.Parsed, lines: LineCounter): CliError {
   const first = doc.errors[0]!;
   const line = lineAt(lines, first.pos[0]) ?? 1;
-  const message = first.message.split("\n")[0];
+  const message = (first.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
   return new CliError(`${source}:${line}: not valid YAML: ${message}`);
 }
 

@@ -41,7 +41,8 @@ interface DenoLike {
   build: { os: string };
 }
 
-function fileProblem(path: string, error: unknown): CliError {
+/** A read failure as a sentence naming the path. */
+export function fileProblem(path: string, error: unknown): CliError {
   const code = (error as { code?: string }).code;
   const name = (error as { name?: string }).name;
   const what = path === "-" ? "stdin" : path;

@@ -133,7 +133,10 @@ function asStoredParentIfTusk(o: Obj, namespace: string): Obj {
   return isParent(o) ? asStoredParent(o, namespace) : { ...o, metadata: { namespace, ...meta(o) } };
 }
 
-/** Secret payloads replaced by their size, so a render never prints a key or a password. */
+/** The stand-in for a Secret value: fixed, so two renders of the same spec diff cleanly. */
+export const REDACTED = "<redacted; --show-secrets prints it>";
+
+/** Secret payloads replaced by a placeholder, so a render never prints a key or a password. */
 export function redactSecrets(children: Obj[]): Obj[] {
   return children.map((c) => {
     if (c.kind !== "Secret") return c;
@@ -141,12 +144,7 @@ export function redactSecrets(children: Obj[]): Obj[] {
     for (const field of ["data", "stringData"]) {
       const data = c[field];
       if (typeof data !== "object" || data === null) continue;
-      out[field] = Object.fromEntries(
-        Object.entries(data as Record<string, string>).map(([k, v]) => {
-          const size = field === "data" ? Math.floor((String(v).replace(/=+$/, "").length * 3) / 4) : String(v).length;
-          return [k, `<redacted: ${size} bytes; --show-secrets prints it>`];
-        }),
-      );
+      out[field] = Object.fromEntries(Object.keys(data).map((k) => [k, REDACTED]));
     }
     return out;
   });
