@@ -30,7 +30,7 @@ function golden(name: string, value: Json): void {
   expect(text).toBe(readFileSync(file, "utf8"));
 }
 
-describe("cluster sync golden files", () => {
+describe("cluster sync golden files", { timeout: 60_000 }, () => {
   for (const [name, parent] of Object.entries(SCENARIOS)) {
     it(name, async () => {
       golden(`${name}.first`, redact(await sync(parent)));

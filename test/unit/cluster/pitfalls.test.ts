@@ -15,7 +15,7 @@ const controller = parse(
   readFileSync(join(import.meta.dirname, "..", "..", "..", "manifests", "controllers", "postgrescluster.yaml"), "utf8"),
 );
 
-describe("Metacontroller pitfalls (contracts.md §5)", () => {
+describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () => {
   it("§5.11: Secret payloads are in data (base64), never stringData", async () => {
     for (const parent of Object.values(SCENARIOS)) {
       const { res } = await steadyState(parent);

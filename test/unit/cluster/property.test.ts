@@ -95,7 +95,8 @@ const spec = fc
 
 const parent = fc.tuple(spec, dnsLabel(63), dnsLabel(63)).map(([s, name, ns]) => cluster(s, name, ns));
 
-describe("cluster sync properties", () => {
+// Generous timeouts: these run many syncs (key generation, PBKDF2) on a machine that may be busy.
+describe("cluster sync properties", { timeout: 120_000 }, () => {
   it("never throws, and every child is valid and passes Pod Security restricted", async () => {
     let invalid = 0;
     await fc.assert(

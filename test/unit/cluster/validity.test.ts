@@ -27,7 +27,9 @@ function expectValid(children: Json[]) {
   }
 }
 
-describe("every child is a valid Kubernetes object and every pod passes Pod Security restricted", () => {
+describe("every child is a valid Kubernetes object and every pod passes Pod Security restricted", {
+  timeout: 60_000,
+}, () => {
   for (const [name, parent] of Object.entries(SCENARIOS)) {
     it(`${name}: first sync and steady state (with Jobs)`, async () => {
       expectValid((await sync(parent)).children as Json[]);
