@@ -3,7 +3,10 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/golden/**/*.test.ts"] } },
+      {
+        // Generous: fuzz and property tests run thousands of cases on a loaded 2-core machine.
+        test: { name: "unit", include: ["test/unit/**/*.test.ts", "test/golden/**/*.test.ts"], testTimeout: 60_000 },
+      },
       { test: { name: "contract", include: ["test/contract/**/*.test.ts"], testTimeout: 60_000, hookTimeout: 60_000 } },
       {
         test: {
