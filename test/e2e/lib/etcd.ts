@@ -4,7 +4,7 @@
  * (Patroni's `etcd3:` section, NOTES P2), plus a reader for Patroni's keys so the suite can
  * label pods exactly as Patroni's Kubernetes DCS would.
  */
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { request, status } from "./http.ts";
 import { type Daemon, forgetDaemon, freePort, RUN, startDaemon, stopPid } from "./proc.ts";
@@ -56,6 +56,7 @@ export async function startEtcd(): Promise<Etcd> {
     async stop() {
       await stopPid(daemon.pid, "SIGTERM", 20_000);
       forgetDaemon("etcd");
+      rmSync(dataDir, { recursive: true, force: true });
     },
     async scopeKeys(scope, namespace = "/service/") {
       const prefix = `${namespace.replace(/\/?$/, "/")}${scope}/`;

@@ -22,7 +22,13 @@ export function request(
       u,
       {
         method: opts.method ?? "GET",
-        headers: { ...(opts.body ? { "content-type": "application/json" } : {}), ...opts.headers },
+        // Patroni's REST server refuses chunked bodies (411), so the length is always sent
+        headers: {
+          ...(opts.body
+            ? { "content-type": "application/json", "content-length": String(Buffer.byteLength(opts.body)) }
+            : {}),
+          ...opts.headers,
+        },
         timeout: opts.timeoutMs ?? 3000,
         rejectUnauthorized: false,
         agent: false,
