@@ -39,7 +39,9 @@ function splitCommand(argv: readonly string[]): { words: string[]; rest: string[
 }
 
 function suggestion(word: string): string {
-  const close = COMMANDS.map((c) => c.name).filter((n) => n.startsWith(word.slice(0, 2)) || n.split(" ")[0] === word);
+  const names = COMMANDS.map((c) => c.name);
+  const exact = names.filter((n) => n.split(" ")[0] === word);
+  const close = exact.length ? exact : names.filter((n) => word.length >= 2 && n.startsWith(word.slice(0, 2)));
   return close.length ? `; did you mean ${close.map((n) => `\`tusk ${n}\``).join(" or ")}?` : "";
 }
 
@@ -86,7 +88,7 @@ async function dispatch(argv: readonly string[], env: CliEnv): Promise<number> {
   if (!found) {
     const typed = words.join(" ");
     throw new UsageError(
-      `unknown command ${JSON.stringify(typed)}${suggestion(words[0] ?? "")}; run \`tusk --help\` for the list`,
+      `unknown command ${JSON.stringify(typed)}${suggestion(words[0] ?? "")} (\`tusk --help\` lists the commands)`,
     );
   }
   const command = found.command;

@@ -136,7 +136,7 @@ export class FakeApiServer {
         "kind: Config",
         "clusters:",
         "  - name: fake",
-        `    cluster: { server: "${this.url}" }`,
+        `    cluster: { server: "${this.url}", insecure-skip-tls-verify: true }`,
         "users:",
         "  - name: tester",
         "    user: { token: test-token }",
