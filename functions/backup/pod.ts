@@ -1,0 +1,128 @@
+/**
+ * @module
+ * The pod every pgBackRest Job runs (backup, expire, stanza-create, manual and scheduled
+ * backups): the pgBackRest image with the cluster's Job configuration projected into conf.d,
+ * a writable /tmp for locks, the volume repositories it touches mounted next to the repo
+ * host, and Pod Security "restricted". `spec.backups.pgbackrest.jobs` adds resources,
+ * scheduling and a TTL, as in PGO.
+ */
+import type {
+  V1Affinity,
+  V1Container,
+  V1JobSpec,
+  V1PodAffinityTerm,
+  V1PodSpec,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
+import type { Repo } from "../../shared/api/postgres-cluster.ts";
+import { LABEL, repoHostLabels } from "../../shared/labels.ts";
+import { type PgBackRestCluster, repoKind } from "../../shared/pgbackrest/layout.ts";
+import {
+  pgbackrestConfigMount,
+  pgbackrestConfigVolume,
+  repoVolume,
+  repoVolumeMount,
+} from "../../shared/pgbackrest/volumes.ts";
+import { IMAGES, PATHS, POSTGRES_UID } from "../../shared/pod-layout.ts";
+
+export const CONTAINER = "pgbackrest";
+
+export interface PgBackRestJobPod {
+  cluster: PgBackRestCluster;
+  command: string[];
+  /** The repositories the command uses; volume ones are mounted and pin the pod to the repo host. */
+  repos: Repo[];
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** Whole-pod retries; the commands retry transient pgBackRest errors themselves. */
+  backoffLimit?: number;
+}
+
+const restrictedContainer: V1Container["securityContext"] = {
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ["ALL"] },
+  privileged: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+};
+
+function podSecurity(cluster: PgBackRestCluster): V1PodSpec["securityContext"] {
+  // On OpenShift the namespace's range assigns the IDs; elsewhere the postgres UID owns the
+  // repository files and fsGroup makes the projected key files readable (root-owned 0640).
+  const ids = cluster.spec.openshift
+    ? {}
+    : { runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID, fsGroup: POSTGRES_UID };
+  return { runAsNonRoot: true, ...ids, seccompProfile: { type: "RuntimeDefault" } };
+}
+
+/** Volume repositories are local only next to the repo host (NOTES B11): same node, same claim. */
+function repoHostAffinity(cluster: string, user: V1Affinity | undefined): V1Affinity {
+  const term: V1PodAffinityTerm = {
+    labelSelector: {
+      matchLabels: {
+        [LABEL.cluster]: repoHostLabels(cluster)[LABEL.cluster]!,
+        [LABEL.pgbackrest]: repoHostLabels(cluster)[LABEL.pgbackrest]!,
+      },
+    },
+    topologyKey: "kubernetes.io/hostname",
+  };
+  const required = user?.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  return {
+    ...user,
+    podAffinity: {
+      ...user?.podAffinity,
+      requiredDuringSchedulingIgnoredDuringExecution: [term, ...required],
+    },
+  };
+}
+
+export function pgbackrestJobSpec(pod: PgBackRestJobPod): V1JobSpec {
+  const { cluster } = pod;
+  const pgbackrest = cluster.spec.backups?.pgbackrest;
+  const jobs = pgbackrest?.jobs;
+  const volumeRepos = pod.repos.filter((r) => repoKind(r) === "volume");
+  const volumes: V1Volume[] = [
+    pgbackrestConfigVolume(cluster, "job"),
+    { name: "tmp", emptyDir: {} },
+    ...volumeRepos.map((r) => repoVolume(cluster.name, r.name)),
+  ];
+  const mounts: V1VolumeMount[] = [
+    pgbackrestConfigMount,
+    { name: "tmp", mountPath: PATHS.tmp },
+    ...volumeRepos.map((r) => repoVolumeMount(r.name)),
+  ];
+  const container: V1Container = {
+    name: CONTAINER,
+    image: pgbackrest?.image ?? IMAGES.pgbackrest,
+    ...(cluster.spec.imagePullPolicy ? { imagePullPolicy: cluster.spec.imagePullPolicy } : {}),
+    command: pod.command,
+    securityContext: restrictedContainer,
+    volumeMounts: mounts,
+    // On failure the log's tail (pgBackRest's ERROR line) becomes the termination message.
+    terminationMessagePolicy: "FallbackToLogsOnError",
+    ...(jobs?.resources ? { resources: jobs.resources as V1Container["resources"] } : {}),
+  };
+  const userAffinity = jobs?.affinity as V1Affinity | undefined;
+  const affinity = volumeRepos.length > 0 ? repoHostAffinity(cluster.name, userAffinity) : userAffinity;
+  const spec: V1PodSpec = {
+    restartPolicy: "Never",
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    securityContext: podSecurity(cluster),
+    containers: [container],
+    volumes,
+    ...(cluster.spec.imagePullSecrets?.length ? { imagePullSecrets: cluster.spec.imagePullSecrets } : {}),
+    ...(affinity ? { affinity } : {}),
+    ...(jobs?.tolerations?.length ? { tolerations: jobs.tolerations as V1PodSpec["tolerations"] } : {}),
+    ...(jobs?.priorityClassName ? { priorityClassName: jobs.priorityClassName } : {}),
+  };
+  return {
+    backoffLimit: pod.backoffLimit ?? 2,
+    ...(jobs?.ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished: jobs.ttlSecondsAfterFinished } : {}),
+    template: {
+      metadata: { labels: pod.labels, ...(pod.annotations ? { annotations: pod.annotations } : {}) },
+      spec,
+    },
+  };
+}
