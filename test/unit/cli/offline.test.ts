@@ -175,7 +175,7 @@ describe("tusk create cluster", () => {
     const r = await tusk(["create", "cluster", "hippo", "--kubeconfig", NOWHERE]);
     expect(r.code).toBe(0);
     expect(parse(r.out).metadata.name).toBe("hippo");
-    expect(r.err).toMatch(/no cluster reachable \(cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:9\b/);
+    expect(r.err).toMatch(/no cluster reachable \(cannot reach the Kubernetes API at http:\/\/127\.0\.0\.1:2\b/);
     expect(r.err).toContain("printing the manifest instead");
   });
 
