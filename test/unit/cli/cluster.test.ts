@@ -23,6 +23,13 @@ afterEach(async () => {
   await api.stop();
 });
 
+/** The body of the i-th write request. */
+const sent = (i: number): any => {
+  const write = api.writes()[i];
+  if (!write) throw new Error(`no write request #${i}`);
+  return write.body;
+};
+
 /** tusk against the fake server (the kubeconfig's context namespace is `db`). */
 const k = (argv: string[], options: RunOptions = {}) => tusk([...argv, "--kubeconfig", api.kubeconfig], options);
 
@@ -263,7 +270,7 @@ describe("tusk backup", () => {
   it("--repo and --type; an unknown repo lists the real ones", async () => {
     hacluster();
     await k(["backup", "hacluster", "--repo", "repo2", "--type", "incr"]);
-    expect((api.writes()[0]?.body as any).spec).toEqual({ cluster: "hacluster", repoName: "repo2", type: "incr" });
+    expect(sent(0).spec).toEqual({ cluster: "hacluster", repoName: "repo2", type: "incr" });
     const r = await k(["backup", "hacluster", "--repo", "repo3"]);
     expect(r.code).toBe(1);
     expect(r.err).toBe("tusk: PostgresCluster hacluster has no repo3; its repos are repo1, repo2\n");
@@ -318,7 +325,10 @@ describe("tusk backup", () => {
     hacluster();
     let t = Date.parse("2026-01-15T12:00:00Z");
     const r = await k(["backup", "hacluster", "--wait", "--timeout", "90s"], {
-      now: () => new Date((t += 30_000)),
+      now: () => {
+        t += 30_000;
+        return new Date(t);
+      },
     });
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/gave up waiting after 90s; PostgresBackup \S+ is still \(no phase yet\)/);
@@ -343,12 +353,12 @@ describe("tusk restore", () => {
     expect(r.code).toBe(0);
     const [post] = api.writes();
     expect(post).toMatchObject({ method: "POST", path: `${GROUP}/namespaces/db/postgresrestores` });
-    expect((post?.body as any).spec).toEqual({
+    expect(sent(0).spec).toEqual({
       cluster: "hacluster",
       repoName: "repo2",
       target: { type: "time", value: "2026-01-15 10:30:00+00" },
     });
-    expect((post?.body as any).metadata.generateName).toBe("hacluster-restore-");
+    expect(sent(0).metadata.generateName).toBe("hacluster-restore-");
   });
 
   it("asks on a terminal: the cluster's name confirms, anything else does not", async () => {
@@ -362,7 +372,7 @@ describe("tusk restore", () => {
     expect(api.writes()).toHaveLength(0);
     const yes = await k(["restore", "hacluster", "--to", "latest"], { answers: ["hacluster"] });
     expect(yes.code).toBe(0);
-    expect((api.writes()[0]?.body as any).spec.target).toEqual({ type: "latest" });
+    expect(sent(0).spec.target).toEqual({ type: "latest" });
   });
 
   it("a target time the webhook would refuse is refused before asking or sending", async () => {
@@ -490,7 +500,7 @@ describe("tusk scale", () => {
     });
     const r = await k(["scale", "pgo", "--instance-set", "00", "--replicas", "2"]);
     expect(r.code).toBe(0);
-    expect((api.writes()[0]?.body as any)[1]).toEqual({ op: "add", path: "/spec/instances/0/replicas", value: 2 });
+    expect(sent(0)[1]).toEqual({ op: "add", path: "/spec/instances/0/replicas", value: 2 });
   });
 });
 
