@@ -215,8 +215,9 @@ export const COMMANDS: CommandSpec[] = [
     summary: "create or update the objects in FILE (server-side apply)",
     description:
       "Checks every Tusk object in FILE with the admission rules, then applies PostgresClusters, Backups,\n" +
-      "Restores, Secrets and ConfigMaps with server-side apply (field manager tusk). Nothing is applied when\n" +
-      "any object is refused.",
+      "Restores, Secrets and ConfigMaps with server-side apply as field manager tusk, taking over fields another\n" +
+      "manager set (as kubectl apply --server-side --force-conflicts). Nothing is applied when any object is\n" +
+      "refused.",
     cluster: true,
     flags: [],
     examples: ["tusk apply manifests/examples/postgrescluster-ha.yaml -n databases"],
