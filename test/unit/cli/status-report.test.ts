@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { clusterReport, formatReport } from "../../../functions/cli/status-report.ts";
+
+const cluster = {
+  apiVersion: "postgres.tusk.dev/v1",
+  kind: "PostgresCluster",
+  metadata: { name: "hippo", namespace: "db" },
+  spec: {
+    postgresVersion: 16,
+    shutdown: true,
+    instances: [{ dataVolumeClaimSpec: {} }],
+    backups: { pgbackrest: { repos: [{ name: "repo1", s3: { bucket: "b", endpoint: "e", region: "r" } }] } },
+  },
+  status: {
+    phase: "Stopped",
+    repos: [
+      {
+        name: "repo1",
+        // The shape the repository reader (shared/io/s3-repository.ts) produces.
+        lastBackup: {
+          label: "20260115-010000F",
+          type: "full",
+          startTime: "2026-01-15T01:00:00Z",
+          stopTime: "2026-01-15T01:09:00Z",
+        },
+        recoverability: { earliest: "2026-01-10T01:09:00Z", latest: "2026-01-15T11:00:00Z", latestFrom: "wal" },
+      },
+    ],
+  },
+};
+
+describe("the status report", () => {
+  it("reads what the backup work publishes when there is no PostgresBackup, and PGO's set name 00", () => {
+    const report = clusterReport(cluster, [], []);
+    expect(report.repos).toEqual([
+      {
+        name: "repo1",
+        type: "s3",
+        lastBackup: { label: "20260115-010000F", type: "full", completed: "2026-01-15T01:09:00Z" },
+        recoverability: { earliest: "2026-01-10T01:09:00Z", latest: "2026-01-15T11:00:00Z" },
+      },
+    ]);
+    expect(report.instances.map((i) => [i.pod, i.set, i.role])).toEqual([["hippo-00-0-0", "00", "missing"]]);
+    const text = formatReport(report, new Date("2026-01-15T12:00:00Z"));
+    expect(text).toContain(
+      "PostgresCluster hippo in namespace db: phase Stopped (shut down), no primary, PostgreSQL 16\n",
+    );
+    expect(text).toMatch(
+      /^repo1\s+s3\s+20260115-010000F \(full\)\s+2026-01-15T01:09:00Z \(10h ago\)\s+2026-01-10T01:09:00Z \.\. 2026-01-15T11:00:00Z$/m,
+    );
+  });
+
+  it("says plainly when a cluster has no repository to restore from", () => {
+    const text = formatReport(
+      clusterReport({ ...cluster, spec: { ...cluster.spec, backups: undefined } }, [], []),
+      new Date(),
+    );
+    expect(text).toContain("no backup repositories (spec.backups.pgbackrest.repos): this cluster cannot be restored");
+  });
+});
