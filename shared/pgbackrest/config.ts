@@ -160,6 +160,13 @@ function isAwsEndpoint(host: string): boolean {
   return /(^|\.)amazonaws\.com(\.cn)?$/i.test(host);
 }
 
+/** Whether pgBackRest addresses this S3 repo path-style (the user's `repoN-s3-uri-style` wins). */
+export function s3PathStyle(spec: PostgresClusterSpec, repo: Repo): boolean {
+  const user = pgbackrest(spec)?.global?.[`${repo.name}-s3-uri-style`];
+  if (user !== undefined) return user === "path";
+  return repo.s3 ? !isAwsEndpoint(parseS3Endpoint(repo.s3.endpoint).host) : false;
+}
+
 function repoOptions(
   cluster: PgBackRestCluster,
   repo: Repo,

@@ -1,4 +1,10 @@
 import { describe, expect, it } from "vitest";
+import {
+  repoReachableCondition,
+  repoStatusKey,
+  repoSummary,
+  s3RepoTargets,
+} from "../../../functions/backup/repo-status.ts";
 import { createRepoStatusCache } from "../../../shared/io/repo-status-cache.ts";
 import {
   type RepoObjectReader,
@@ -6,6 +12,7 @@ import {
   readRepoStatus,
   repoKeyPrefix,
 } from "../../../shared/io/s3-repository.ts";
+import { SCENARIOS } from "../pgbackrest/scenarios.ts";
 import { real } from "./fixtures.ts";
 
 /** A bucket in memory, holding the real info files of an S3 repo at /pgbackrest/repo1. */
@@ -191,5 +198,66 @@ describe("repo status cache", () => {
     for (const k of ["a", "b", "c"]) cache.get(k, async () => ok);
     await cache.settled();
     expect(cache.size()).toBe(2);
+  });
+});
+
+describe("cluster-side repository status helpers", () => {
+  it("targets each S3 repo where pgBackRest writes it, path-style unless AWS or told otherwise", () => {
+    expect(s3RepoTargets(SCENARIOS.minio!.spec)).toEqual([
+      {
+        repoName: "repo2",
+        bucket: "backups",
+        endpoint: "https://minio.minio.svc:9000",
+        region: "minio",
+        forcePathStyle: true,
+        repoPath: "/pgbackrest/repo2",
+        caFile: "repo2-ca.crt",
+      },
+    ]);
+    expect(s3RepoTargets(SCENARIOS["s3-only"]!.spec)[0]).toMatchObject({
+      forcePathStyle: false,
+      repoPath: "/pgbackrest/repo1",
+    });
+    expect(s3RepoTargets(SCENARIOS["volume-only"]!.spec)).toEqual([]);
+  });
+
+  it("keys the cache by location and credentials without exposing the secret", () => {
+    const [t] = s3RepoTargets(SCENARIOS.minio!.spec);
+    const a = repoStatusKey("db", "hippo", t!, { accessKeyId: "AK", secretAccessKey: "very-secret" });
+    const b = repoStatusKey("db", "hippo", t!, { accessKeyId: "AK", secretAccessKey: "rotated" });
+    expect(a).not.toBe(b);
+    expect(a).not.toContain("very-secret");
+  });
+
+  it("summarises reads into RepoReachable", () => {
+    const okRead = {
+      status: {
+        reachable: true as const,
+        stanzaExists: true,
+        backups: [],
+        lastBackup: { label: "L", type: "full" as const, startTime: "s", stopTime: "2026-01-01T00:00:00Z" },
+      },
+      checkedAt: 1,
+      refreshing: false,
+    };
+    const bad = {
+      status: { reachable: false as const, error: "AccessDenied (HTTP 403)" },
+      checkedAt: 1,
+      refreshing: false,
+    };
+    expect(repoSummary("repo2", okRead)).toEqual({
+      repoName: "repo2",
+      reachable: true,
+      lastBackup: { label: "L", type: "full", completed: "2026-01-01T00:00:00Z" },
+    });
+    expect(repoReachableCondition([repoSummary("repo2", okRead)])).toMatchObject({ status: "True" });
+    expect(repoReachableCondition([repoSummary("repo2", okRead), repoSummary("repo3", bad)])).toEqual({
+      type: "RepoReachable",
+      status: "False",
+      reason: "RepoUnreachable",
+      message: "repo3: AccessDenied (HTTP 403)",
+    });
+    expect(repoReachableCondition([repoSummary("repo2", undefined)])).toMatchObject({ status: "Unknown" });
+    expect(repoReachableCondition([])).toBeUndefined();
   });
 });
