@@ -2,6 +2,7 @@
  * Scenarios 1-3 of the end-to-end issue: the cluster hook's own output, run with the real
  * Patroni 3.0 and PostgreSQL 15 on 127.0.0.1 (mapping: test/e2e/README.md).
  */
+import { readFileSync, statSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ANNOTATION } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
@@ -147,7 +148,13 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
         "",
         `of ${async.acked} acknowledged (loop ${async.loopLost}, burst ${async.burstLost})`,
       );
-      record("2 failover", "async: old leader rejoined and streaming", async.rejoin, "s");
+      record(
+        "2 failover",
+        "async: old leader rejoined and streaming",
+        async.rejoin,
+        "s",
+        async.rewound ? "after pg_rewind" : "without pg_rewind",
+      );
 
       // synchronous_mode through the spec's dynamic configuration, applied to the running cluster
       const spec = structuredClone(SPEC) as any;
@@ -165,7 +172,13 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
       record("2 failover", "sync: writes unavailable (kill -> first acknowledged write)", sync.unavailable, "s");
       record("2 failover", "sync: new leader elected", sync.elected, "s");
       record("2 failover", "sync: acknowledged writes lost", sync.lost, "", `of ${sync.acked} acknowledged`);
-      record("2 failover", "sync: old leader rejoined and streaming", sync.rejoin, "s");
+      record(
+        "2 failover",
+        "sync: old leader rejoined and streaming",
+        sync.rejoin,
+        "s",
+        sync.rewound ? "after pg_rewind" : "without pg_rewind",
+      );
       expect(sync.lost, "acknowledged writes lost with synchronous_mode").toBe(0);
       outcome(
         "2 failover",
@@ -182,7 +195,11 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
   it("3: a restart-requiring change rolls replicas first, then the generated switchover Job moves the leader", async () => {
     try {
       const c = cluster();
-      const old = (await c.converge("healthy cluster", () => healthy(c, 2)))!;
+      // the rollout under test starts from a healthy cluster: every pod Ready, replicas streaming
+      const old = (await c.converge("healthy cluster, every pod Ready", async () => {
+        const leader = await healthy(c, 2);
+        return leader && [...c.pods.values()].every((p) => p.ready) ? leader : undefined;
+      }))!;
       const before = new Map([...c.pods.values()].map((p) => [p.name, p.uid]));
       const spec = structuredClone(c.mc.parent.spec);
       spec.config = { ...spec.config, parameters: { ...spec.config?.parameters, max_connections: 120 } };
@@ -206,7 +223,11 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
       // the old leader was replaced last: after the switchover, as a replica of the new leader
       const rows = await replication(c, leader);
       expect(rows.find((r) => r.application_name === old)?.state).toBe("streaming");
-      for (const p of c.pods.keys()) expect(await sql(c.superConn(c.pgPort(p)), "show max_connections"), p).toBe("120");
+      for (const p of c.pods.keys()) {
+        const state = await getJson(c.restUrl(p, "/patroni"));
+        expect(state?.pending_restart ?? false, `${p}: Patroni reports pending_restart after the rollout`).toBe(false);
+        expect(await sql(c.superConn(c.pgPort(p)), "show max_connections"), p).toBe("120");
+      }
       await sameOnAll(c, "select count(*) from fo_t", "appdb");
       expect(await sql(appConn(c, "app", "appdb"), "select pg_is_in_recovery()")).toBe("f");
       record("3 switchover", "rolling restart incl. switchover (spec change -> all pods updated)", rolled, "s");
@@ -225,10 +246,17 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
   it("3b: PGO-style switchover trigger (spec.patroni.switchover + annotation)", async () => {
     const c = cluster();
     const old = (await c.converge("healthy cluster", () => healthy(c, 2)))!;
-    // with synchronous_mode on (scenario 2) Patroni accepts only the synchronous standby
-    const view = await getJson(c.restUrl(old, "/cluster"));
-    const members = (view?.members ?? []) as { name: string; role: string }[];
-    const target = (members.find((m) => m.role === "sync_standby") ?? members.find((m) => m.role === "replica"))!.name;
+    // with synchronous_mode on (scenario 2) Patroni accepts only the synchronous standby, and
+    // which replica that is may still change right after scenario 3's restarts: wait until the
+    // DCS sync key and pg_stat_replication agree
+    const target = await c.converge("a settled synchronous standby", async () => {
+      const sync = (await c.dcs()).sync;
+      const standby = sync?.sync_standby ?? sync?.member;
+      const rows = await replication(c, old).catch(() => []);
+      return standby && rows.some((r) => r.application_name === standby && r.sync_state === "sync")
+        ? (standby as string)
+        : undefined;
+    });
     const known = new Set(c.jobs.keys());
     const spec = structuredClone(c.mc.parent.spec);
     spec.patroni = { ...spec.patroni, switchover: { enabled: true, targetInstance: c.pod(target).sts } };
@@ -244,11 +272,15 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
       // PENDING: the hook emits no Job for the trigger yet; exercise the same Patroni call directly
       const env = c.pod(old).env.get(c.pod(old).patroni!.container)!;
       const auth = Buffer.from(`${env.PATRONI_RESTAPI_USERNAME}:${env.PATRONI_RESTAPI_PASSWORD}`).toString("base64");
-      const r = await request(c.restUrl(old, "/switchover"), {
-        method: "POST",
-        body: JSON.stringify({ leader: old, candidate: target }),
-        headers: { authorization: `Basic ${auth}` },
-        timeoutMs: 60_000,
+      const r = await waitFor("Patroni to accept the switchover", async () => {
+        const res = await request(c.restUrl(old, "/switchover"), {
+          method: "POST",
+          body: JSON.stringify({ leader: old, candidate: target }),
+          headers: { authorization: `Basic ${auth}` },
+          timeoutMs: 60_000,
+        });
+        if (res.status === 412) throw new Error(res.body); // not yet the synchronous standby
+        return res;
       });
       expect(r.status, r.body).toBe(200);
     }
@@ -334,6 +366,8 @@ async function failover(c: E2ECluster, label: string) {
     // the Kubelet restarts the killed container; Patroni rejoins it (pg_rewind when needed)
     for (const k of kids) await waitFor(`orphaned backend ${k} to exit`, () => !isAlive(k), { timeoutMs: 30_000 });
     const tRestart = Date.now();
+    const patroniLog = c.pod(leader).daemons.get(c.pod(leader).patroni!.container)!.log;
+    const logOffset = statSync(patroniLog).size;
     await c.restartContainer(leader);
     await waitFor(
       `${leader} streaming from ${newLeader}`,
@@ -344,6 +378,7 @@ async function failover(c: E2ECluster, label: string) {
       { timeoutMs: 180_000, describe: () => c.describe() },
     );
     const rejoin = seconds(tRestart);
+    const rewound = readFileSync(patroniLog, "utf8").slice(logOffset).includes("running pg_rewind");
     await sameOnAll(c, `select count(*) from fo_t where run like '${label}-%'`, "appdb");
     return {
       elected,
@@ -353,6 +388,7 @@ async function failover(c: E2ECluster, label: string) {
       lost: loopLost + burstLost,
       acked: loop.acked().length + burst.acked().length,
       rejoin,
+      rewound,
     };
   } finally {
     await loop.stop();

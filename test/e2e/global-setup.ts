@@ -5,7 +5,7 @@
  * (a crashed test file), checks no port is left listening and writes test/e2e/RESULTS.md.
  */
 import { execFileSync } from "node:child_process";
-import { rmSync } from "node:fs";
+import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { BASE, killLeftovers, LOGS, RUN } from "./lib/proc.ts";
 import { RESULTS_DIR, writeResultsMarkdown } from "./lib/results.ts";
@@ -17,7 +17,10 @@ export async function setup(): Promise<void> {
   started = Date.now();
   execFileSync("bash", [join(here, "install.sh")], { stdio: "inherit" });
   await killLeftovers((m) => console.log(`[e2e setup] ${m}`));
-  for (const d of [RUN, LOGS, RESULTS_DIR]) rmSync(d, { recursive: true, force: true });
+  // the previous run's logs stay one run longer, for diagnosing a failure after a rerun
+  rmSync(`${LOGS}.previous`, { recursive: true, force: true });
+  if (existsSync(LOGS)) renameSync(LOGS, `${LOGS}.previous`);
+  for (const d of [RUN, RESULTS_DIR]) rmSync(d, { recursive: true, force: true });
   console.log(`[e2e setup] base ${BASE}; logs in ${LOGS}`);
 }
 

@@ -526,9 +526,11 @@ export class E2ECluster {
       const pod = leader ? this.pods.get(leader) : undefined;
       return pod && this.scope() === service.metadata.name ? [pod] : [];
     }
-    return [...this.pods.values()].filter(
-      (p) => p.started && matches(sel, p.labels) && (p.ready || service.spec?.publishNotReadyAddresses),
-    );
+    // ready endpoints first: a client retrying over every address a headless name returns
+    // reaches a ready one
+    return [...this.pods.values()]
+      .filter((p) => p.started && matches(sel, p.labels) && (p.ready || service.spec?.publishNotReadyAddresses))
+      .sort((a, b) => Number(b.ready) - Number(a.ready));
   }
 
   /** host:port of a Service (or `<pod>.<headless service>`) name, for a pod-world port. */
