@@ -19,7 +19,7 @@ import { names } from "../../shared/names.ts";
 import { describeRetention, retentionFor } from "../../shared/pgbackrest/config.ts";
 import { backupTarget, relatedCluster } from "./cluster.ts";
 import { type BackupRef, buildBackupJob } from "./job.ts";
-import { KINDS, mapKey } from "./kinds.ts";
+import { KINDS } from "./kinds.ts";
 import {
   backupResult,
   condition,
