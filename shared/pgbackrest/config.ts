@@ -291,7 +291,10 @@ export function renderPgBackRestConfig(input: PgBackRestConfigInput): string {
  * The data of the cluster's pgBackRest ConfigMap (`names.pgbackrestConfig(cluster)`): one key
  * per role; `pgbackrest-repo-host.conf` only when a volume repo needs a repository host.
  */
-export function pgbackrestConfigData(cluster: PgBackRestCluster, options: LayoutOptions = {}): Record<string, string> {
+export function pgbackrestConfigData(
+  cluster: PgBackRestCluster,
+  options: LayoutOptions & { layout?: Partial<PgBackRestLayout> } = {},
+): Record<string, string> {
   const data: Record<string, string> = {
     [CONFIG_KEYS.instance]: renderPgBackRestConfig({ ...options, cluster, role: "instance" }),
     [CONFIG_KEYS.job]: renderPgBackRestConfig({ ...options, cluster, role: "job" }),
