@@ -301,6 +301,26 @@ describe("image", () => {
     }
   });
 
+  it("the bundle imports only Node built-ins and production dependencies (the image prunes the rest)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "tusk-bundle-"));
+    try {
+      const out = join(dir, "tusk.mjs");
+      const run = spawnSync("sh", [join(REPO, "manifests/image/bundle.sh"), out], { encoding: "utf8" });
+      expect(run.status, run.stderr).toBe(0);
+      const code = readFileSync(out, "utf8");
+      const specifiers = new Set(
+        [...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)["']([^"']+)["']/g)].map((m) => m[1]!),
+      );
+      const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
+      const packageOf = (s: string) => (s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]!);
+      const notShipped = [...specifiers].filter((s) => !s.startsWith("node:") && !(packageOf(s) in pkg.dependencies));
+      expect(specifiers.size).toBeGreaterThan(0);
+      expect(notShipped).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("the Containerfile runs the bundle that bundle.sh writes", () => {
     const run = /^RUN sh manifests\/image\/bundle.sh (\S+)/m.exec(containerfile);
     expect(run).not.toBeNull();
