@@ -197,7 +197,9 @@ function findPostmasterPidFiles(dir: string, depth = 0, out: string[] = []): str
  */
 export async function killLeftovers(log: (m: string) => void = () => {}): Promise<void> {
   if (existsSync(PIDS)) {
-    for (const f of readdirSync(PIDS)) {
+    // dependants first: Jobs, writers and pods before the services they talk to
+    const last = (f: string) => (/^(etcd|s3rver)/.test(f) ? 1 : 0);
+    for (const f of readdirSync(PIDS).sort((a, b) => last(a) - last(b))) {
       const pid = Number(readFileSync(join(PIDS, f), "utf8").trim());
       if (alive(pid) && cmdline(pid).includes(BASE)) {
         log(`stopping leftover ${f} (pid ${pid}) from an earlier run`);
