@@ -25,7 +25,16 @@ import type { V1Container, V1PodSpec, V1Probe } from "@kubernetes/client-node";
 import YAML from "yaml";
 import type { Etcd } from "./etcd.ts";
 import { status as httpStatus } from "./http.ts";
-import { matches, type Obj, type ObjectSource, type PodFacts, resolveArgv, resolveEnv, volumeFiles } from "./kube.ts";
+import {
+  asStored,
+  matches,
+  type Obj,
+  type ObjectSource,
+  type PodFacts,
+  resolveArgv,
+  resolveEnv,
+  volumeFiles,
+} from "./kube.ts";
 import { type Change, inProcessHooks, Metacontroller } from "./metacontroller.ts";
 import type { Conn } from "./pg.ts";
 import {
@@ -94,6 +103,8 @@ export interface ClusterOptions {
   spec: Obj;
   etcd: Etcd;
   log?: (m: string) => void;
+  /** Secrets/ConfigMaps the user applies beside the cluster (kubectl apply), stored as the API server would. */
+  objects?: Obj[];
 }
 
 function hash(text: string, n = 10): string {
@@ -123,6 +134,7 @@ export class E2ECluster {
     this.namespace = opts.namespace ?? "e2e";
     this.etcd = opts.etcd;
     this.log = opts.log ?? ((m) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${this.name}: ${m}`));
+    for (const o of opts.objects ?? []) this.userObjects.push(asStored(o));
     this.root = join(RUN, this.name);
     mkdirSync(this.root, { recursive: true, mode: 0o755 });
     chmodSync(RUN, 0o755);
@@ -143,13 +155,20 @@ export class E2ECluster {
 
   // ------------------------------------------------------------------ objects
 
+  /** Objects the user created beside the cluster (e.g. the Secret a repo's `configuration` names). */
+  readonly userObjects: Obj[] = [];
+
+  private userObject(kind: string, name: string): Obj | undefined {
+    return this.userObjects.find((o) => o.kind === kind && o.metadata?.name === name);
+  }
+
   readonly source: ObjectSource = {
-    secret: (name) => this.mc.child("Secret", name),
-    configMap: (name) => this.mc.child("ConfigMap", name),
+    secret: (name) => this.mc.child("Secret", name) ?? this.userObject("Secret", name),
+    configMap: (name) => this.mc.child("ConfigMap", name) ?? this.userObject("ConfigMap", name),
   };
 
   secret(name: string): Obj | undefined {
-    return this.mc.child("Secret", name);
+    return this.source.secret(name);
   }
 
   // ------------------------------------------------------------------ reconcile

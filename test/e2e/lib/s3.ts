@@ -1,0 +1,77 @@
+/**
+ * @module
+ * An S3-compatible server for backup scenarios: s3rver over HTTPS on 127.0.0.1 with a
+ * self-signed certificate whose DNS SAN is `localhost` (pgBackRest 2.45 checks DNS SANs only,
+ * NOTES B1), credentials S3RVER/S3RVER (s3rver checks SigV4 with them, NOTES B5).
+ */
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { request } from "./http.ts";
+import { type Daemon, forgetDaemon, freePort, RUN, run, startDaemon, stopPid } from "./proc.ts";
+import { waitFor } from "./wait.ts";
+
+export interface S3Server {
+  /** `localhost:<port>`: what a user writes as the repo's `s3.endpoint`. */
+  endpoint: string;
+  port: number;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+  caPem: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+export async function startS3(bucket = "pgbackrest"): Promise<S3Server> {
+  const dir = join(RUN, "s3");
+  const port = await freePort();
+  const key = join(dir, "s3.key");
+  const cert = join(dir, "s3.crt");
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const r = await run([
+    "openssl",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=localhost",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    "-keyout",
+    key,
+    "-out",
+    cert,
+  ]);
+  if (r.code !== 0) throw new Error(`openssl: ${r.stderr}`);
+  const dataDir = join(dir, "data");
+  const daemon: Daemon = startDaemon(
+    "s3rver",
+    ["node", join(import.meta.dirname, "s3rver-run.mjs"), dataDir, key, cert, String(port), bucket],
+    { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", S3RVER_SILENT: "1" } },
+  );
+  await waitFor(
+    "s3rver to serve the bucket",
+    async () => {
+      const res = await request(`https://127.0.0.1:${port}/`).catch(() => undefined);
+      return res?.body.includes(`<Name>${bucket}</Name>`);
+    },
+    { timeoutMs: 60_000 },
+  );
+  return {
+    endpoint: `localhost:${port}`,
+    port,
+    bucket,
+    accessKey: "S3RVER",
+    secretKey: "S3RVER",
+    caPem: readFileSync(cert, "utf8"),
+    dataDir,
+    async stop() {
+      await stopPid(daemon.pid, "SIGTERM", 20_000);
+      forgetDaemon("s3rver");
+    },
+  };
+}
