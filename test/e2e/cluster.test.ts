@@ -22,7 +22,7 @@ import {
   teardownCluster,
   userSecret,
 } from "./lib/scenario.ts";
-import { seconds, waitFor } from "./lib/wait.ts";
+import { Fatal, seconds, waitFor } from "./lib/wait.ts";
 
 const NAME = "hippo";
 const SPEC = {
@@ -211,7 +211,7 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
         async () => {
           const recreated = [...c.pods.values()].every((p) => p.started && p.ready && p.uid !== before.get(p.name));
           const job = [...c.jobs.values()].find((j) => isSwitchover(j.name));
-          if (job?.state === "failed") throw new Error(`switchover Job ${job.name} failed:\n${job.output}`);
+          if (job?.state === "failed") throw new Fatal(`switchover Job ${job.name} failed:\n${job.output}`);
           const leader = await c.leader();
           return recreated && job?.state === "succeeded" && leader && leader !== old && (await healthy(c, 2));
         },

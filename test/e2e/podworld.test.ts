@@ -5,10 +5,12 @@
 import { describe, expect, it } from "vitest";
 import { expandVars, resolveEnv } from "./lib/kube.ts";
 import {
+  isPgBackRestConf,
   mapEnv,
   mapListenAddress,
   mapPaths,
   mapPatroniConfig,
+  mapPgBackRestConf,
   type PodPlace,
   parseServiceHost,
 } from "./lib/podworld.ts";
@@ -110,5 +112,66 @@ describe("pod-world mapping", () => {
       service: "hippo-pods",
     });
     expect(parseServiceHost("example.com.other.svc", "e2e").service).toBeUndefined();
+  });
+
+  it("maps pgBackRest options to the pod they name: pgN-* to pgN-host's pod, object-store paths never", () => {
+    const repoHost: PodPlace = {
+      pod: "hippo-repo-host-0",
+      root: "/tmp/tusk-e2e/run/hippo/hippo-repo-host-0",
+      ports: new Map([[8432, 23001]]),
+      roots: ["/pgbackrest", "/tmp", "/etc/pgbackrest"],
+    };
+    const instance: PodPlace = { ...place, ports: new Map([...place.ports, [8432, 21003]]) };
+    const conf = [
+      "# Generated",
+      "[global]",
+      "repo1-host=hippo-repo-host-0.hippo-pods.e2e.svc",
+      "repo1-host-port=8432",
+      "repo1-path=/pgbackrest/repo1",
+      "repo1-type=posix",
+      "repo2-path=/pgbackrest/e2e/hippo/repo2",
+      "repo2-type=s3",
+      "lock-path=/tmp/pgbackrest/lock",
+      "tls-server-address=*",
+      "tls-server-port=8432",
+      "",
+      "[db]",
+      "pg1-path=/pgdata/pg15",
+      "pg1-port=5432",
+      "pg1-socket-path=/tmp/postgres",
+    ].join("\n");
+    expect(isPgBackRestConf(conf)).toBe(true);
+    expect(isPgBackRestConf("listen: 1\n")).toBe(false);
+    const out = mapPgBackRestConf(conf, instance, (h) => (h.startsWith("hippo-repo-host-0.") ? repoHost : undefined));
+    expect(out.split("\n")).toEqual([
+      "# Generated",
+      "[global]",
+      "repo1-host=hippo-repo-host-0.hippo-pods.e2e.svc",
+      "repo1-host-port=23001",
+      `repo1-path=${repoHost.root}/pgbackrest/repo1`,
+      "repo1-type=posix",
+      "repo2-path=/pgbackrest/e2e/hippo/repo2",
+      "repo2-type=s3",
+      `lock-path=${R}/tmp/pgbackrest/lock`,
+      "tls-server-address=127.0.0.1",
+      "tls-server-port=21003",
+      "",
+      "[db]",
+      `pg1-path=${R}/pgdata/pg15`,
+      "pg1-port=21001",
+      `pg1-socket-path=${R}/tmp/postgres`,
+    ]);
+    // a repo host's view of an instance: the instance pod's paths and ports
+    const remote = mapPgBackRestConf(
+      "[db]\npg1-host=hippo-instance1-0.hippo-pods.e2e.svc\npg1-host-port=8432\npg1-path=/pgdata/pg15\npg1-port=5432",
+      repoHost,
+      (h) => (h.startsWith("hippo-instance1-0.") ? instance : undefined),
+    );
+    expect(remote).toBe(
+      `[db]\npg1-host=hippo-instance1-0.hippo-pods.e2e.svc\npg1-host-port=21003\npg1-path=${R}/pgdata/pg15\npg1-port=21001`,
+    );
+    expect(() => mapPgBackRestConf("[db]\npg1-host=nowhere.svc\npg1-port=5432", repoHost, () => undefined)).toThrow(
+      /no pod/,
+    );
   });
 });

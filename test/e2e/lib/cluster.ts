@@ -23,6 +23,7 @@ import {
 import { basename, dirname, join } from "node:path";
 import type { V1Container, V1PodSpec, V1Probe } from "@kubernetes/client-node";
 import YAML from "yaml";
+import { addNames, serviceNames, withClusterDns } from "./dns.ts";
 import type { Etcd } from "./etcd.ts";
 import { status as httpStatus } from "./http.ts";
 import {
@@ -40,9 +41,11 @@ import type { Conn } from "./pg.ts";
 import {
   DEFAULT_POD_PORTS,
   hostPort,
+  isPgBackRestConf,
   mapEnv,
   mapPaths,
   mapPatroniConfig,
+  mapPgBackRestConf,
   POD_ROOTS,
   type PodPlace,
   parseServiceHost,
@@ -63,7 +66,7 @@ import {
   stopPid,
   tail,
 } from "./proc.ts";
-import { sleep, waitFor } from "./wait.ts";
+import { Fatal, sleep, waitFor } from "./wait.ts";
 
 const PATH = "/usr/lib/postgresql/15/bin:/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin";
 
@@ -206,7 +209,34 @@ export class E2ECluster {
     );
   }
 
+  /** Host ports and directories of every StatefulSet's pod, known before any pod starts. */
+  readonly places = new Map<string, PodPlace>();
+
+  private async preparePlaces(): Promise<void> {
+    for (const svc of this.mc.children("Service")) addNames(serviceNames(svc.metadata.name, this.namespace));
+    for (const sts of this.mc.children("StatefulSet")) {
+      const pod = this.podNameOf(sts);
+      const spec = sts.spec?.template?.spec as V1PodSpec | undefined;
+      if (!spec) continue;
+      if (!this.places.has(pod)) this.places.set(pod, await this.placeFor(pod, spec, join(this.root, pod)));
+      if (sts.spec.serviceName) addNames(serviceNames(`${pod}.${sts.spec.serviceName}`, this.namespace));
+    }
+  }
+
+  /** The pod a pod DNS name (`<pod>.<headless service>...`) or Service name points to. */
+  placeOfHost(host: string): PodPlace | undefined {
+    const parsed = parseServiceHost(host, this.namespace);
+    if (parsed.pod) return this.places.get(parsed.pod);
+    if (parsed.service) {
+      const svc = this.mc.child("Service", parsed.service);
+      const [pod] = svc ? this.endpoints(svc) : [];
+      return pod?.place;
+    }
+    return undefined;
+  }
+
   async apply(changes: Change[]): Promise<void> {
+    await this.preparePlaces();
     for (const c of changes) {
       const kind = c.key.split(".")[0];
       if (kind === "StatefulSet") {
@@ -286,7 +316,8 @@ export class E2ECluster {
     const spec = template.spec as V1PodSpec;
     const existing = this.pods.get(name);
     const root = join(this.root, name);
-    const place = existing?.place ?? (await this.placeFor(name, spec, root));
+    const place = existing?.place ?? this.places.get(name) ?? (await this.placeFor(name, spec, root));
+    this.places.set(name, place);
     // a recreated pod keeps its host ports only for ports it still declares
     for (const c of spec.containers ?? [])
       for (const p of c.ports ?? [])
@@ -336,20 +367,29 @@ export class E2ECluster {
     const vroot = join(pod.place.root, ".volumes");
     mkdirSync(vroot, { recursive: true });
     chmodSync(vroot, 0o755);
+    // A PVC outlives its pod and is found by claim name (a Job may mount the repo host's claim);
+    // a StatefulSet's claim is `<template>-<pod>`.
+    mkdirSync(join(this.root, "pvc"), { recursive: true, mode: 0o755 });
+    const claim = (volume: string, claimName: string) => {
+      const dir = join(this.root, "pvc", claimName);
+      if (!existsSync(dir)) mkdirPg(dir, 0o750);
+      const at = join(vroot, volume);
+      rmSync(at, { recursive: true, force: true });
+      symlinkSync(dir, at);
+    };
     const claims = new Set<string>((sts?.spec?.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata.name));
+    for (const name of claims) claim(name, `${name}-${pod.name}`);
     for (const v of spec.volumes ?? []) {
       const dir = join(vroot, v.name);
-      if (v.persistentVolumeClaim || claims.has(v.name)) {
-        if (!existsSync(dir)) mkdirPg(dir, 0o750); // a PVC outlives its pod
+      if (v.persistentVolumeClaim) {
+        claim(v.name, v.persistentVolumeClaim.claimName);
+      } else if (claims.has(v.name)) {
+        // a template claim takes precedence over a pod volume of the same name
       } else if (v.emptyDir) {
         rmSync(dir, { recursive: true, force: true });
         mkdirPg(dir, 0o1777);
         chmodSync(dir, 0o1777);
       }
-    }
-    for (const name of claims) {
-      const dir = join(vroot, name);
-      if (!existsSync(dir)) mkdirPg(dir, 0o750);
     }
     this.writeConfigVolumes(pod, false);
     // unmounted pod roots (e.g. /tmp when no emptyDir is mounted there) still need a place
@@ -395,7 +435,11 @@ export class E2ECluster {
         const text = content.toString("utf8");
         // configuration text names pod paths; certificates and keys are copied byte for byte
         if (!content.includes(0) && !text.includes("-----BEGIN"))
-          content = Buffer.from(mapPaths(text, pod.place.root, pod.place.roots));
+          content = Buffer.from(
+            isPgBackRestConf(text)
+              ? mapPgBackRestConf(text, pod.place, (h) => this.placeOfHost(h))
+              : mapPaths(text, pod.place.root, pod.place.roots),
+          );
         writeFileSync(at, content);
         // Kubelet: files owned by root; with fsGroup the group is fsGroup and group-read is added
         chownSync(at, 0, fsGroup !== undefined ? gid : 0);
@@ -445,7 +489,7 @@ export class E2ECluster {
     pod.env.set(c.name, env);
     pod.argv.set(c.name, argv);
     const cwd = c.workingDir ? mapPaths(c.workingDir, pod.place.root, pod.place.roots) : pod.place.root;
-    const d = startDaemon(`${this.name}.${pod.name}.${c.name}`, asPostgres(env, argv), { cwd });
+    const d = startDaemon(`${this.name}.${pod.name}.${c.name}`, withClusterDns(asPostgres(env, argv)), { cwd });
     pod.daemons.set(c.name, d);
     this.log(`pod ${pod.name}: started ${c.name} (pid ${d.pid}): ${argv.join(" ")}`);
   }
@@ -527,7 +571,7 @@ export class E2ECluster {
       return 127;
     }
     const cwd = c.workingDir ? mapPaths(c.workingDir, pod.place.root, pod.place.roots) : pod.place.root;
-    const r = await run(asPostgres(env, argv), { timeoutMs, cwd });
+    const r = await run(withClusterDns(asPostgres(env, argv)), { timeoutMs, cwd });
     writeFileSync(join(LOGS, `${logName}.log`), `$ ${argv.join(" ")}\n${r.stdout}\n${r.stderr}\nexit ${r.code}\n`, {
       flag: "a",
     });
@@ -879,7 +923,7 @@ export class E2ECluster {
       } else if (probe.exec?.command) {
         const env = p.env.get(c.name) ?? {};
         const argv = probe.exec.command.map((a) => mapPaths(a, p.place.root, p.place.roots));
-        const r = await run(asPostgres(env, argv), { timeoutMs: (probe.timeoutSeconds ?? 5) * 1000 });
+        const r = await run(withClusterDns(asPostgres(env, argv)), { timeoutMs: (probe.timeoutSeconds ?? 5) * 1000 });
         if (r.code !== 0) return false;
       } else if (probe.tcpSocket) {
         const port = Number(probe.tcpSocket.port);
@@ -960,9 +1004,8 @@ export class E2ECluster {
       if (!p.started) continue;
       for (const [name, d] of p.daemons)
         if (!alive(d.pid) && !this.killed.has(`${p.name}/${name}`))
-          throw new Error(
-            `container ${name} of pod ${p.name} exited (the Kubelet would crash-loop it):\n${tail(d.log, 25)}`,
-          );
+          throw new Fatal(`container ${name} of pod ${p.name} exited (the Kubelet would crash-loop it):
+${tail(d.log, 40)}`);
     }
   }
 

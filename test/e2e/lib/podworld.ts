@@ -126,11 +126,70 @@ export function mapEnv(env: Record<string, string>, place: PodPlace, podIP = "12
 /** The host ports every pod gets even when a container does not declare them. */
 export const DEFAULT_POD_PORTS = [PORTS.postgres, PORTS.patroni];
 
+/** Is this text a pgBackRest configuration file? */
+export function isPgBackRestConf(text: string): boolean {
+  return /^\s*\[(global|[A-Za-z0-9_-]+)\]\s*$/m.test(text) && /^\s*(pg\d+|repo\d+|tls-server)-[a-z-]+=/m.test(text);
+}
+
+/**
+ * pgBackRest configuration: a `pgN-*` option names the pod `pgN-host` points to when that is
+ * set (pgBackRest hands `pgN-path`, `-port`, `-socket-path` to the remote server), so its paths
+ * and ports map with THAT pod's place; `pgN-host-port`/`repoN-host-port` are the remote pod's
+ * TLS server port; a volume repo's `repoN-path` is the repository host's path when
+ * `repoN-host` is set; an object-store repo's `repoN-path` is a key prefix in the bucket and
+ * is never mapped. `tls-server-address` listens on the pod IP. Everything else is this pod's.
+ */
+export function mapPgBackRestConf(
+  text: string,
+  place: PodPlace,
+  placeOfHost: (host: string) => PodPlace | undefined,
+): string {
+  const lines = text.split("\n");
+  const values = new Map<string, string>();
+  for (const l of lines) {
+    const m = /^\s*([a-z0-9-]+)\s*=\s*(.*)$/.exec(l);
+    if (m) values.set(m[1]!, m[2]!.trim());
+  }
+  const remote = (host: string | undefined): PodPlace => {
+    if (!host) return place;
+    const p = placeOfHost(host);
+    if (!p) throw new Error(`pgBackRest host ${host} is no pod of this run`);
+    return p;
+  };
+  return lines
+    .map((l) => {
+      const m = /^(\s*)([a-z0-9-]+)(\s*=\s*)(.*)$/.exec(l);
+      if (!m) return l;
+      const [, indent, key, eq, raw] = m as unknown as [string, string, string, string, string];
+      let value = raw;
+      const pg = /^pg(\d+)-(.*)$/.exec(key!);
+      const repo = /^repo(\d+)-(.*)$/.exec(key!);
+      if (pg && ["path", "port", "socket-path", "host-port"].includes(pg[2]!)) {
+        const target = remote(values.get(`pg${pg[1]}-host`));
+        if (pg[2] === "port" || pg[2] === "host-port") value = String(hostPort(target, Number(value)));
+        else value = mapPaths(value, target.root, target.roots);
+      } else if (repo && repo[2] === "host-port") {
+        value = String(hostPort(remote(values.get(`repo${repo[1]}-host`)), Number(value)));
+      } else if (repo && repo[2] === "path") {
+        const type = values.get(`repo${repo[1]}-type`) ?? "posix";
+        if (type === "posix" || type === "cifs") {
+          const target = remote(values.get(`repo${repo[1]}-host`));
+          value = mapPaths(value, target.root, target.roots);
+        }
+      } else if (key === "tls-server-address") {
+        value = LOCAL_HOSTS.has(value) ? "127.0.0.1" : value;
+      } else if (key === "tls-server-port") {
+        value = String(hostPort(place, Number(value)));
+      } else if (!/^(pg|repo)\d+-host$/.test(key!)) {
+        value = mapPaths(value, place.root, place.roots);
+      }
+      return `${indent}${key}${eq}${value}`;
+    })
+    .join("\n");
+}
+
 /** Kubernetes short and long forms of a Service or pod DNS name. */
-export function parseServiceHost(
-  host: string,
-  namespace: string,
-): { service: string; pod?: string } | { service?: undefined } {
+export function parseServiceHost(host: string, namespace: string): { service?: string; pod?: string } {
   const h = host.replace(/\.$/, "");
   const suffixes = [`.${namespace}.svc.cluster.local`, `.${namespace}.svc`, `.${namespace}`, ""];
   for (const suf of suffixes) {

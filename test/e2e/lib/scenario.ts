@@ -10,7 +10,7 @@ import type { E2ECluster } from "./cluster.ts";
 import { decodeSecretData } from "./kube.ts";
 import { type Conn, query, sql } from "./pg.ts";
 import { allocatedPorts, listeningPorts } from "./proc.ts";
-import { seconds, waitFor } from "./wait.ts";
+import { Fatal, seconds, waitFor } from "./wait.ts";
 
 export const INSTANCE_VOLUME = { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } };
 
@@ -61,7 +61,7 @@ export async function bootstrap(cluster: E2ECluster, instances: number) {
     "every pod Ready and the users Job complete",
     () => {
       const failed = usersJobs(cluster).find((j) => j.state === "failed");
-      if (failed) throw new Error(`users Job ${failed.name} failed:\n${failed.output}`);
+      if (failed) throw new Fatal(`users Job ${failed.name} failed:\n${failed.output}`);
       const ready = [...cluster.pods.values()].filter((p) => p.started && p.ready).length === instances;
       return ready && usersJobs(cluster).some((j) => j.state === "succeeded");
     },

@@ -15,9 +15,12 @@ export interface WaitOptions {
   describe?: () => string | Promise<string>;
 }
 
+/** Thrown from a probe when waiting longer cannot help (a crashed process, a failed Job). */
+export class Fatal extends Error {}
+
 /**
  * Polls `probe` until it returns a value other than undefined/false/null; returns that value.
- * Exceptions count as "not yet" and the last one is reported on timeout.
+ * Exceptions count as "not yet" (except Fatal) and the last one is reported on timeout.
  */
 export async function waitFor<T>(
   what: string,
@@ -34,6 +37,7 @@ export async function waitFor<T>(
       if (v !== undefined && v !== false && v !== null) return v as Exclude<T, undefined | false | null>;
       last = v;
     } catch (e) {
+      if (e instanceof Fatal) throw e;
       last = e instanceof Error ? e.message : e;
     }
     if (Date.now() >= deadline) {
