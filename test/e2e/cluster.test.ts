@@ -77,7 +77,7 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
       // users and databases from the spec
       for (const u of SPEC.users) {
         const s = userSecret(c, u.name);
-        for (const key of ["user", "password", "dbname", "host", "port", "uri", "verifier"])
+        for (const key of ["user", "password", "dbname", "host", "port", "uri", "jdbc-uri", "verifier"])
           expect(s[key], `${u.name} Secret key ${key}`).toBeTruthy();
         expect(s.user).toBe(u.name);
         expect(s.host).toMatch(new RegExp(`^${names.primaryService(NAME)}\\.`));
@@ -120,6 +120,15 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
       const wrong = await query({ ...app, password: `${app.password}x` }, "select 1");
       expect(wrong.ok).toBe(false);
       expect(wrong.err).toMatch(/password authentication failed/);
+
+      // the status the hook derives from the observed pods names the real leader
+      const status = await c.converge("the hook to report the cluster Running", () => {
+        const st = c.mc.lastResponse?.status;
+        return st?.phase === "Running" ? st : undefined;
+      });
+      expect(status.primary).toBe(leader);
+      expect(status.readyInstances).toBe("3/3");
+      expect(status.conditions.find((x: { type: string }) => x.type === "Ready")?.status).toBe("True");
 
       bootstrapped = true;
       outcome("1 bootstrap", "passed", `leader ${leader}, replicas streaming, ${SPEC.users.length} users verified`);
