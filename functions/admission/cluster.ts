@@ -27,7 +27,7 @@ import {
   required,
   show,
 } from "./problems.ts";
-import { compareQuantities, isPositive, parseQuantity } from "./quantity.ts";
+import { compareQuantities, isPositive, parseQuantity } from "../../shared/quantity.ts";
 
 export interface Findings {
   problems: Problem[];

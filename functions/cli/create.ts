@@ -5,7 +5,7 @@
  * the admission rules; it is printed (`--dry-run`, or when no cluster is reachable) or applied.
  */
 import { type PostgresClusterSpec, SUPPORTED_POSTGRES_VERSIONS } from "../../shared/api/postgres-cluster.ts";
-import { parseQuantity } from "../admission/quantity.ts";
+import { parseQuantity } from "../../shared/quantity.ts";
 import { boolFlag, intFlag, listFlag, stringFlag } from "./args.ts";
 import { type Ctx, namespaceFlag, printStructured } from "./context.ts";
 import { CliError, UsageError } from "./errors.ts";

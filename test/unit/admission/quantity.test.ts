@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { compareQuantities, parseQuantity } from "../../../functions/admission/quantity.ts";
+import { compareQuantities, parseQuantity } from "../../../shared/quantity.ts";
 
 const q = (text: string | number) => {
   const parsed = parseQuantity(text);
