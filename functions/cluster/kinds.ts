@@ -12,6 +12,7 @@ export const KINDS = {
   ConfigMap: { apiVersion: "v1", kind: "ConfigMap", resource: "configmaps" },
   Secret: { apiVersion: "v1", kind: "Secret", resource: "secrets" },
   Job: { apiVersion: "batch/v1", kind: "Job", resource: "jobs" },
+  CronJob: { apiVersion: "batch/v1", kind: "CronJob", resource: "cronjobs" },
   PodDisruptionBudget: { apiVersion: "policy/v1", kind: "PodDisruptionBudget", resource: "poddisruptionbudgets" },
   ServiceAccount: { apiVersion: "v1", kind: "ServiceAccount", resource: "serviceaccounts" },
   Role: { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", resource: "roles" },
@@ -24,6 +25,14 @@ export type ChildKind = keyof typeof KINDS;
 export const RELATED = {
   Pod: { apiVersion: "v1", kind: "Pod", resource: "pods" },
   PostgresRestore: { apiVersion: "postgres.tusk.dev/v1", kind: "PostgresRestore", resource: "postgresrestores" },
+} as const;
+
+/**
+ * Children that exist only where their CRD is installed, so only overlays declare them
+ * (knative/ declares PingSource for TUSK_BACKUP_SCHEDULER=knative).
+ */
+export const OPTIONAL_KINDS = {
+  PingSource: { apiVersion: "sources.knative.dev/v1", kind: "PingSource", resource: "pingsources" },
 } as const;
 
 /** The kinds a CompositeController for PostgresCluster must declare as `childResources`. */

@@ -44,6 +44,8 @@ export function observedPods(related: ObjectMap): Map<string, ObservedPod> {
     const parsed = PodSchema.safeParse(raw);
     if (!parsed.success) continue;
     const pod = parsed.data;
+    // The cluster label also selects the repo host and Job pods; only instances count here.
+    if (!pod.metadata.labels?.[LABEL.instance]) continue;
     const role = pod.metadata.labels?.[LABEL.patroniRole];
     const hash = pod.metadata.annotations?.[ANNOTATION.configHash];
     out.set(pod.metadata.name, {

@@ -47,9 +47,11 @@
  *   (parameters.ts RESTART_PARAMETERS) also changes the pod template's config hash, so the
  *   pods roll one at a time after the configuration Job has run.
  */
+
 import { stringify } from "yaml";
 import { LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
+import { archiveGetCommand, archivePushCommand } from "../../shared/pgbackrest/commands.ts";
 import { PATHS, ROLES, STANZA } from "../../shared/pod-layout.ts";
 import { sortKeys } from "./canonical.ts";
 import type { ClusterModel } from "./model.ts";
@@ -89,8 +91,7 @@ export const TLS_FILES = {
  * this names; the commands live here only so Patroni's configuration and the backup Jobs agree.
  */
 export function pgbackrestCommands(): { archive_command: string; restore_command: string } {
-  const base = `pgbackrest --config=${PATHS.pgbackrestConfigFile} --stanza=${STANZA}`;
-  return { archive_command: `${base} archive-push "%p"`, restore_command: `${base} archive-get %f "%p"` };
+  return { archive_command: archivePushCommand(), restore_command: archiveGetCommand() };
 }
 
 /** Lines Patroni writes to pg_hba.conf: TLS and SCRAM for everything that comes over the network. */

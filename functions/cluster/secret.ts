@@ -6,6 +6,7 @@
  * read back from them forever after (a hook that regenerated would change passwords on every
  * sync). Payloads go in `data` (base64), never `stringData` (contracts.md §5.11).
  */
+
 import type { V1Secret } from "@kubernetes/client-node";
 import { toBase64 } from "../../shared/crypto/bytes.ts";
 import { generatePassword } from "../../shared/crypto/password.ts";
@@ -19,6 +20,7 @@ import {
 import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { boundedName, names } from "../../shared/names.ts";
+import { clientCommonName } from "../../shared/pgbackrest/layout.ts";
 import { ROLES } from "../../shared/pod-layout.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
@@ -205,6 +207,18 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
       ca,
       observedSecretData(children, name),
       { commonName: names.primaryService(model.name), dnsNames: serverDnsNames(model), usage: "server" },
+      deps,
+    );
+    out.push(tlsSecret(model, name, ca, cert));
+  }
+  if (model.spec.backups?.pgbackrest) {
+    // pgBackRest's TLS client (backup Jobs, the repo host, archive-push to the repo host):
+    // its CN is what every pgBackRest TLS server authorises (tls-server-auth).
+    const name = names.pgbackrestClientSecret(model.name);
+    const cert = await leafCertificate(
+      ca,
+      observedSecretData(children, name),
+      { commonName: clientCommonName(model.name), dnsNames: [], usage: "client" },
       deps,
     );
     out.push(tlsSecret(model, name, ca, cert));

@@ -78,7 +78,8 @@ export function buildPodsService(model: ClusterModel): V1Service {
       type: "ClusterIP",
       clusterIP: "None",
       publishNotReadyAddresses: true,
-      selector: { [LABEL.cluster]: labelValue(model.name), [LABEL.data]: "postgres" },
+      // Instances and the pgBackRest repo host: both are reached by pod DNS name.
+      selector: { [LABEL.cluster]: labelValue(model.name) },
       ports: [
         postgresPort(model),
         {

@@ -24,6 +24,7 @@ import { withKind } from "./kinds.ts";
 import { childMeta, mergedAnnotations, mergedLabels } from "./metadata.ts";
 import type { ClusterModel, InstanceModel, InstanceSetModel } from "./model.ts";
 import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, restartRelevantConfig } from "./patroni.ts";
+import { instancePgBackRest } from "./pgbackrest.ts";
 import { INTERNAL_KEYS } from "./secret.ts";
 
 export const DATABASE_CONTAINER = "database";
@@ -221,6 +222,31 @@ function podVolumes(model: ClusterModel, set: InstanceSetModel): V1Volume[] {
   ];
 }
 
+/** With backups, Postgres's archive commands read pgBackRest's conf.d and a TLS server runs beside it. */
+function withPgBackRest(
+  model: ClusterModel,
+  set: InstanceSetModel,
+  database: V1Container,
+  volumes: V1Volume[],
+): Pick<V1PodSpec, "containers" | "volumes"> {
+  const mount = (name: string) => database.volumeMounts!.find((m) => m.name === name)!;
+  const pgbackrest = instancePgBackRest(model, {
+    pgdata: mount(VOLUME.pgdata),
+    tmp: mount(VOLUME.tmp),
+    sockets: mount(VOLUME.sockets),
+    certs: mount(VOLUME.certs),
+    ...(set.spec.walVolumeClaimSpec !== undefined ? { pgwal: mount(VOLUME.pgwal) } : {}),
+  });
+  if (!pgbackrest) return { containers: [database], volumes };
+  return {
+    containers: [
+      { ...database, volumeMounts: [...database.volumeMounts!, pgbackrest.databaseMount] },
+      pgbackrest.sidecar,
+    ],
+    volumes: [...volumes, pgbackrest.volume],
+  };
+}
+
 /**
  * The pod template without its config-hash annotation; the hash covers this template plus
  * whatever a running pod only reads at start (patroni.ts restartRelevantConfig).
@@ -232,8 +258,7 @@ function basePodTemplate(model: ClusterModel, set: InstanceSetModel, instance: I
     automountServiceAccountToken: true,
     enableServiceLinks: false,
     securityContext: podSecurity(model),
-    containers: [databaseContainer(model, set)],
-    volumes: podVolumes(model, set),
+    ...withPgBackRest(model, set, databaseContainer(model, set), podVolumes(model, set)),
     ...(model.spec.imagePullSecrets?.length ? { imagePullSecrets: model.spec.imagePullSecrets } : {}),
     ...(spec.affinity
       ? { affinity: spec.affinity as V1PodSpec["affinity"] }

@@ -7,11 +7,15 @@
  * children changes nothing.
  */
 import type { FieldProblem } from "../../shared/field-path.ts";
+import { ANNOTATION } from "../../shared/labels.ts";
 import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
+import { buildManualBackupJob } from "../backup/manual.ts";
+import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "../backup/schedules.ts";
+import { buildStanzaCreateJob } from "../backup/stanza-job.ts";
 import { sortKeys } from "./canonical.ts";
 import { buildClusterConfigMap } from "./configmap.ts";
 import { buildPatroniConfigJob, buildSwitchoverJob, buildUsersJob } from "./job.ts";
-import { clusterModel } from "./model.ts";
+import { type ClusterModel, clusterModel } from "./model.ts";
 import {
   asDesired,
   jobState,
@@ -22,6 +26,7 @@ import {
 } from "./observed.ts";
 import { dynamicConfiguration } from "./patroni.ts";
 import { buildInstanceSetPdb } from "./pdb.ts";
+import { buildPgBackRestConfigMap, buildRepoHostStatefulSet, hasBackups, pgbackrestCluster } from "./pgbackrest.ts";
 import { buildInstanceRole } from "./role.ts";
 import { buildInstanceRoleBinding } from "./rolebinding.ts";
 import { type DesiredInstance, planRollout } from "./rolling.ts";
@@ -47,7 +52,23 @@ function canonicalChildren(children: object[]): Record<string, unknown>[] {
     .sort((a, b) => `${a.kind}\u0000${a.metadata?.name}`.localeCompare(`${b.kind}\u0000${b.metadata?.name}`));
 }
 
-export async function syncCluster(request: SyncRequest, deps: ClusterDeps): Promise<SyncResponse> {
+/** Operator-wide settings the adapter reads from its environment; the core stays pure. */
+export interface ClusterOptions {
+  /**
+   * How backup schedules run: `cronjob` (default: a CronJob runs the backup) or `knative`
+   * (a PingSource per schedule calls the scheduler function). A cluster can override it with
+   * the annotation postgres.tusk.dev/backup-scheduler.
+   */
+  backupScheduler?: "cronjob" | "knative";
+}
+
+export const BACKUP_SCHEDULER_ANNOTATION = "postgres.tusk.dev/backup-scheduler";
+
+export async function syncCluster(
+  request: SyncRequest,
+  deps: ClusterDeps,
+  options: ClusterOptions = {},
+): Promise<SyncResponse> {
   const pods = observedPods(request.related);
   const parsed = clusterModel(request.parent);
   if (!parsed.ok) return invalidResponse(request, parsed.problems, pods);
@@ -93,6 +114,14 @@ export async function syncCluster(request: SyncRequest, deps: ClusterDeps): Prom
     primaryReady,
   );
   addJob(buildUsersJob(model, sql), "creating users and databases", primaryReady);
+  const backupChildren = backupsOf(model, request.parent.metadata.annotations ?? {}, options);
+  if (hasBackups(model)) {
+    const stanza = buildStanzaCreateJob(pgbackrestCluster(model));
+    if (stanza) addJob(stanza, "creating the pgBackRest stanza", primaryReady);
+    const trigger = request.parent.metadata.annotations?.[ANNOTATION.backupTrigger];
+    const manual = trigger ? buildManualBackupJob(pgbackrestCluster(model), trigger) : undefined;
+    if (manual) addJob(manual, `manual backup ${trigger}`, primaryReady);
+  }
 
   const plan = planRollout({
     model,
@@ -130,6 +159,7 @@ export async function syncCluster(request: SyncRequest, deps: ClusterDeps): Prom
     usersSqlSecret(model, sql),
     ...statefulSets,
     ...jobChildren,
+    ...backupChildren,
   ]);
 
   const status = buildStatus({ model, desired, pods, plan, jobs, ignored });
@@ -154,4 +184,22 @@ function invalidResponse(
     status: invalidStatus(problems, pods, request.parent.metadata.generation) as Record<string, unknown>,
     children: canonicalChildren(observedAsDesired(request.children)),
   };
+}
+
+/** The pgBackRest configuration, the repository host and one schedule object per schedule. */
+function backupsOf(model: ClusterModel, annotations: Record<string, string>, options: ClusterOptions): object[] {
+  if (!hasBackups(model)) return [];
+  const cluster = pgbackrestCluster(model);
+  const annotated = annotations[BACKUP_SCHEDULER_ANNOTATION];
+  const scheduler =
+    annotated === "knative" || annotated === "cronjob" ? annotated : (options.backupScheduler ?? "cronjob");
+  const schedules = backupSchedules(cluster).flatMap((s) => {
+    const built =
+      scheduler === "knative"
+        ? buildSchedulePingSource(cluster, s.repoName, s.type, s.schedule)
+        : buildScheduleCronJob(cluster, s.repoName, s.type, s.schedule);
+    return built ? [built] : [];
+  });
+  const repoHost = buildRepoHostStatefulSet(model);
+  return [buildPgBackRestConfigMap(model), ...(repoHost ? [repoHost] : []), ...schedules];
 }

@@ -80,6 +80,7 @@ describe("every child is a valid Kubernetes object and every pod passes Pod Secu
       "ConfigMap",
       "Secret",
       "Job",
+      "CronJob",
       "PodDisruptionBudget",
       "ServiceAccount",
       "Role",

@@ -40,8 +40,7 @@ const ALL_FUNCTIONS = Object.keys(FUNCTIONS);
 const NOT_YET_RETURNED: Record<HookFunction, Record<string, string>> = {
   cluster: {
     "Deployment apps/v1": "pgBouncer (issue 7: proxy.pgBouncer)",
-    "CronJob batch/v1": "scheduled backups without Knative (issue 5)",
-    "PingSource sources.knative.dev/v1": "scheduled backups with Knative (issue 5)",
+    "PingSource sources.knative.dev/v1": "returned only with TUSK_BACKUP_SCHEDULER=knative (or the cluster annotation postgres.tusk.dev/backup-scheduler); these runs use the default, CronJobs",
     "PodMonitor monitoring.coreos.com/v1": "PodMonitors with the Prometheus Operator (issue 7)",
   },
   backup: {},
