@@ -25,6 +25,8 @@ export const LABEL = {
   pgbackrest: `${PREFIX}/pgbackrest`,
   /** The PostgresBackup a Job or Pod belongs to. */
   backup: `${PREFIX}/backup`,
+  /** The PostgresRestore a Job or Pod belongs to. */
+  restore: `${PREFIX}/restore`,
   pgbackrestRepo: `${PREFIX}/pgbackrest-repo`,
   backupType: `${PREFIX}/backup-type`,
   /** "true" on PostgresBackups the scheduler created. */

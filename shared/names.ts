@@ -101,3 +101,13 @@ export const names = {
   scheduledBackup: (cluster: string, repo: string, type: string, stamp: string) =>
     `${boundedName([cluster, repo, type], MAX_LABEL - stamp.length - 1)}-${stamp}`,
 };
+  /** An instance's data and WAL claims: the StatefulSet controller names them `<template>-<sts>-0`. */
+  dataVolumeClaim: (instance: string) => `pgdata-${instance}-0`,
+  walVolumeClaim: (instance: string) => `pgwal-${instance}-0`,
+  /** A PostgresRestore's Jobs: the restore itself, Patroni's DCS reset, and one reset per other instance. */
+  restoreJob: (restore: string) => boundedName([restore, "restore"]),
+  restoreDcsJob: (restore: string) => boundedName([restore, "dcs"]),
+  restoreResetJob: (restore: string, instance: string) => boundedName([restore, "reset", instance]),
+  /** A new cluster's restore from spec.dataSource, and the pgBackRest configuration of a dataSource.pgbackrest repo. */
+  dataSourceJob: (cluster: string) => boundedName([cluster, "datasource"]),
+  dataSourceConfig: (cluster: string) => boundedName([cluster, "datasource"]),

@@ -46,9 +46,13 @@ export function archivePushCommand(ctx: CommandContext = {}): string {
   return `${shellLine([...base(ctx), "archive-push"])} "%p"`;
 }
 
-/** Postgres `restore_command` (Patroni `postgresql.recovery_conf.restore_command`). */
-export function archiveGetCommand(ctx: CommandContext = {}): string {
-  return `${shellLine([...base(ctx), "archive-get"])} %f "%p"`;
+/**
+ * Postgres `restore_command` (Patroni `postgresql.recovery_conf.restore_command`); with a
+ * `repoName` only that repository is read (a standby cluster replaying its primary's archive).
+ */
+export function archiveGetCommand(ctx: CommandContext = {}, options: { repoName?: string } = {}): string {
+  const repo = options.repoName ? [`--repo=${repoIndex(options.repoName)}`] : [];
+  return `${shellLine([...base(ctx), ...repo, "archive-get"])} %f "%p"`;
 }
 
 /** The TLS server beside Postgres and on the repo host (its container's command). */
@@ -126,6 +130,8 @@ export interface RestoreCommand {
   delta?: boolean;
   /** Restore into another data directory than the configured pg1-path. */
   pgPath?: string;
+  /** `--link-map` entries, e.g. `{ pg_wal: "/pgwal/pg16_wal" }` for a separate WAL volume. */
+  linkMap?: Readonly<Record<string, string>>;
   options?: readonly string[];
 }
 
@@ -141,6 +147,8 @@ export function restoreArgs(cmd: RestoreCommand, ctx: CommandContext = {}): stri
     args.push(`--target-action=${cmd.targetAction ?? "promote"}`);
   }
   if (cmd.delta ?? true) args.push("--delta");
+  for (const [link, path] of Object.entries(cmd.linkMap ?? {}).sort(([a], [b]) => (a < b ? -1 : 1)))
+    args.push(`--link-map=${link}=${path}`);
   return [...args, ...allowed, "restore"];
 }
 
