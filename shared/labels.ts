@@ -42,6 +42,8 @@ export const ANNOTATION = {
   restart: `${PREFIX}/restart`,
   /** "true" lets a PostgresBackup with deleteFromRepository go when its expire Job failed. */
   skipExpire: `${PREFIX}/skip-expire`,
+  /** "true" lets the cluster hook delete the PVCs of instances removed by a scale-down. */
+  deletePvcsOnScaleDown: `${PREFIX}/delete-pvcs-on-scale-down`,
 } as const;
 
 /** Patroni 3.0 writes this value for the leader (NOTES P-role: `master`, not `primary`). */

@@ -81,6 +81,12 @@ export const names = {
   patroniConfigJob: (cluster: string, hash: string) => boundedName([cluster, "patroni", hash]),
   /** Moves the Patroni leader before the leader's pod is replaced or removed; named by its target. */
   switchoverJob: (cluster: string, hash: string) => boundedName([cluster, "switchover", hash]),
+  /** ServiceAccount, Role and RoleBinding of the Jobs that patch or delete the cluster's PVCs. */
+  pvcJobs: (cluster: string) => boundedName([cluster, "pvc"]),
+  /** Expands one PVC to one size; named by a hash of both. */
+  resizeJob: (cluster: string, hash: string) => boundedName([cluster, "resize", hash]),
+  /** Deletes one PVC of a removed instance; named by a hash of its name and uid. */
+  pvcDeleteJob: (cluster: string, hash: string) => boundedName([cluster, "pvc-delete", hash]),
   pdb: (cluster: string, set: string) => boundedName([cluster, "set", set]),
   pgbackrestConfig: (cluster: string) => boundedName([cluster, "pgbackrest-config"]),
   repoHost: (cluster: string) => boundedName([cluster, "repo-host"], STS_MAX),
@@ -93,14 +99,6 @@ export const names = {
   /** Creates the stanza; named by a hash of the repositories so a new repo runs it again. */
   stanzaJob: (cluster: string, hash: string) => boundedName([cluster, "stanza", hash]),
   backupJob: (backup: string) => boundedName([backup, "backup"]),
-  expireJob: (backup: string) => boundedName([backup, "expire"]),
-  manualBackupJob: (cluster: string, hash: string) => boundedName([cluster, "backup", hash]),
-  /** A schedule's PingSource or CronJob; CronJob names leave room for the Jobs' suffix. */
-  backupSchedule: (cluster: string, repo: string, type: string) => boundedName([cluster, repo, type], STS_MAX),
-  /** A scheduled PostgresBackup: the schedule and a UTC minute stamp, so one tick makes one name. */
-  scheduledBackup: (cluster: string, repo: string, type: string, stamp: string) =>
-    `${boundedName([cluster, repo, type], MAX_LABEL - stamp.length - 1)}-${stamp}`,
-};
   /** An instance's data and WAL claims: the StatefulSet controller names them `<template>-<sts>-0`. */
   dataVolumeClaim: (instance: string) => `pgdata-${instance}-0`,
   walVolumeClaim: (instance: string) => `pgwal-${instance}-0`,
@@ -111,3 +109,11 @@ export const names = {
   /** A new cluster's restore from spec.dataSource, and the pgBackRest configuration of a dataSource.pgbackrest repo. */
   dataSourceJob: (cluster: string) => boundedName([cluster, "datasource"]),
   dataSourceConfig: (cluster: string) => boundedName([cluster, "datasource"]),
+  expireJob: (backup: string) => boundedName([backup, "expire"]),
+  manualBackupJob: (cluster: string, hash: string) => boundedName([cluster, "backup", hash]),
+  /** A schedule's PingSource or CronJob; CronJob names leave room for the Jobs' suffix. */
+  backupSchedule: (cluster: string, repo: string, type: string) => boundedName([cluster, repo, type], STS_MAX),
+  /** A scheduled PostgresBackup: the schedule and a UTC minute stamp, so one tick makes one name. */
+  scheduledBackup: (cluster: string, repo: string, type: string, stamp: string) =>
+    `${boundedName([cluster, repo, type], MAX_LABEL - stamp.length - 1)}-${stamp}`,
+};

@@ -2,7 +2,8 @@
  * @module
  * The customize hook: the related objects the sync hook reads. The cluster's Pods (Patroni's
  * role label says which is the leader; readiness and config hash drive the rolling update),
- * and the PostgresRestores in its namespace (for restores). Metacontroller caches this answer
+ * the PostgresRestores in its namespace (for restores), and its PVCs (volume expansion and the
+ * cleanup after a scale-down, volumes.ts). Metacontroller caches this answer
  * per parent generation, so it may depend only on the parent's name.
  */
 import { LABEL, labelValue } from "../../shared/labels.ts";
@@ -21,6 +22,12 @@ export function customizeCluster(request: CustomizeRequest): CustomizeResponse {
         apiVersion: RELATED.PostgresRestore.apiVersion,
         resource: RELATED.PostgresRestore.resource,
         labelSelector: {},
+      },
+      // Its instance PVCs carry the cluster label of the StatefulSets' claim templates.
+      {
+        apiVersion: RELATED.PersistentVolumeClaim.apiVersion,
+        resource: RELATED.PersistentVolumeClaim.resource,
+        labelSelector: { matchLabels: { [LABEL.cluster]: labelValue(request.parent.metadata.name) } },
       },
     ],
   };

@@ -25,6 +25,7 @@ export type ChildKind = keyof typeof KINDS;
 export const RELATED = {
   Pod: { apiVersion: "v1", kind: "Pod", resource: "pods" },
   PostgresRestore: { apiVersion: "postgres.tusk.dev/v1", kind: "PostgresRestore", resource: "postgresrestores" },
+  PersistentVolumeClaim: { apiVersion: "v1", kind: "PersistentVolumeClaim", resource: "persistentvolumeclaims" },
 } as const;
 
 /**

@@ -36,6 +36,7 @@ import { buildInstanceServiceAccount } from "./serviceaccount.ts";
 import { buildInstanceStatefulSet, instancePodTemplate } from "./statefulset.ts";
 import { buildStatus, invalidStatus, type JobReport, leaderPod } from "./status.ts";
 import { optionsProblem, usersSql } from "./users-sql.ts";
+import { volumeWork } from "./volumes.ts";
 
 export type { ClusterDeps } from "./secret.ts";
 
@@ -133,6 +134,9 @@ export async function syncCluster(
   if (plan.switchover)
     addJob(buildSwitchoverJob(model, plan.switchover.leader, plan.switchover.candidate), "switchover", true);
 
+  const volumes = volumeWork(model, request.parent.metadata.annotations, children, request.related, pods);
+  jobs.push(...volumes.reports);
+
   const statefulSets = plan.instances.map((p) => {
     if (!p.desired) {
       // A retiring instance kept for now: exactly as observed, apart from its replica count.
@@ -160,9 +164,11 @@ export async function syncCluster(
     ...statefulSets,
     ...jobChildren,
     ...backupChildren,
+    ...volumes.children,
   ]);
 
   const status = buildStatus({ model, desired, pods, plan, jobs, ignored });
+  status.conditions = [...(status.conditions ?? []), ...volumes.conditions];
   const busy = plan.progress.length > 0 || jobs.some((j) => j.state === "running") || plan.switchover !== undefined;
   const unhealthy =
     !model.shutdown && (!primaryReady || desired.some((d) => pods.get(`${d.instance.name}-0`)?.ready !== true));

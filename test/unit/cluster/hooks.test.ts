@@ -7,11 +7,16 @@ import { CustomizeRequest } from "../../../shared/metacontroller.ts";
 import { cluster, decode, type Json, observe, request, seededDeps, sync } from "./fixtures.ts";
 
 describe("customize hook", () => {
-  it("asks for the cluster's pods and the namespace's PostgresRestores", () => {
+  it("asks for the cluster's pods, the namespace's PostgresRestores and the cluster's PVCs", () => {
     const res = customizeCluster(CustomizeRequest.parse({ parent: cluster() }));
     expect(res.relatedResources).toEqual([
       { apiVersion: "v1", resource: "pods", labelSelector: { matchLabels: { "postgres.tusk.dev/cluster": "hippo" } } },
       { apiVersion: "postgres.tusk.dev/v1", resource: "postgresrestores", labelSelector: {} },
+      {
+        apiVersion: "v1",
+        resource: "persistentvolumeclaims",
+        labelSelector: { matchLabels: { "postgres.tusk.dev/cluster": "hippo" } },
+      },
     ]);
   });
 });

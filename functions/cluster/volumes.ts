@@ -1,0 +1,43 @@
+/**
+ * @module
+ * The day-2 work on the cluster's PVCs in one place for sync.ts: expansion
+ * (volume-expansion.ts) and the cleanup after a scale-down (pvc-cleanup.ts), with the
+ * ServiceAccount, Role and RoleBinding their Jobs share (pvc-access.ts). All of it is emitted
+ * only while there is work, so a cluster that never resizes or scales down has none of it.
+ */
+import type { Condition } from "../../shared/api/kube.ts";
+import type { ObjectMap } from "../../shared/metacontroller.ts";
+import type { ClusterModel } from "./model.ts";
+import { type ObservedPod, observedChildren } from "./observed.ts";
+import { buildClaimRbac, observedClaims } from "./pvc-access.ts";
+import { planClaimCleanup } from "./pvc-cleanup.ts";
+import type { JobReport } from "./status.ts";
+import { expansionCondition, planVolumeExpansion } from "./volume-expansion.ts";
+
+export interface VolumeWork {
+  children: Record<string, unknown>[];
+  /** The Jobs' states, for the Progressing and Degraded conditions. */
+  reports: JobReport[];
+  conditions: Condition[];
+}
+
+export function volumeWork(
+  model: ClusterModel,
+  annotations: Record<string, string> | undefined,
+  children: ObjectMap,
+  related: ObjectMap,
+  pods: Map<string, ObservedPod>,
+): VolumeWork {
+  const claims = observedClaims(related);
+  const expansion = planVolumeExpansion(model, children, related, claims);
+  const statefulSets = new Set(Object.keys(observedChildren(children, "StatefulSet")));
+  const cleanup = planClaimCleanup(model, annotations, children, related, claims, statefulSets, pods);
+  const grants = { patch: expansion.patch, delete: cleanup.delete };
+  const rbac = grants.patch.length || grants.delete.length ? buildClaimRbac(model, grants) : [];
+  const resizing = expansionCondition(expansion.notes, model.generation);
+  return {
+    children: [...(rbac as unknown as Record<string, unknown>[]), ...expansion.jobs, ...cleanup.jobs],
+    reports: [...expansion.reports, ...cleanup.reports],
+    conditions: [...(resizing ? [resizing] : []), ...(cleanup.condition ? [cleanup.condition] : [])],
+  };
+}

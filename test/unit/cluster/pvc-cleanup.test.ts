@@ -1,0 +1,189 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deletesClaimsOnScaleDown, VOLUME_CLAIMS_RETAINED } from "../../../functions/cluster/pvc-cleanup.ts";
+import type { ObjectMap, SyncResponse } from "../../../shared/metacontroller.ts";
+import { validateObject } from "../../support/k8s-validate.ts";
+import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
+import { byKind, cluster, finishJobs, type Json, observe, podsOf, steadyState, sync } from "./fixtures.ts";
+import {
+  type ClaimState,
+  claimsOf,
+  type FakeClaimApi,
+  runClaimJob,
+  startFakeClaimApi,
+  withClaims,
+} from "./volume-fixtures.ts";
+
+const OPT_IN = "postgres.tusk.dev/delete-pvcs-on-scale-down";
+
+const withReplicas = (replicas: number, annotations?: Record<string, string>, spec: Json = {}) => {
+  const parent = cluster({
+    instances: [
+      {
+        name: "instance1",
+        replicas,
+        dataVolumeClaimSpec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+        walVolumeClaimSpec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+      },
+    ],
+    ...spec,
+  });
+  return annotations ? { ...parent, metadata: { ...parent.metadata, annotations } } : parent;
+};
+
+const REMOVED = ["pgdata-hippo-instance1-2-0", "pgwal-hippo-instance1-2-0"];
+
+const condition = (res: SyncResponse, type: string) =>
+  ((res.status.conditions ?? []) as Json[]).find((c) => c.type === type);
+const deleteJobs = (res: SyncResponse) =>
+  byKind(res, "Job").filter((j) => j.metadata.name.startsWith("hippo-pvc-delete-"));
+const role = (res: SyncResponse) => byKind(res, "Role").find((r) => r.metadata.name === "hippo-pvc");
+
+/**
+ * A cluster scaled from 3 to 2 instances after the third StatefulSet and its pod are gone:
+ * the children and pods of the 2-instance cluster, the claims of the 3-instance one.
+ */
+async function scaledDown(states: Record<string, ClaimState> = {}) {
+  const three = await steadyState(withReplicas(3));
+  const two = await steadyState(withReplicas(2));
+  const claims = claimsOf(three.children, states);
+  return { children: two.children, related: withClaims(two.related, claims), claims, three };
+}
+
+describe("the PVCs of removed instances", { timeout: 60_000 }, () => {
+  it("are kept by default and listed in the VolumeClaimsRetained condition", async () => {
+    const { children, related } = await scaledDown();
+    const res = await sync(withReplicas(2), children, related);
+    expect(role(res)).toBeUndefined();
+    expect(deleteJobs(res)).toEqual([]);
+    const c = condition(res, VOLUME_CLAIMS_RETAINED)!;
+    expect(c).toMatchObject({ status: "True", reason: "ScaledDown" });
+    for (const claim of REMOVED) expect(c.message).toContain(claim);
+    expect(c.message).toContain(OPT_IN);
+    expect(c.message).not.toContain("instance1-1-0");
+  });
+
+  it("only the exact annotation value true opts in", () => {
+    expect(deletesClaimsOnScaleDown({ [OPT_IN]: "true" })).toBe(true);
+    for (const v of ["True", "yes", "1", ""]) expect(deletesClaimsOnScaleDown({ [OPT_IN]: v })).toBe(false);
+    expect(deletesClaimsOnScaleDown(undefined)).toBe(false);
+  });
+
+  it("opted in: delete on exactly those claims, then one Job per claim once the Role is observed", async () => {
+    const { children, related } = await scaledDown();
+    const parent = withReplicas(2, { [OPT_IN]: "true" });
+    const first = await sync(parent, children, related);
+    expect(deleteJobs(first)).toEqual([]);
+    expect(role(first)!.rules).toEqual([
+      { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["delete"], resourceNames: REMOVED },
+    ]);
+    expect(condition(first, VOLUME_CLAIMS_RETAINED)).toMatchObject({ status: "False", reason: "Deleting" });
+
+    const observed = observe(first.children as Json[], children);
+    const next = await sync(parent, observed, related);
+    const jobs = deleteJobs(next);
+    expect(jobs).toHaveLength(2);
+    for (const job of jobs) {
+      expect(validateObject(job)).toEqual([]);
+      expect(podSecurityRestrictedViolations(job)).toEqual([]);
+      expect(job.spec.template.spec.serviceAccountName).toBe("hippo-pvc");
+      const env = Object.fromEntries(job.spec.template.spec.containers[0].env.map((e: Json) => [e.name, e.value]));
+      expect(env.METHOD).toBe("DELETE");
+      const claim = REMOVED.find((c) => env.URL.endsWith(`/persistentvolumeclaims/${c}`))!;
+      expect(claim).toBeDefined();
+      expect(JSON.parse(env.BODY).preconditions).toEqual({ uid: `uid-${claim}` });
+    }
+    expect(JSON.stringify(await sync(parent, observed, related))).toBe(JSON.stringify(next));
+  });
+
+  it("never while the instance's StatefulSet or pod is still observed, in the spec, or shut down", async () => {
+    const opted = { [OPT_IN]: "true" };
+    const three = await steadyState(withReplicas(3));
+    const claims = claimsOf(three.children);
+    // Scale-down just asked for: the third StatefulSet and pod are still there.
+    const during = await sync(withReplicas(2, opted), three.children, withClaims(three.related, claims));
+    expect(role(during)).toBeUndefined();
+    expect(condition(during, VOLUME_CLAIMS_RETAINED)).toBeUndefined();
+    // StatefulSet still there, its pod gone (evicted, or not yet recreated).
+    const podless: ObjectMap = {
+      ...three.related,
+      "Pod.v1": Object.fromEntries(
+        Object.entries(three.related["Pod.v1"]!).filter(([name]) => name !== "hippo-instance1-2-0"),
+      ),
+    };
+    expect(role(await sync(withReplicas(2, opted), three.children, withClaims(podless, claims)))).toBeUndefined();
+    // StatefulSet gone, pod still terminating.
+    const two = await steadyState(withReplicas(2));
+    const terminating: ObjectMap = {
+      ...two.related,
+      "Pod.v1": {
+        ...two.related["Pod.v1"],
+        ...podsOf(three.children, { "hippo-instance1-2-0": { deleting: true } })["Pod.v1"],
+      },
+    };
+    const res = await sync(withReplicas(2, opted), two.children, withClaims(terminating, claims));
+    expect(role(res)).toBeUndefined();
+    // Every instance still in the spec, or shut down (StatefulSets kept at zero).
+    expect(role(await sync(withReplicas(3, opted), three.children, withClaims(three.related, claims)))).toBeUndefined();
+    const shutdown = await sync(
+      withReplicas(3, opted, { shutdown: true }),
+      three.children,
+      withClaims(three.related, claims),
+    );
+    expect(role(shutdown)).toBeUndefined();
+    expect(condition(shutdown, VOLUME_CLAIMS_RETAINED)).toBeUndefined();
+  });
+
+  it("claims already being deleted need no Job and are not reported as kept", async () => {
+    const { children, related } = await scaledDown(Object.fromEntries(REMOVED.map((c) => [c, { deleting: true }])));
+    for (const parent of [withReplicas(2), withReplicas(2, { [OPT_IN]: "true" })]) {
+      const res = await sync(parent, children, related);
+      expect(role(res)).toBeUndefined();
+      expect(condition(res, VOLUME_CLAIMS_RETAINED)).toBeUndefined();
+    }
+  });
+});
+
+describe("the delete Job against an API server (real sh and curl)", { timeout: 60_000 }, () => {
+  let api: FakeClaimApi;
+  beforeAll(async () => {
+    api = await startFakeClaimApi();
+  });
+  afterAll(async () => api.stop());
+
+  it("deletes exactly the observed claim, succeeds when it is gone already, and the syncs settle", async () => {
+    const { children, related, claims } = await scaledDown();
+    const parent = withReplicas(2, { [OPT_IN]: "true" });
+    const observed = observe((await sync(parent, children, related)).children as Json[], children);
+    const res = await sync(parent, observed, related);
+    for (const [name, claim] of Object.entries(claims)) api.claims.set(name, claim);
+    api.requests.length = 0;
+    for (const job of deleteJobs(res)) expect((await runClaimJob(job, api)).code).toBe(0);
+    expect(REMOVED.filter((c) => api.claims.has(c))).toEqual([]);
+    expect(api.claims.has("pgdata-hippo-instance1-1-0")).toBe(true);
+    expect(api.requests.every((r) => r.method === "DELETE" && r.authorization === `Bearer ${api.token}`)).toBe(true);
+    // Run again: 404, still done.
+    for (const job of deleteJobs(res)) expect((await runClaimJob(job, api)).code).toBe(0);
+
+    const gone = withClaims(related, Object.fromEntries(Object.entries(claims).filter(([n]) => !REMOVED.includes(n))));
+    const settled = await sync(parent, finishJobs(observe(res.children as Json[], observed)), gone);
+    expect(deleteJobs(settled)).toEqual([]);
+    expect(role(settled)).toBeUndefined();
+    expect(condition(settled, VOLUME_CLAIMS_RETAINED)).toBeUndefined();
+  });
+
+  it("leaves a claim made again under the same name alone (uid precondition)", async () => {
+    const { children, related, claims } = await scaledDown();
+    const parent = withReplicas(2, { [OPT_IN]: "true" });
+    const observed = observe((await sync(parent, children, related)).children as Json[], children);
+    const job = deleteJobs(await sync(parent, observed, related))[0]!;
+    const target = REMOVED.find((c) =>
+      job.spec.template.spec.containers[0].env.some((e: Json) => e.value.endsWith(c)),
+    )!;
+    const original = claims[target] as Json;
+    api.claims.set(target, { ...original, metadata: { ...original.metadata, uid: "a-new-claim" } });
+    const run = await runClaimJob(job, api);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("HTTP 409");
+    expect(api.claims.get(target)!.metadata.uid).toBe("a-new-claim");
+  });
+});
