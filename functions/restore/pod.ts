@@ -126,6 +126,9 @@ stage=recovery
 printf 'local all all trust\\n' > "$tmp/pg_hba.conf" && : > "$tmp/pg_ident.conf" && : > "$tmp/postgres.log" \\
   || fail "cannot write to $tmp"
 setting() { printf '%s\\n' "$control" | sed -n "s/^$1 setting: *//p"; }
+options="-c listen_addresses= -c port=5432 -c unix_socket_directories=$tmp -c unix_socket_permissions=0700"
+options="$options -c hba_file=$tmp/pg_hba.conf -c ident_file=$tmp/pg_ident.conf -c ssl=off"
+options="$options -c archive_mode=on -c archive_command=false"
 query="SELECT CASE WHEN NOT pg_catalog.pg_is_in_recovery() THEN false WHEN NOT pg_catalog.pg_is_wal_replay_paused() THEN true ELSE pg_catalog.pg_wal_replay_resume()::text = '' END"
 starts=0
 recovering=
@@ -135,14 +138,7 @@ until [ "$recovering" = f ]; do
     [ "$starts" -le 10 ] || fail "PostgreSQL stopped $((starts - 1)) times during recovery" "$tmp/postgres.log"
     control=$("$bin/pg_controldata" "$work") || fail "pg_controldata cannot read the restored directory"
     cat > "$tmp/postgresql.conf" <<EOF || fail "cannot write to $tmp"
-listen_addresses = ''
-unix_socket_directories = '$tmp'
-unix_socket_permissions = 0700
-hba_file = '$tmp/pg_hba.conf'
-ident_file = '$tmp/pg_ident.conf'
 hot_standby = on
-archive_mode = on
-archive_command = 'false'
 max_connections = '$(setting max_connections)'
 max_worker_processes = '$(setting max_worker_processes)'
 max_wal_senders = '$(setting max_wal_senders)'
@@ -150,10 +146,11 @@ max_prepared_transactions = '$(setting max_prepared_xacts)'
 max_locks_per_transaction = '$(setting max_locks_per_xact)'
 EOF
     echo "tusk-restore: starting PostgreSQL to recover the restored data (start $starts)"
-    "$bin/pg_ctl" -D "$work" -l "$tmp/postgres.log" -w -t 31536000 -o "--config-file=$tmp/postgresql.conf" start >/dev/null 2>&1 \\
-      || fail "PostgreSQL did not start on the restored data" "$tmp/postgres.log"
+    # On the command line, these win over a postgresql.auto.conf restored from the source.
+    "$bin/pg_ctl" -D "$work" -l "$tmp/postgres.log" -w -t 31536000 -o "--config-file=$tmp/postgresql.conf $options" start \\
+      >/dev/null 2>&1 || fail "PostgreSQL did not start on the restored data" "$tmp/postgres.log"
   fi
-  recovering=$("$bin/psql" -X -h "$tmp" -U "$superuser" -d postgres -Atc "$query" 2>/dev/null) || recovering=
+  recovering=$("$bin/psql" -X -h "$tmp" -p 5432 -U "$superuser" -d postgres -Atc "$query" 2>/dev/null) || recovering=
   [ "$recovering" = f ] || sleep 2
 done
 "$bin/pg_ctl" -D "$work" -m fast -w -t 31536000 stop >/dev/null 2>&1 || fail "PostgreSQL did not stop" "$tmp/postgres.log"
