@@ -44,6 +44,8 @@ export const ANNOTATION = {
   skipExpire: `${PREFIX}/skip-expire`,
   /** "true" lets the cluster hook delete the PVCs of instances removed by a scale-down. */
   deletePvcsOnScaleDown: `${PREFIX}/delete-pvcs-on-scale-down`,
+  /** On a TLS Secret: a hash of the certificate it replaced, so Postgres is reloaded for the new one. */
+  replacedCertificate: `${PREFIX}/replaced-certificate`,
 } as const;
 
 /** Patroni 3.0 writes this value for the leader (NOTES P-role: `master`, not `primary`). */

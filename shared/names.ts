@@ -87,6 +87,8 @@ export const names = {
   resizeJob: (cluster: string, hash: string) => boundedName([cluster, "resize", hash]),
   /** Deletes one PVC of a removed instance; named by a hash of its name and uid. */
   pvcDeleteJob: (cluster: string, hash: string) => boundedName([cluster, "pvc-delete", hash]),
+  /** Reloads Postgres once a replaced server certificate is on every instance's disk. */
+  tlsReloadJob: (cluster: string, hash: string) => boundedName([cluster, "tls-reload", hash]),
   pdb: (cluster: string, set: string) => boundedName([cluster, "set", set]),
   pgbackrestConfig: (cluster: string) => boundedName([cluster, "pgbackrest-config"]),
   repoHost: (cluster: string) => boundedName([cluster, "repo-host"], STS_MAX),

@@ -30,7 +30,7 @@ const PATRONI_MOUNT = "/etc/tusk/patroni";
 /** The cluster ConfigMap key holding the dynamic configuration the config Job sends. */
 export const DYNAMIC_CONFIG_KEY = "patroni-dynamic.json";
 
-interface JobPod {
+export interface JobPod {
   component: string;
   command: string[];
   env: V1EnvVar[];
@@ -38,12 +38,12 @@ interface JobPod {
   mounts: V1VolumeMount[];
 }
 
-function internalEnv(model: ClusterModel, name: string, key: string): V1EnvVar {
+export function internalEnv(model: ClusterModel, name: string, key: string): V1EnvVar {
   return { name, valueFrom: { secretKeyRef: { name: names.internalSecret(model.name), key } } };
 }
 
 /** The CA that signed the server certificate: ours, or the one in the user's customTLSSecret. */
-function caVolume(model: ClusterModel): V1Volume {
+export function caVolume(model: ClusterModel): V1Volume {
   const custom = model.spec.customTLSSecret;
   return {
     name: "ca",
@@ -76,7 +76,7 @@ function podSpec(model: ClusterModel, pod: JobPod): V1PodSpec {
   };
 }
 
-function job(model: ClusterModel, nameFor: (hash: string) => string, pod: JobPod, work: unknown): V1Job {
+export function job(model: ClusterModel, nameFor: (hash: string) => string, pod: JobPod, work: unknown): V1Job {
   const spec = podSpec(model, pod);
   const labels = clusterLabels(model.name, pod.component);
   const name = nameFor(contentHash(work, JOB_HASH_LENGTH));

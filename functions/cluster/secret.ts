@@ -16,12 +16,14 @@ import {
   certificateInfo,
   createCertificateAuthority,
   issueCertificate,
+  renewCertificateAuthority,
 } from "../../shared/crypto/x509.ts";
 import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { boundedName, names } from "../../shared/names.ts";
 import { clientCommonName } from "../../shared/pgbackrest/layout.ts";
 import { ROLES } from "../../shared/pod-layout.ts";
+import { renewalDue, replacementAnnotations } from "./cert-renewal.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
 import type { ClusterModel, UserModel } from "./model.ts";
@@ -66,10 +68,15 @@ function secret(
   name: string,
   component: string,
   data: Record<string, string>,
-  options: { type?: string; labels?: Record<string, string> } = {},
+  options: { type?: string; labels?: Record<string, string>; annotations?: Record<string, string> } = {},
 ): V1Secret {
   return withKind("Secret", {
-    metadata: childMeta(model, name, { ...clusterLabels(model.name, component), ...options.labels }),
+    metadata: childMeta(
+      model,
+      name,
+      { ...clusterLabels(model.name, component), ...options.labels },
+      options.annotations ? { annotations: options.annotations } : {},
+    ),
     type: options.type ?? "Opaque",
     data: encodeData(data),
   });
@@ -158,7 +165,13 @@ async function certificateAuthority(model: ClusterModel, children: ObjectMap, de
   const observed = observedSecretData(children, names.caSecret(model.name));
   if (observed?.["ca.crt"] && observed["ca.key"]) {
     const info = await certificateInfo(observed["ca.crt"]).catch(() => undefined);
-    if (info?.isCA) return { certificate: observed["ca.crt"], privateKey: observed["ca.key"] };
+    const kept = { certificate: observed["ca.crt"], privateKey: observed["ca.key"] };
+    if (info?.isCA && !renewalDue(info.notAfter, deps.now(), "ca")) return kept;
+    // Same key pair: what the old CA certificate signed stays trusted (cert-renewal.ts).
+    if (info?.isCA) {
+      const from = notBefore(deps);
+      return renewCertificateAuthority(kept, { notBefore: from, notAfter: addYears(from, CA_YEARS) });
+    }
   }
   const from = notBefore(deps);
   return createCertificateAuthority({
@@ -169,7 +182,10 @@ async function certificateAuthority(model: ClusterModel, children: ObjectMap, de
   });
 }
 
-/** Keeps an observed leaf while it is from the current CA and names what it must; else issues one. */
+/**
+ * Keeps an observed leaf while it is from the current CA, names what it must and is not due for
+ * renewal (cert-renewal.ts); else issues one.
+ */
 async function leafCertificate(
   ca: CertAndKey,
   observed: Record<string, string> | undefined,
@@ -178,7 +194,12 @@ async function leafCertificate(
 ): Promise<CertAndKey> {
   if (observed?.["tls.crt"] && observed["tls.key"] && observed["ca.crt"] === ca.certificate) {
     const info = await certificateInfo(observed["tls.crt"]).catch(() => undefined);
-    if (info && info.subjectCommonName === want.commonName && sameSet(info.dnsNames, want.dnsNames))
+    if (
+      info &&
+      info.subjectCommonName === want.commonName &&
+      sameSet(info.dnsNames, want.dnsNames) &&
+      !renewalDue(info.notAfter, deps.now(), "leaf")
+    )
       return { certificate: observed["tls.crt"], privateKey: observed["tls.key"] };
   }
   const caInfo = await certificateInfo(ca.certificate);
@@ -203,13 +224,17 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
   ];
   if (!model.spec.customTLSSecret) {
     const name = names.serverCertSecret(model.name);
+    const observed = observedSecretData(children, name);
     const cert = await leafCertificate(
       ca,
-      observedSecretData(children, name),
+      observed,
       { commonName: names.primaryService(model.name), dnsNames: serverDnsNames(model), usage: "server" },
       deps,
     );
-    out.push(tlsSecret(model, name, ca, cert));
+    // A replaced server certificate makes Postgres reload (tls-reload.ts).
+    out.push(
+      tlsSecret(model, name, ca, cert, replacementAnnotations(children, name, observed?.["tls.crt"], cert.certificate)),
+    );
   }
   if (model.spec.backups?.pgbackrest) {
     // pgBackRest's TLS client (backup Jobs, the repo host, archive-push to the repo host):
@@ -236,13 +261,19 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
   return out;
 }
 
-function tlsSecret(model: ClusterModel, name: string, ca: CertAndKey, cert: CertAndKey): V1Secret {
+function tlsSecret(
+  model: ClusterModel,
+  name: string,
+  ca: CertAndKey,
+  cert: CertAndKey,
+  annotations?: Record<string, string>,
+): V1Secret {
   return secret(
     model,
     name,
     "pki",
     { "tls.crt": cert.certificate, "tls.key": cert.privateKey, "ca.crt": ca.certificate },
-    { type: "kubernetes.io/tls" },
+    { type: "kubernetes.io/tls", ...(annotations ? { annotations } : {}) },
   );
 }
 

@@ -2,9 +2,10 @@
  * @module
  * The PostgresCluster sync hook as a pure function: the parent, its observed children and
  * related Pods in; every desired child and the status out. Randomness and time are injected
- * and used only to generate Secrets and certificates absent from the observed children, so the
- * same request always gives byte-identical output, and feeding the output back as the observed
- * children changes nothing.
+ * and used only to generate Secrets and certificates absent from the observed children (or,
+ * for certificates, due for renewal: the one moment the output depends on the clock,
+ * cert-renewal.ts), so the same request always gives byte-identical output, and feeding the
+ * output back as the observed children changes nothing.
  */
 import type { FieldProblem } from "../../shared/field-path.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
@@ -35,6 +36,7 @@ import { buildServices } from "./service.ts";
 import { buildInstanceServiceAccount } from "./serviceaccount.ts";
 import { buildInstanceStatefulSet, instancePodTemplate } from "./statefulset.ts";
 import { buildStatus, invalidStatus, type JobReport, leaderPod } from "./status.ts";
+import { buildTlsReloadJob } from "./tls-reload.ts";
 import { optionsProblem, usersSql } from "./users-sql.ts";
 import { volumeWork } from "./volumes.ts";
 
@@ -115,6 +117,13 @@ export async function syncCluster(
     primaryReady,
   );
   addJob(buildUsersJob(model, sql), "creating users and databases", primaryReady);
+  const tlsReload = buildTlsReloadJob(model, tls);
+  if (tlsReload)
+    addJob(
+      tlsReload,
+      "reloading Postgres for its new server certificate",
+      primaryReady && desired.every((d) => pods.get(d.instance.pod)?.ready === true),
+    );
   const backupChildren = backupsOf(model, request.parent.metadata.annotations ?? {}, options);
   if (hasBackups(model)) {
     const stanza = buildStanzaCreateJob(pgbackrestCluster(model));

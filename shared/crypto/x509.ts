@@ -400,6 +400,40 @@ export async function createCertificateAuthority(opts: {
 }
 
 /**
+ * The same CA with a new validity: same subject, same key pair, same extensions (so the same
+ * subjectKeyIdentifier), a new serial number. Certificates issued under the old one verify
+ * under the new one and the other way round, so peers and clients that still hold the old CA
+ * keep working while the new one spreads (until the old one expires).
+ */
+export async function renewCertificateAuthority(
+  ca: CertAndKey,
+  opts: { notBefore: Date; notAfter: Date },
+): Promise<CertAndKey> {
+  checkValidity(opts.notBefore, opts.notAfter);
+  const caCert = parseCertificate(unpem(ca.certificate, "CERTIFICATE"));
+  if (!isCA(caCert)) throw new RangeError("not a CA certificate");
+  const caKey = await crypto.subtle.importKey(
+    "pkcs8",
+    unpem(ca.privateKey, "PRIVATE KEY") as BufferSource,
+    EC_P256,
+    false,
+    ["sign"],
+  );
+  const certificate = await signCertificate(
+    {
+      issuer: caCert.subject.raw,
+      subject: caCert.subject.raw,
+      notBefore: opts.notBefore,
+      notAfter: opts.notAfter,
+      spki: caCert.spki,
+      extensions: [...caCert.extensions].map(([id, e]) => extension(id, e.critical, e.value)),
+    },
+    caKey,
+  );
+  return { certificate, privateKey: ca.privateKey };
+}
+
+/**
  * A leaf certificate signed by `ca`: basicConstraints CA:false, keyUsage digitalSignature (all
  * an ECDSA key needs), extendedKeyUsage from `usage`, SANs from `dnsNames` and `ipAddresses`.
  * For PostgreSQL `cert` authentication the client certificate's commonName is the role name.
