@@ -1,8 +1,8 @@
 /**
  * @module
  * The PostgresRestore customize hook: the cluster by name (its spec makes the Jobs, its status
- * says when it has stopped), the cluster's Pods and StatefulSets (which instances run, which
- * volumes exist), the PostgresRestores of the namespace (one restore per cluster at a time), and
+ * says when it has stopped), the cluster's Pods and PVCs (which instances run, which volumes
+ * exist), the PostgresRestores of the namespace (one restore per cluster at a time), and
  * the Pods of this restore's Jobs (their termination messages carry the result). Metacontroller
  * caches the answer per generation; no rule depends on anything but the immutable spec and name.
  */
@@ -24,8 +24,8 @@ export function customizeRestore(req: CustomizeRequest): CustomizeResponse {
       },
       { apiVersion: KINDS.Pod.apiVersion, resource: KINDS.Pod.resource, labelSelector: { matchLabels: cluster } },
       {
-        apiVersion: KINDS.StatefulSet.apiVersion,
-        resource: KINDS.StatefulSet.resource,
+        apiVersion: KINDS.PersistentVolumeClaim.apiVersion,
+        resource: KINDS.PersistentVolumeClaim.resource,
         labelSelector: { matchLabels: cluster },
       },
       { apiVersion: KINDS.PostgresRestore.apiVersion, resource: KINDS.PostgresRestore.resource, labelSelector: {} },

@@ -8,7 +8,7 @@ import { groupKey } from "../../shared/metacontroller.ts";
 export const KINDS = {
   Job: { apiVersion: "batch/v1", kind: "Job", resource: "jobs" },
   Pod: { apiVersion: "v1", kind: "Pod", resource: "pods" },
-  StatefulSet: { apiVersion: "apps/v1", kind: "StatefulSet", resource: "statefulsets" },
+  PersistentVolumeClaim: { apiVersion: "v1", kind: "PersistentVolumeClaim", resource: "persistentvolumeclaims" },
   PostgresCluster: { apiVersion: "postgres.tusk.dev/v1", kind: "PostgresCluster", resource: "postgresclusters" },
   PostgresRestore: { apiVersion: "postgres.tusk.dev/v1", kind: "PostgresRestore", resource: "postgresrestores" },
 } as const;

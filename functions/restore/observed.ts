@@ -181,32 +181,17 @@ export function restorePods(related: ObjectMap, restoreLabel: string): PodObject
   return pods(related).filter((p) => p.metadata.labels?.[LABEL.restore] === restoreLabel);
 }
 
-const StsObject = z.looseObject({
-  metadata: Meta,
-  spec: z.looseObject({ replicas: z.number().optional() }).optional(),
-  status: z.looseObject({ replicas: z.number().optional() }).optional(),
-});
+const ClaimObject = z.looseObject({ metadata: Meta });
 
-export interface InstanceStatefulSet {
-  name: string;
-  createdAt?: string;
-}
-
-/** The cluster's instance StatefulSets (the repository host's has no instance label). */
-export function instanceStatefulSets(related: ObjectMap): InstanceStatefulSet[] {
-  const all = observedOf(related, KINDS.StatefulSet.kind, KINDS.StatefulSet.apiVersion);
-  return Object.keys(all)
-    .sort()
-    .flatMap((k) => {
-      const s = StsObject.safeParse(all[k]);
-      if (!s.success || s.data.metadata.labels?.[LABEL.instance] === undefined) return [];
-      return [
-        {
-          name: s.data.metadata.name,
-          ...(s.data.metadata.creationTimestamp ? { createdAt: s.data.metadata.creationTimestamp } : {}),
-        },
-      ];
-    });
+/** Names of the cluster's PersistentVolumeClaims that exist (and are not being deleted). */
+export function existingClaims(related: ObjectMap): Set<string> {
+  const all = observedOf(related, KINDS.PersistentVolumeClaim.kind, KINDS.PersistentVolumeClaim.apiVersion);
+  const out = new Set<string>();
+  for (const raw of Object.values(all)) {
+    const c = ClaimObject.safeParse(raw);
+    if (c.success && c.data.metadata.deletionTimestamp === undefined) out.add(c.data.metadata.name);
+  }
+  return out;
 }
 
 const RestoreObject = z.looseObject({

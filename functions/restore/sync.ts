@@ -1,7 +1,7 @@
 /**
  * @module
  * The PostgresRestore sync hook as a pure function: its phase, derived from the observed
- * cluster, Pods, StatefulSets, other restores and its own Jobs, and the Jobs it needs now.
+ * cluster, its Pods and PVCs, other restores and its own Jobs, and the Jobs it needs now.
  *
  * - Pending: the spec, the cluster, the repository and the recoverability window are checked.
  *   A restore that cannot work is Failed at once, with the reason and no Job, and the cluster is
@@ -34,8 +34,8 @@ import { buildDcsResetJob, buildInstanceResetJob, buildRestoreJob, type RestoreR
 import { KINDS } from "./kinds.ts";
 import {
   type ClusterLookup,
+  existingClaims,
   instancePods,
-  instanceStatefulSets,
   jobState,
   keepObserved,
   otherRestores,
@@ -182,6 +182,14 @@ function advance(ctx: Context, clusterName: string, plan: RestorePlan, base: Res
     const acknowledged =
       cluster.neverSynced || (gate?.name === ctx.ref.name && (gate.state === "Stopped" || gate.state === "Starting"));
     const running = instancePods(ctx.req.related, model.name);
+    if (!cluster.neverSynced && !existingClaims(ctx.req.related).has(names.dataVolumeClaim(instance.name)))
+      return waiting(
+        ctx,
+        withInstance,
+        "ScalingDown",
+        "VolumeMissing",
+        `${instance.pod} has no data volume (${names.dataVolumeClaim(instance.name)}) to restore into`,
+      );
     if (!acknowledged || running.length > 0) {
       const message = running.length
         ? `waiting for the cluster's instances to stop: ${running.map((p) => p.name).join(", ")}`
@@ -284,14 +292,13 @@ function refuse(
   return undefined;
 }
 
-/** Instances whose data is cleared: every other instance that existed before this restore (so its volume exists). */
+/** Instances whose data is cleared: every other instance of the spec whose data volume exists. */
 function instancesToReset(ctx: Context, model: ClusterModel, instance: InstanceModel): string[] {
   if (ctx.prev.resetInstances) return ctx.prev.resetInstances;
-  const wanted = new Set(model.instances.map((i) => i.name));
-  return instanceStatefulSets(ctx.req.related)
-    .filter((s) => s.name !== instance.name && wanted.has(s.name))
-    .filter((s) => ctx.createdAt === "" || (s.createdAt !== undefined && s.createdAt < ctx.createdAt))
-    .map((s) => s.name)
+  const claims = existingClaims(ctx.req.related);
+  return model.instances
+    .filter((i) => i.name !== instance.name && claims.has(names.dataVolumeClaim(i.name)))
+    .map((i) => i.name)
     .sort();
 }
 

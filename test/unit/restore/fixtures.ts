@@ -1,6 +1,6 @@
 /**
  * Requests as Metacontroller sends them to the PostgresRestore hooks, and the observed cluster,
- * Pods, StatefulSets and Jobs of a restore at each stage, built from small options so a test
+ * Pods, PVCs and Jobs of a restore at each stage, built from small options so a test
  * states only what it is about.
  */
 import { LABEL, PATRONI_LEADER_VALUE, PATRONI_REPLICA_VALUE } from "../../../shared/labels.ts";
@@ -96,20 +96,18 @@ export function instancePod(
   };
 }
 
-export function statefulSet(instance: string, createdAt = "2026-01-01T00:00:00Z"): Json {
+export function claim(name: string): Json {
   return {
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    metadata: {
-      name: instance,
-      namespace: NS,
-      creationTimestamp: createdAt,
-      labels: { [LABEL.cluster]: "hippo", [LABEL.instance]: instance },
-    },
-    spec: { replicas: 0 },
-    status: { replicas: 0 },
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: { name, namespace: NS, labels: { [LABEL.cluster]: "hippo" } },
+    spec: { accessModes: ["ReadWriteOnce"] },
+    status: { phase: "Bound" },
   };
 }
+
+/** The claims the instances' StatefulSets created (hippo-w-0 also has a WAL volume). */
+export const CLAIMS = [...INSTANCES.map((i) => claim(`pgdata-${i}-0`)), claim("pgwal-hippo-w-0-0")];
 
 export function restoreParent(
   spec: Json,
@@ -202,7 +200,7 @@ export interface RequestOptions {
   created?: string;
   cluster?: Json | null;
   pods?: Json[];
-  statefulSets?: Json[];
+  claims?: Json[];
   restores?: Json[];
   jobs?: Json[];
 }
@@ -222,7 +220,7 @@ export function syncRequest(options: RequestOptions = {}): SyncRequest {
     related: {
       "PostgresCluster.postgres.tusk.dev/v1": cluster ? { hippo: cluster } : {},
       "Pod.v1": by(options.pods),
-      "StatefulSet.apps/v1": by(options.statefulSets ?? INSTANCES.map((i) => statefulSet(i))),
+      "PersistentVolumeClaim.v1": by(options.claims ?? CLAIMS),
       "PostgresRestore.postgres.tusk.dev/v1": by(options.restores),
     },
     finalizing: options.deleting === true,

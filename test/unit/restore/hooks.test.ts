@@ -21,12 +21,16 @@ import {
 } from "./fixtures.ts";
 
 describe("customize", () => {
-  it("asks for the cluster by name, its Pods and StatefulSets, the namespace's restores and this restore's Pods", () => {
+  it("asks for the cluster by name, its Pods and PVCs, the namespace's restores and this restore's Pods", () => {
     const res = customizeRestore(CustomizeRequest.parse({ parent: restoreParent(TIME_SPEC) }));
     expect(res.relatedResources).toEqual([
       { apiVersion: "postgres.tusk.dev/v1", resource: "postgresclusters", names: ["hippo"] },
       { apiVersion: "v1", resource: "pods", labelSelector: { matchLabels: { [LABEL.cluster]: "hippo" } } },
-      { apiVersion: "apps/v1", resource: "statefulsets", labelSelector: { matchLabels: { [LABEL.cluster]: "hippo" } } },
+      {
+        apiVersion: "v1",
+        resource: "persistentvolumeclaims",
+        labelSelector: { matchLabels: { [LABEL.cluster]: "hippo" } },
+      },
       { apiVersion: "postgres.tusk.dev/v1", resource: "postgresrestores", labelSelector: {} },
       { apiVersion: "v1", resource: "pods", labelSelector: { matchLabels: { [LABEL.restore]: "hippo-pitr" } } },
     ]);

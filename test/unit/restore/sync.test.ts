@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { syncRestore } from "../../../functions/restore/sync.ts";
 import {
+  claim,
   clusterObject,
   clusterSpec,
   INSTANCES,
@@ -16,7 +17,6 @@ import {
   observedJob,
   RESTORED_MESSAGE,
   restoreParent,
-  statefulSet,
   stoppedFor,
   syncRequest,
   TIME_SPEC,
@@ -154,6 +154,13 @@ describe("ScalingDown: waits for the cluster to stop", () => {
     expect(job.spec.template.spec.volumes[0].persistentVolumeClaim.claimName).toBe("pgdata-hippo-a-1-0");
   });
 
+  it("waits, saying so, while the restored instance has no data volume", () => {
+    const res = run({ status, cluster: stopped, claims: [claim("pgdata-hippo-a-0-0")] });
+    expect(res.status.phase).toBe("ScalingDown");
+    expect(reason(res)).toBe("VolumeMissing");
+    expect(res.children).toEqual([]);
+  });
+
   it("a cluster that never ran (no status) needs no acknowledgement", () => {
     const res = run({ status, cluster: clusterObject({ status: null }) });
     expect(res.status.phase).toBe("Restoring");
@@ -243,17 +250,13 @@ describe("Starting: the cluster boots from the restored data", () => {
   const restore = observedJob(JOB.restore, "succeeded");
   const done = (name: string) => observedJob(name, "succeeded");
 
-  it("instances created after the restore was requested are not reset (their volumes may not exist)", () => {
+  it("instances without a data volume are not reset (their Job could never mount it)", () => {
     const res = run({
       status: { phase: "Restoring", instance: "hippo-a-1" },
       cluster: stopped,
       jobs: [restore],
       pods: [jobPod(JOB.restore, 0, RESTORED_MESSAGE)],
-      statefulSets: [
-        statefulSet("hippo-a-0"),
-        statefulSet("hippo-a-1"),
-        statefulSet("hippo-w-0", "2026-03-01T10:10:00Z"),
-      ],
+      claims: [claim("pgdata-hippo-a-0-0"), claim("pgdata-hippo-a-1-0")],
     });
     expect(res.status.resetInstances).toEqual(["hippo-a-0"]);
   });
