@@ -1,9 +1,15 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { customizeCluster } from "../../../functions/cluster/customize.ts";
+import { clusterModel } from "../../../functions/cluster/model.ts";
+import { buildClaimRbac } from "../../../functions/cluster/pvc-access.ts";
 import { deletesClaimsOnScaleDown, VOLUME_CLAIMS_RETAINED } from "../../../functions/cluster/pvc-cleanup.ts";
-import type { ObjectMap, SyncResponse } from "../../../shared/metacontroller.ts";
+import { CustomizeRequest, type ObjectMap, type SyncResponse } from "../../../shared/metacontroller.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
-import { byKind, cluster, finishJobs, type Json, observe, podsOf, steadyState, sync } from "./fixtures.ts";
+import { byKind, cluster, finishJobs, type Json, observe, podsOf, request, steadyState, sync } from "./fixtures.ts";
 import {
   type ClaimState,
   claimsOf,
@@ -185,5 +191,31 @@ describe("the delete Job against an API server (real sh and curl)", { timeout: 6
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("HTTP 409");
     expect(api.claims.get(target)!.metadata.uid).toBe("a-new-claim");
+  });
+});
+
+describe("Metacontroller's permissions (manifests/rbac/metacontroller.yaml)", () => {
+  it("cover reading the related PVCs and every verb the claim Role grants, which Kubernetes requires to create it", () => {
+    const file = join(import.meta.dirname, "..", "..", "..", "manifests", "rbac", "metacontroller.yaml");
+    const docs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS() as Json);
+    const rules = docs.find((d) => d.kind === "ClusterRole")!.rules as Json[];
+    const allows = (resource: string, verb: string) =>
+      rules.some(
+        (r) => !r.resourceNames && r.apiGroups.includes("") && r.resources.includes(resource) && r.verbs.includes(verb),
+      );
+    const parent = withReplicas(2);
+    const rule = customizeCluster(CustomizeRequest.parse({ parent })).relatedResources.find(
+      (r) => r.resource === "persistentvolumeclaims",
+    )!;
+    for (const verb of ["get", "list", "watch"]) expect(allows(rule.resource, verb), verb).toBe(true);
+    const parsed = clusterModel(request(parent).parent);
+    if (!parsed.ok) throw new Error("the test cluster is invalid");
+    const model = parsed.model;
+    const [, role] = buildClaimRbac(model, { patch: ["a"], delete: ["b"] });
+    const granted = (role.rules ?? []).flatMap((r) =>
+      r.resources!.flatMap((res) => r.verbs.map((v) => [res, v] as const)),
+    );
+    expect(granted.length).toBe(3);
+    for (const [res, verb] of granted) expect(allows(res, verb), `${verb} ${res}`).toBe(true);
   });
 });
