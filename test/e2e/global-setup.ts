@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { dnsMode, removeEtcHostsBlock } from "./lib/dns.ts";
+import { removeHostMountPoints, requireMountNamespaces } from "./lib/podns.ts";
 import { BASE, killLeftovers, LOGS, RUN } from "./lib/proc.ts";
 import { RESULTS_DIR, writeResultsMarkdown } from "./lib/results.ts";
 
@@ -18,10 +18,9 @@ export async function setup(): Promise<void> {
   started = Date.now();
   execFileSync("bash", [join(here, "install.sh")], { stdio: "inherit" });
   await killLeftovers((m) => console.log(`[e2e setup] ${m}`));
-  removeEtcHostsBlock();
-  console.log(
-    `[e2e setup] cluster DNS: ${dnsMode() === "namespace" ? "hosts file bind-mounted in a mount namespace per process" : "marked block in /etc/hosts"}`,
-  );
+  removeHostMountPoints();
+  // each pod's processes run in a mount namespace of their own (lib/podns.ts)
+  requireMountNamespaces();
   // the previous run's logs stay one run longer, for diagnosing a failure after a rerun
   rmSync(`${LOGS}.previous`, { recursive: true, force: true });
   if (existsSync(LOGS)) renameSync(LOGS, `${LOGS}.previous`);
@@ -31,7 +30,7 @@ export async function setup(): Promise<void> {
 
 export async function teardown(): Promise<void> {
   await killLeftovers((m) => console.log(`[e2e teardown] ${m}`));
-  removeEtcHostsBlock();
+  removeHostMountPoints();
   const wall = (Date.now() - started) / 1000;
   writeResultsMarkdown(join(here, "RESULTS.md"), wall);
   console.log(`[e2e teardown] suite wall time ${wall.toFixed(1)} s; RESULTS.md written`);

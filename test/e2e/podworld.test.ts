@@ -8,7 +8,6 @@ import {
   isPgBackRestConf,
   mapEnv,
   mapListenAddress,
-  mapPaths,
   mapPatroniConfig,
   mapPgBackRestConf,
   type PodPlace,
@@ -17,28 +16,14 @@ import {
 
 const place: PodPlace = {
   pod: "hippo-instance1-0",
-  root: "/tmp/tusk-e2e/run/hippo/hippo-instance1-0",
+  root: "/var/tmp/tusk-e2e/run/hippo/hippo-instance1-0",
   ports: new Map([
     [5432, 21001],
     [8008, 21002],
   ]),
-  roots: ["/pgdata", "/tmp", "/etc/patroni", "/etc/postgres", "/etc/pgbackrest"],
 };
-const R = place.root;
 
 describe("pod-world mapping", () => {
-  it("prefixes pod paths once, at path boundaries only", () => {
-    expect(mapPaths("/pgdata/pg15", R, place.roots)).toBe(`${R}/pgdata/pg15`);
-    expect(mapPaths("/tmp", R, place.roots)).toBe(`${R}/tmp`);
-    expect(mapPaths('pgbackrest --config=/etc/pgbackrest/pgbackrest.conf archive-push "%p"', R, place.roots)).toBe(
-      `pgbackrest --config=${R}/etc/pgbackrest/pgbackrest.conf archive-push "%p"`,
-    );
-    expect(mapPaths("/usr/lib/postgresql/15/bin", R, place.roots)).toBe("/usr/lib/postgresql/15/bin");
-    expect(mapPaths("/usr/tmp/x /tmpfoo /pgdatax", R, place.roots)).toBe("/usr/tmp/x /tmpfoo /pgdatax");
-    // the new prefix itself starts with /tmp and must not be rewritten again
-    expect(mapPaths("a=/tmp/pgpass b='/tmp/postgres'", R, place.roots)).toBe(`a=${R}/tmp/pgpass b='${R}/tmp/postgres'`);
-  });
-
   it("maps listen and connect addresses to the pod's own host ports", () => {
     expect(mapListenAddress("*:5432", place)).toBe("127.0.0.1:21001");
     expect(mapListenAddress("0.0.0.0:8008", place)).toBe("127.0.0.1:21002");
@@ -47,7 +32,7 @@ describe("pod-world mapping", () => {
     expect(() => mapListenAddress("*:9999", place)).toThrow(/no container port 9999/);
   });
 
-  it("swaps the kubernetes DCS for etcd3 and leaves everything else as generated", () => {
+  it("swaps the kubernetes DCS for etcd3, maps addresses, and leaves everything else (paths too) as generated", () => {
     const raw = {
       scope: "hippo-ha",
       kubernetes: { use_endpoints: true, labels: { a: "b" } },
@@ -65,11 +50,9 @@ describe("pod-world mapping", () => {
     expect(mapped.etcd3).toEqual({ hosts: ["127.0.0.1:2379"] });
     expect(mapped.restapi.listen).toBe("127.0.0.1:21002");
     expect(mapped.postgresql.listen).toBe("127.0.0.1:21001");
-    expect(mapped.postgresql.data_dir).toBe(`${R}/pgdata/pg15`);
-    expect(mapped.postgresql.parameters).toEqual({
-      ssl_ca_file: `${R}/etc/postgres/tls/ca.crt`,
-      max_connections: "100",
-    });
+    expect(mapped.postgresql.data_dir).toBe("/pgdata/pg15");
+    expect(mapped.postgresql.parameters).toEqual(raw.postgresql.parameters);
+    expect(raw.kubernetes, "the input is not modified").toBeDefined();
     expect(mapped.postgresql.pg_hba).toEqual(raw.postgresql.pg_hba);
     expect(mapped.scope).toBe("hippo-ha");
   });
@@ -114,12 +97,11 @@ describe("pod-world mapping", () => {
     expect(parseServiceHost("example.com.other.svc", "e2e").service).toBeUndefined();
   });
 
-  it("maps pgBackRest options to the pod they name: pgN-* to pgN-host's pod, object-store paths never", () => {
+  it("maps pgBackRest port options to the pod they name (pgN-port to pgN-host's pod); paths stay", () => {
     const repoHost: PodPlace = {
       pod: "hippo-repo-host-0",
-      root: "/tmp/tusk-e2e/run/hippo/hippo-repo-host-0",
+      root: "/var/tmp/tusk-e2e/run/hippo/hippo-repo-host-0",
       ports: new Map([[8432, 23001]]),
-      roots: ["/pgbackrest", "/tmp", "/etc/pgbackrest"],
     };
     const instance: PodPlace = { ...place, ports: new Map([...place.ports, [8432, 21003]]) };
     const conf = [
@@ -148,27 +130,27 @@ describe("pod-world mapping", () => {
       "[global]",
       "repo1-host=hippo-repo-host-0.hippo-pods.e2e.svc",
       "repo1-host-port=23001",
-      `repo1-path=${repoHost.root}/pgbackrest/repo1`,
+      "repo1-path=/pgbackrest/repo1",
       "repo1-type=posix",
       "repo2-path=/pgbackrest/e2e/hippo/repo2",
       "repo2-type=s3",
-      `lock-path=${R}/tmp/pgbackrest/lock`,
+      "lock-path=/tmp/pgbackrest/lock",
       "tls-server-address=127.0.0.1",
       "tls-server-port=21003",
       "",
       "[db]",
-      `pg1-path=${R}/pgdata/pg15`,
+      "pg1-path=/pgdata/pg15",
       "pg1-port=21001",
-      `pg1-socket-path=${R}/tmp/postgres`,
+      "pg1-socket-path=/tmp/postgres",
     ]);
-    // a repo host's view of an instance: the instance pod's paths and ports
+    // a repo host's view of an instance: the instance pod's ports
     const remote = mapPgBackRestConf(
       "[db]\npg1-host=hippo-instance1-0.hippo-pods.e2e.svc\npg1-host-port=8432\npg1-path=/pgdata/pg15\npg1-port=5432",
       repoHost,
       (h) => (h.startsWith("hippo-instance1-0.") ? instance : undefined),
     );
     expect(remote).toBe(
-      `[db]\npg1-host=hippo-instance1-0.hippo-pods.e2e.svc\npg1-host-port=21003\npg1-path=${R}/pgdata/pg15\npg1-port=21001`,
+      "[db]\npg1-host=hippo-instance1-0.hippo-pods.e2e.svc\npg1-host-port=21003\npg1-path=/pgdata/pg15\npg1-port=21001",
     );
     expect(() => mapPgBackRestConf("[db]\npg1-host=nowhere.svc\npg1-port=5432", repoHost, () => undefined)).toThrow(
       /no pod/,

@@ -11,10 +11,9 @@ import {
   chmodSync,
   chownSync,
   existsSync,
-  lstatSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
-  readlinkSync,
   realpathSync,
   rmSync,
   symlinkSync,
@@ -23,7 +22,6 @@ import {
 import { basename, dirname, join } from "node:path";
 import type { V1Container, V1PodSpec, V1Probe } from "@kubernetes/client-node";
 import YAML from "yaml";
-import { addNames, serviceNames, withClusterDns } from "./dns.ts";
 import type { Etcd } from "./etcd.ts";
 import { status as httpStatus } from "./http.ts";
 import {
@@ -38,15 +36,14 @@ import {
 } from "./kube.ts";
 import { type Change, inProcessHooks, Metacontroller } from "./metacontroller.ts";
 import type { Conn } from "./pg.ts";
+import { addNames, inPod, type Mount, serviceNames } from "./podns.ts";
 import {
   DEFAULT_POD_PORTS,
   hostPort,
   isPgBackRestConf,
   mapEnv,
-  mapPaths,
   mapPatroniConfig,
   mapPgBackRestConf,
-  POD_ROOTS,
   type PodPlace,
   parseServiceHost,
 } from "./podworld.ts";
@@ -80,7 +77,7 @@ export interface PodRuntime {
   daemons: Map<string, Daemon>;
   env: Map<string, Record<string, string>>;
   argv: Map<string, string[]>;
-  patroni?: { container: string; config: Record<string, any>; raw: Record<string, any> };
+  patroni?: { container: string; config: Record<string, any>; raw: Record<string, any>; file: string };
   dataDir?: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -98,6 +95,8 @@ export interface JobRuntime {
   log: string;
   done: Promise<void>;
   output: string;
+  /** One Pod object per attempt, as the API server would show it (termination message included). */
+  pods: Obj[];
 }
 
 export interface ClusterOptions {
@@ -211,6 +210,8 @@ export class E2ECluster {
 
   /** Host ports and directories of every StatefulSet's pod, known before any pod starts. */
   readonly places = new Map<string, PodPlace>();
+  /** PersistentVolumeClaims that exist: created from StatefulSet claim templates, kept forever. */
+  readonly claims = new Set<string>();
 
   private async preparePlaces(): Promise<void> {
     for (const svc of this.mc.children("Service")) addNames(serviceNames(svc.metadata.name, this.namespace));
@@ -219,7 +220,18 @@ export class E2ECluster {
       const spec = sts.spec?.template?.spec as V1PodSpec | undefined;
       if (!spec) continue;
       if (!this.places.has(pod)) this.places.set(pod, await this.placeFor(pod, spec, join(this.root, pod)));
-      if (sts.spec.serviceName) addNames(serviceNames(`${pod}.${sts.spec.serviceName}`, this.namespace));
+      const svcName = sts.spec.serviceName as string | undefined;
+      if (svcName) {
+        // a pod gets `<pod>.<service>` only when that headless Service selects it
+        const svc = this.mc.child("Service", svcName);
+        const labels = sts.spec.template.metadata?.labels ?? {};
+        if (svc?.spec?.clusterIP === "None" && matches(svc.spec.selector, labels))
+          addNames(serviceNames(`${pod}.${svcName}`, this.namespace));
+        else
+          this.finding(
+            `StatefulSet ${sts.metadata.name}: its pod is not selected by its headless Service ${svcName} (selector ${JSON.stringify(svc?.spec?.selector)}), so ${pod}.${svcName}.${this.namespace}.svc has no DNS record`,
+          );
+      }
     }
   }
 
@@ -249,7 +261,12 @@ export class E2ECluster {
             `Job ${c.name}: spec changed after creation (Jobs are immutable; the API server refuses this update)`,
           );
       } else if ((kind === "ConfigMap" || kind === "Secret") && c.kind === "updated") {
-        for (const pod of this.pods.values()) if (pod.started) this.writeConfigVolumes(pod, true);
+        // the Kubelet updates mounted (non-subPath) files; the processes decide what to re-read
+        for (const pod of this.pods.values())
+          if (pod.started) {
+            this.writeConfigVolumes(pod, true);
+            if (pod.patroni) this.writePatroniConfig(pod);
+          }
       }
     }
   }
@@ -289,10 +306,7 @@ export class E2ECluster {
     for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
       for (const p of c.ports ?? []) wanted.add(p.containerPort);
     for (const p of wanted) ports.set(p, await freePort());
-    const roots = new Set<string>(POD_ROOTS);
-    for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
-      for (const m of c.volumeMounts ?? []) roots.add(m.mountPath.replace(/\/$/, ""));
-    return { pod: name, root, ports, roots: [...roots] };
+    return { pod: name, root, ports };
   }
 
   facts(
@@ -322,8 +336,6 @@ export class E2ECluster {
     for (const c of spec.containers ?? [])
       for (const p of c.ports ?? [])
         if (!place.ports.has(p.containerPort)) place.ports.set(p.containerPort, await freePort());
-    for (const c of spec.containers ?? [])
-      for (const m of c.volumeMounts ?? []) if (!place.roots.includes(m.mountPath)) place.roots.push(m.mountPath);
     const tmplJson = JSON.stringify(template);
     const pod: PodRuntime = {
       name,
@@ -351,9 +363,9 @@ export class E2ECluster {
     this.checkPodSecurity(pod);
     for (const c of spec.initContainers ?? []) {
       const r = await this.runContainerToCompletion(pod, c, `${name}-init-${c.name}`);
-      if (r !== 0)
+      if (r.code !== 0)
         throw new Error(
-          `pod ${name}: init container ${c.name} exited ${r}\n${tail(join(LOGS, `${name}-init-${c.name}.log`))}`,
+          `pod ${name}: init container ${c.name} exited ${r.code}\n${tail(join(LOGS, `${name}-init-${c.name}.log`))}`,
         );
     }
     for (const c of spec.containers ?? []) this.startContainer(pod, c);
@@ -361,7 +373,7 @@ export class E2ECluster {
     return pod;
   }
 
-  /** Volumes live under <pod>/.volumes/<name>; each mount path is a symlink to its volume. */
+  /** Volumes live under <pod>/.volumes/<name>; containers see them at their mount paths (podns.ts). */
   private materializeVolumes(pod: PodRuntime, sts?: Obj): void {
     const spec = pod.template.spec as V1PodSpec;
     const vroot = join(pod.place.root, ".volumes");
@@ -371,6 +383,10 @@ export class E2ECluster {
     // a StatefulSet's claim is `<template>-<pod>`.
     mkdirSync(join(this.root, "pvc"), { recursive: true, mode: 0o755 });
     const claim = (volume: string, claimName: string) => {
+      if (!this.claims.has(claimName) && !this.mc.child("PersistentVolumeClaim", claimName))
+        throw new Error(
+          `PersistentVolumeClaim ${claimName} does not exist (no StatefulSet claim template or PVC child creates it; the pod would stay Pending). Claims: ${[...this.claims].join(", ")}`,
+        );
       const dir = join(this.root, "pvc", claimName);
       if (!existsSync(dir)) mkdirPg(dir, 0o750);
       const at = join(vroot, volume);
@@ -378,7 +394,10 @@ export class E2ECluster {
       symlinkSync(dir, at);
     };
     const claims = new Set<string>((sts?.spec?.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata.name));
-    for (const name of claims) claim(name, `${name}-${pod.name}`);
+    for (const name of claims) {
+      this.claims.add(`${name}-${pod.name}`);
+      claim(name, `${name}-${pod.name}`);
+    }
     for (const v of spec.volumes ?? []) {
       const dir = join(vroot, v.name);
       if (v.persistentVolumeClaim) {
@@ -392,26 +411,34 @@ export class E2ECluster {
       }
     }
     this.writeConfigVolumes(pod, false);
-    // unmounted pod roots (e.g. /tmp when no emptyDir is mounted there) still need a place
-    const mounts = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].flatMap((c) => c.volumeMounts ?? []);
-    mounts.sort((a, b) => a.mountPath.length - b.mountPath.length);
-    for (const m of mounts) {
-      const target = join(vroot, m.name, m.subPath ?? "");
-      if (!existsSync(join(vroot, m.name))) throw new Error(`pod ${pod.name}: volumeMount ${m.name} names no volume`);
-      const at = join(pod.place.root, m.mountPath);
-      mkdirSync(dirname(at), { recursive: true });
-      let current: string | undefined;
-      try {
-        current = lstatSync(at).isSymbolicLink() ? readlinkSync(at) : "(not a link)";
-      } catch {}
-      if (current === target) continue;
-      if (current) rmSync(at, { recursive: true, force: true });
-      symlinkSync(target, at);
-    }
-    for (const r of POD_ROOTS) {
-      const at = join(pod.place.root, r);
-      if (!existsSync(at)) mkdirPg(at, 0o1777);
-    }
+    for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
+      for (const m of c.volumeMounts ?? [])
+        if (!existsSync(join(vroot, m.name))) throw new Error(`pod ${pod.name}: volumeMount ${m.name} names no volume`);
+  }
+
+  /** The container's volumeMounts as bind mounts of the pod's volume directories. */
+  mountsOf(pod: { place: PodPlace }, c: V1Container): Mount[] {
+    const vroot = join(pod.place.root, ".volumes");
+    return (c.volumeMounts ?? []).map((m) => ({
+      path: m.mountPath.replace(/\/$/, "") || "/",
+      source: realpathSync(join(vroot, m.name, m.subPath ?? "")),
+      readOnly: m.readOnly === true,
+    }));
+  }
+
+  /** Where a pod-world path of a pod lives on this machine (through its volume mounts). */
+  hostPath(pod: PodRuntime, podPath: string): string {
+    const spec = pod.template.spec as V1PodSpec;
+    const mounts = [...(spec.initContainers ?? []), ...(spec.containers ?? [])].flatMap((c) => this.mountsOf(pod, c));
+    const m = mounts
+      .filter((x) => podPath === x.path || podPath.startsWith(`${x.path}/`))
+      .sort((a, b) => b.path.length - a.path.length)[0];
+    if (!m) throw new Error(`pod ${pod.name}: ${podPath} is on no volume`);
+    return join(m.source, podPath.slice(m.path.length));
+  }
+
+  private inPod(pod: { place: PodPlace; template: Obj }, c: V1Container, argv: string[]): string[] {
+    return inPod(argv, this.mountsOf(pod, c), c.securityContext?.readOnlyRootFilesystem === true, c.workingDir);
   }
 
   /** Secret/ConfigMap/projected volumes, as the Kubelet writes them (mode, fsGroup). */
@@ -425,21 +452,18 @@ export class E2ECluster {
       if (!files) continue;
       const dir = join(vroot, v.name);
       if (refresh && !existsSync(dir)) continue;
-      rmSync(dir, { recursive: true, force: true });
+      // emptied, never replaced: running containers have this very directory bind-mounted
       mkdirSync(dir, { recursive: true, mode: 0o755 });
+      for (const e of readdirSync(dir)) rmSync(join(dir, e), { recursive: true, force: true });
       chmodSync(dir, 0o755);
       for (const f of files) {
         const at = join(dir, f.path);
         mkdirSync(dirname(at), { recursive: true, mode: 0o755 });
         let content = f.content;
         const text = content.toString("utf8");
-        // configuration text names pod paths; certificates and keys are copied byte for byte
-        if (!content.includes(0) && !text.includes("-----BEGIN"))
-          content = Buffer.from(
-            isPgBackRestConf(text)
-              ? mapPgBackRestConf(text, pod.place, (h) => this.placeOfHost(h))
-              : mapPaths(text, pod.place.root, pod.place.roots),
-          );
+        // pgBackRest's port options name pod-world ports; everything else is byte for byte
+        if (!content.includes(0) && !text.includes("-----BEGIN") && isPgBackRestConf(text))
+          content = Buffer.from(mapPgBackRestConf(text, pod.place, (h) => this.placeOfHost(h)));
         writeFileSync(at, content);
         // Kubelet: files owned by root; with fsGroup the group is fsGroup and group-read is added
         chownSync(at, 0, fsGroup !== undefined ? gid : 0);
@@ -471,7 +495,7 @@ export class E2ECluster {
 
   private startContainer(pod: PodRuntime, c: V1Container): void {
     const rawEnv = this.podEnv(pod, c);
-    let argv = resolveArgv(c, rawEnv).map((a) => mapPaths(a, pod.place.root, pod.place.roots));
+    let argv = resolveArgv(c, rawEnv);
     if (!argv.length) {
       this.finding(`pod ${pod.sts}: container ${c.name} has no command (image entrypoint unknown here); not run`);
       return;
@@ -488,27 +512,35 @@ export class E2ECluster {
     }
     pod.env.set(c.name, env);
     pod.argv.set(c.name, argv);
-    const cwd = c.workingDir ? mapPaths(c.workingDir, pod.place.root, pod.place.roots) : pod.place.root;
-    const d = startDaemon(`${this.name}.${pod.name}.${c.name}`, withClusterDns(asPostgres(env, argv)), { cwd });
+    const d = startDaemon(`${this.name}.${pod.name}.${c.name}`, this.inPod(pod, c, asPostgres(env, argv)), {
+      cwd: "/",
+    });
     pod.daemons.set(c.name, d);
     this.log(`pod ${pod.name}: started ${c.name} (pid ${d.pid}): ${argv.join(" ")}`);
   }
 
   /** Writes the mapped Patroni configuration over the file the ConfigMap put there. */
   private preparePatroni(pod: PodRuntime, c: V1Container, argv: string[], rawEnv: Record<string, string>): void {
-    const file = argv.slice(1).find((a) => a.startsWith(pod.place.root));
+    const file = argv.slice(1).find((a) => a.startsWith("/"));
     if (!file) throw new Error(`pod ${pod.name}: patroni started without a configuration file: ${argv.join(" ")}`);
-    const real = realpathSync(file);
+    const real = realpathSync(this.hostPath(pod, file));
     const raw = YAML.parse(readFileSync(real.replace("/.volumes/", "/.generated/"), "utf8")) as Record<string, any>;
     this.checkKubernetesDcs(pod, raw, rawEnv);
-    const config = mapPatroniConfig(raw, { etcd: this.etcd.endpoint, place: pod.place });
-    const { gid } = postgresIds();
-    writeFileSync(real, YAML.stringify(config));
-    chownSync(real, 0, gid);
-    chmodSync(real, 0o640);
-    pod.patroni = { container: c.name, config, raw };
-    const dataDir = mapEnv(rawEnv, pod.place).PATRONI_POSTGRESQL_DATA_DIR ?? config.postgresql?.data_dir;
-    pod.dataDir = dataDir;
+    pod.patroni = { container: c.name, config: {}, raw, file: real };
+    const config = this.writePatroniConfig(pod);
+    const dataDir = rawEnv.PATRONI_POSTGRESQL_DATA_DIR ?? config.postgresql?.data_dir;
+    pod.dataDir = dataDir ? this.hostPath(pod, dataDir) : undefined;
+  }
+
+  /** The file the ConfigMap put there, with the mapping applied (podworld.ts). */
+  private writePatroniConfig(pod: PodRuntime): Record<string, any> {
+    const p = pod.patroni!;
+    p.raw = YAML.parse(readFileSync(p.file.replace("/.volumes/", "/.generated/"), "utf8")) as Record<string, any>;
+    p.config = mapPatroniConfig(p.raw, { etcd: this.etcd.endpoint, place: pod.place });
+    writeFileSync(p.file, YAML.stringify(p.config));
+    chownSync(p.file, 0, postgresIds().gid);
+    chmodSync(p.file, 0o640);
+    return p.config;
   }
 
   /**
@@ -560,22 +592,34 @@ export class E2ECluster {
     c: V1Container,
     logName: string,
     timeoutMs = 300_000,
-  ): Promise<number> {
+  ): Promise<{ code: number; message?: string }> {
     const rawEnv = resolveEnv(c, this.facts(pod, (pod.template.spec as V1PodSpec).serviceAccountName), this.source);
     const env = this.rewriteConnections(mapEnv(rawEnv, pod.place), pod.place);
-    const argv = this.rewriteConnectionArgs(
-      resolveArgv(c, rawEnv).map((a) => mapPaths(a, pod.place.root, pod.place.roots)),
-    );
+    const argv = this.rewriteConnectionArgs(resolveArgv(c, rawEnv));
     if (!argv.length || !which(argv[0]!)) {
       this.finding(`pod ${pod.name}: container ${c.name} runs ${argv[0] ?? "(no command)"}, not available here`);
-      return 127;
+      return { code: 127 };
     }
-    const cwd = c.workingDir ? mapPaths(c.workingDir, pod.place.root, pod.place.roots) : pod.place.root;
-    const r = await run(withClusterDns(asPostgres(env, argv)), { timeoutMs, cwd });
+    // the Kubelet mounts a file at terminationMessagePath and reads at most 4096 bytes back
+    const termination = join(pod.place.root, ".termination", c.name);
+    mkdirSync(dirname(termination), { recursive: true });
+    writeFileSync(termination, "");
+    chownSync(termination, postgresIds().uid, postgresIds().gid);
+    const extra = [{ path: c.terminationMessagePath ?? "/dev/termination-log", source: termination }];
+    const wrapped = inPod(
+      asPostgres(env, argv),
+      [...this.mountsOf(pod, c), ...extra],
+      c.securityContext?.readOnlyRootFilesystem === true,
+      c.workingDir,
+    );
+    const r = await run(wrapped, { timeoutMs, cwd: "/" });
     writeFileSync(join(LOGS, `${logName}.log`), `$ ${argv.join(" ")}\n${r.stdout}\n${r.stderr}\nexit ${r.code}\n`, {
       flag: "a",
     });
-    return r.code;
+    let message = readFileSync(termination).subarray(0, 4096).toString("utf8");
+    if (!message && r.code !== 0 && c.terminationMessagePolicy === "FallbackToLogsOnError")
+      message = `${r.stdout}${r.stderr}`.split("\n").slice(-80).join("\n").slice(-2048);
+    return { code: r.code, ...(message ? { message } : {}) };
   }
 
   // ------------------------------------------------------------------ services
@@ -607,18 +651,18 @@ export class E2ECluster {
       return pod ? { port: hostPort(pod.place, podPort), pod: pod.name } : undefined;
     }
     const sp = ((svc.spec?.ports ?? []) as Obj[]).find((p) => p.port === podPort) ?? svc.spec?.ports?.[0];
-    const [pod] = this.endpoints(svc);
-    if (!pod) return undefined;
-    let target = sp?.targetPort ?? sp?.port ?? podPort;
-    if (typeof target === "string") {
-      const cp = (pod.template.spec as V1PodSpec).containers
-        .flatMap((c) => c.ports ?? [])
-        .find((p) => p.name === target);
-      if (!cp)
-        throw new Error(`Service ${svc.metadata.name}: targetPort ${target} names no container port of ${pod.name}`);
-      target = cp.containerPort;
+    const wanted = sp?.targetPort ?? sp?.port ?? podPort;
+    // an endpoint for this port is a selected pod that has the target port (a named targetPort
+    // skips pods without a port of that name; a client tries the addresses until one answers)
+    for (const pod of this.endpoints(svc)) {
+      const ports = (pod.template.spec as V1PodSpec).containers.flatMap((c) => c.ports ?? []);
+      const cp =
+        typeof wanted === "string"
+          ? ports.find((p) => p.name === wanted)
+          : ports.find((p) => p.containerPort === Number(wanted));
+      if (cp) return { port: hostPort(pod.place, cp.containerPort), pod: pod.name };
     }
-    return { port: hostPort(pod.place, Number(target)), pod: pod.name };
+    return undefined;
   }
 
   /** PGHOST naming a Service: connect to 127.0.0.1 (hostaddr), keep the name for TLS. */
@@ -692,6 +736,7 @@ export class E2ECluster {
       log: join(LOGS, `${this.name}.job-${name}.log`),
       done: Promise.resolve(),
       output: "",
+      pods: [],
     };
     this.jobs.set(name, rt);
     rt.done = (async () => {
@@ -719,22 +764,51 @@ export class E2ECluster {
           started: true,
         } satisfies PodRuntime;
         let code = 0;
+        const statuses: Obj[] = [];
+        const podObject: Obj = {
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: {
+            name: podName,
+            namespace: this.namespace,
+            uid: pod.uid,
+            labels: { ...pod.labels, "batch.kubernetes.io/job-name": name },
+            ownerReferences: [{ apiVersion: "batch/v1", kind: "Job", name, controller: true }],
+          },
+          spec,
+          status: { phase: "Running", containerStatuses: statuses },
+        };
+        rt.pods.push(podObject);
         try {
           mkdirSync(root, { recursive: true });
           this.materializeVolumes(pod);
           for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
-            code = await this.runContainerToCompletion(
+            const r = await this.runContainerToCompletion(
               pod,
               c,
               `${this.name}.job-${name}`,
               (job.spec?.activeDeadlineSeconds ?? 300) * 1000,
             );
+            code = r.code;
+            statuses.push({
+              name: c.name,
+              ready: false,
+              restartCount: 0,
+              state: {
+                terminated: {
+                  exitCode: r.code,
+                  reason: r.code === 0 ? "Completed" : "Error",
+                  ...(r.message ? { message: r.message } : {}),
+                },
+              },
+            });
             if (code !== 0) break;
           }
         } catch (e) {
           writeFileSync(rt.log, `harness: ${(e as Error).message}\n`, { flag: "a" });
           code = 1;
         }
+        podObject.status.phase = code === 0 ? "Succeeded" : "Failed";
         if (code === 0) {
           rt.state = "succeeded";
           break;
@@ -750,6 +824,37 @@ export class E2ECluster {
       rt.output = tail(rt.log, 40);
       this.log(`job ${name}: ${rt.state} after ${rt.attempts} attempt(s)`);
     })();
+  }
+
+  /** Pods of every Job run so far (one per attempt), for related objects of other controllers. */
+  jobPods(): Obj[] {
+    return [...this.jobs.values()].flatMap((j) => j.pods);
+  }
+
+  /** The PostgresCluster as the API server holds it (status as the hook last wrote it). */
+  parentObject(): Obj {
+    return { ...this.mc.parent, status: this.mc.lastResponse?.status ?? {} };
+  }
+
+  /**
+   * One round of another controller whose children run here (e.g. PostgresBackup Jobs): its
+   * related objects are this cluster and the Pods of the Jobs run so far.
+   */
+  async reconcileOther(other: Metacontroller): Promise<Change[]> {
+    await this.refreshPods();
+    const changes = await other.sync(
+      [
+        this.parentObject(),
+        ...[...this.pods.values()].filter((p) => p.started).map((p) => this.podObject(p)),
+        ...this.jobPods(),
+      ],
+      (o) => this.statusOf(o),
+    );
+    for (const c of changes)
+      if (c.kind !== "updated")
+        this.log(`${other.parent.kind} ${other.parent.metadata.name}: ${c.kind} ${c.key} ${c.name}`);
+    await this.apply(changes.filter((c) => c.key.startsWith("Job.")));
+    return changes;
   }
 
   // ------------------------------------------------------------------ status of children
@@ -922,8 +1027,9 @@ export class E2ECluster {
         if (code < 200 || code >= 400) return false;
       } else if (probe.exec?.command) {
         const env = p.env.get(c.name) ?? {};
-        const argv = probe.exec.command.map((a) => mapPaths(a, p.place.root, p.place.roots));
-        const r = await run(withClusterDns(asPostgres(env, argv)), { timeoutMs: (probe.timeoutSeconds ?? 5) * 1000 });
+        const r = await run(this.inPod(p, c, asPostgres(env, probe.exec.command)), {
+          timeoutMs: (probe.timeoutSeconds ?? 5) * 1000,
+        });
         if (r.code !== 0) return false;
       } else if (probe.tcpSocket) {
         const port = Number(probe.tcpSocket.port);
@@ -976,12 +1082,12 @@ export class E2ECluster {
     };
   }
 
-  /** The CA file Postgres itself is configured with (mapped path). */
+  /** The CA file Postgres itself is configured with (where it is on this machine). */
   caFile(): string {
     const p = [...this.pods.values()].find((x) => x.patroni);
     const ca = p?.patroni?.config.postgresql?.parameters?.ssl_ca_file;
     if (!ca) throw new Error("Patroni configuration sets no ssl_ca_file");
-    return ca;
+    return this.hostPath(p!, ca);
   }
 
   superConn(port: number, dbname = "postgres"): Conn {

@@ -20,8 +20,13 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { waitFor } from "./wait.ts";
 
-/** Fixed base so a later run can find and stop what an aborted run left behind. */
-export const BASE = "/tmp/tusk-e2e";
+/**
+ * Fixed base so a later run can find and stop what an aborted run left behind. Not under /tmp:
+ * pods mount their own /tmp, which would hide the volumes' sources inside their namespace.
+ */
+export const BASE = "/var/tmp/tusk-e2e";
+/** Every process the suite starts carries this variable, so leftovers are recognised by it. */
+export const MARKER = `TUSK_E2E_BASE=${BASE}`;
 export const PIDS = join(BASE, "pids");
 export const RUN = join(BASE, "run");
 export const LOGS = join(BASE, "logs");
@@ -68,6 +73,7 @@ export function asPostgres(env: Record<string, string>, argv: string[]): string[
     PATH: "/usr/lib/postgresql/15/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     HOME: home,
     LANG: "C.UTF-8",
+    TUSK_E2E_BASE: BASE,
   };
   const merged = { ...base, ...env };
   return [
@@ -108,7 +114,7 @@ export function startDaemon(
     detached: true,
     stdio: ["ignore", fd, fd],
     cwd: opts.cwd ?? BASE,
-    env: opts.env ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env, TUSK_E2E_BASE: BASE },
   });
   closeSync(fd);
   if (child.pid === undefined) throw new Error(`could not start ${name}: ${argv.join(" ")}`);
@@ -142,6 +148,14 @@ function cmdline(pid: number): string {
   }
 }
 
+/** Started by this suite: the marker in its environment, or the base directory in its command line. */
+export function ours(pid: number): boolean {
+  try {
+    if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(MARKER)) return true;
+  } catch {}
+  return cmdline(pid).includes(BASE);
+}
+
 /** Signals pid, waits for it to exit, escalates to SIGKILL. */
 export async function stopPid(pid: number | undefined, signal: NodeJS.Signals = "SIGTERM", timeoutMs = 30_000) {
   if (!alive(pid)) return;
@@ -168,7 +182,7 @@ export function forgetDaemon(name: string): void {
 export function postmasterPid(dataDir: string): number | undefined {
   try {
     const pid = Number(readFileSync(join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-    return pid > 0 && alive(pid) && cmdline(pid).includes(dataDir) ? pid : undefined;
+    return pid > 0 && alive(pid) && ours(pid) ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -201,7 +215,7 @@ export async function killLeftovers(log: (m: string) => void = () => {}): Promis
     const last = (f: string) => (/^(etcd|s3rver)/.test(f) ? 1 : 0);
     for (const f of readdirSync(PIDS).sort((a, b) => last(a) - last(b))) {
       const pid = Number(readFileSync(join(PIDS, f), "utf8").trim());
-      if (alive(pid) && cmdline(pid).includes(BASE)) {
+      if (alive(pid) && ours(pid)) {
         log(`stopping leftover ${f} (pid ${pid}) from an earlier run`);
         await stopPid(pid, "SIGTERM", 20_000);
       }

@@ -60,6 +60,11 @@ export function writeResultsMarkdown(path: string, wallSeconds: number): void {
   const outcomes = readJsonl<{ scenario: string; state: string; detail: string }>(join(RESULTS_DIR, "outcomes.jsonl"));
   const notes = readJsonl<{ cluster: string; list: string[] }>(join(RESULTS_DIR, "findings.jsonl"));
   if (!figures.length && !outcomes.length) return;
+  // files run in an order of vitest's choosing; the report follows the scenario numbers
+  const byScenario = (a: { scenario: string }, b: { scenario: string }) =>
+    a.scenario.localeCompare(b.scenario, "en", { numeric: true });
+  outcomes.sort(byScenario);
+  figures.sort(byScenario);
   const lines: string[] = [
     "# End-to-end results",
     "",
