@@ -6,8 +6,10 @@
  * cleanup after a scale-down, volumes.ts). Metacontroller caches this answer
  * per parent generation, so it may depend only on the parent's name.
  */
+import { PostgresClusterSpec } from "../../shared/api/postgres-cluster.ts";
 import { LABEL, labelValue } from "../../shared/labels.ts";
 import type { CustomizeRequest, CustomizeResponse } from "../../shared/metacontroller.ts";
+import { SOURCE_CLUSTER } from "./datasource.ts";
 import { RELATED } from "./kinds.ts";
 
 export function customizeCluster(request: CustomizeRequest): CustomizeResponse {
@@ -29,6 +31,14 @@ export function customizeCluster(request: CustomizeRequest): CustomizeResponse {
         resource: RELATED.PersistentVolumeClaim.resource,
         labelSelector: { matchLabels: { [LABEL.cluster]: labelValue(request.parent.metadata.name) } },
       },
+      ...dataSourceRules(request),
     ],
   };
+}
+
+/** A clone reads the source cluster's spec (its repository and pgBackRest configuration), datasource.ts. */
+function dataSourceRules(request: CustomizeRequest): CustomizeResponse["relatedResources"] {
+  const source = PostgresClusterSpec.safeParse(request.parent.spec ?? {});
+  const name = source.success ? source.data.dataSource?.postgresCluster?.clusterName : undefined;
+  return name ? [{ apiVersion: SOURCE_CLUSTER.apiVersion, resource: SOURCE_CLUSTER.resource, names: [name] }] : [];
 }

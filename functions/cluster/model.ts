@@ -50,6 +50,11 @@ export interface ClusterModel {
   instances: InstanceModel[];
   users: UserModel[];
   shutdown: boolean;
+  /**
+   * Set by the restore gate (restore-gate.ts) while Patroni may have to bootstrap from a restored
+   * data directory (an in-place restore, a new cluster from spec.dataSource): never initdb then.
+   */
+  bootstrapFromRestore?: boolean;
 }
 
 export type ModelResult = { ok: true; model: ClusterModel } | { ok: false; problems: FieldProblem[] };

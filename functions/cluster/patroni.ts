@@ -53,9 +53,11 @@ import { LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { archiveGetCommand, archivePushCommand } from "../../shared/pgbackrest/commands.ts";
 import { PATHS, ROLES, STANZA } from "../../shared/pod-layout.ts";
+import { bootstrapMethod } from "../restore/pod.ts";
 import { sortKeys } from "./canonical.ts";
 import type { ClusterModel } from "./model.ts";
 import { mergeParameters, RESTART_PARAMETERS } from "./parameters.ts";
+import { standbyCluster, standbyReplicaMethods } from "./standby.ts";
 
 /** Patroni 3.0 labels the leader `master`; newer versions need to be told to keep doing so. */
 export const LEADER_ROLE = "master";
@@ -171,10 +173,12 @@ export function dynamicConfiguration(model: ClusterModel): DynamicConfiguration 
     ),
   );
 
+  const standby = standbyCluster(model);
   const config = {
     maximum_lag_on_failover: MAXIMUM_LAG_ON_FAILOVER,
     ...rest,
     ...timings(model),
+    ...(standby ? { standby_cluster: standby } : {}),
     postgresql: {
       use_slots: true,
       ...restPostgresql,
@@ -211,6 +215,8 @@ export function patroniConfig(model: ClusterModel, options: { walVolume: boolean
         "data-checksums",
         ...(options.walVolume ? [{ waldir: walDirectory(model.version) }] : []),
       ],
+      // A restored data directory is moved into place; initdb would start an empty cluster instead.
+      ...(model.bootstrapFromRestore ? bootstrapMethod(dataDirectory(model.version)) : {}),
     },
     postgresql: {
       listen: `*:${model.port}`,
@@ -236,6 +242,7 @@ export function patroniConfig(model: ClusterModel, options: { walVolume: boolean
       },
       create_replica_methods: ["basebackup"],
       basebackup: [{ checkpoint: "fast" }, ...(options.walVolume ? [{ waldir: walDirectory(model.version) }] : [])],
+      ...standbyReplicaMethods(model, options.walVolume ? { walDirectory: walDirectory(model.version) } : {}),
     },
     // Pods have no /dev/watchdog; "automatic" would only log a warning on every promotion.
     watchdog: { mode: "off" },

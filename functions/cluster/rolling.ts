@@ -40,7 +40,7 @@ export interface InstancePlan {
   template: V1PodTemplateSpec | Record<string, unknown>;
 }
 
-export type Progress = "Creating" | "RollingUpdate" | "Switchover" | "ScalingDown" | "ShuttingDown";
+export type Progress = "Creating" | "RollingUpdate" | "Switchover" | "ScalingDown" | "ShuttingDown" | "Restoring";
 
 export interface RolloutPlan {
   instances: InstancePlan[];

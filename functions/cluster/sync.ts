@@ -28,6 +28,7 @@ import {
 import { dynamicConfiguration } from "./patroni.ts";
 import { buildInstanceSetPdb } from "./pdb.ts";
 import { buildPgBackRestConfigMap, buildRepoHostStatefulSet, hasBackups, pgbackrestCluster } from "./pgbackrest.ts";
+import { restoreGate } from "./restore-gate.ts";
 import { buildInstanceRole } from "./role.ts";
 import { buildInstanceRoleBinding } from "./rolebinding.ts";
 import { type DesiredInstance, planRollout } from "./rolling.ts";
@@ -75,7 +76,16 @@ export async function syncCluster(
   const pods = observedPods(request.related);
   const parsed = clusterModel(request.parent);
   if (!parsed.ok) return invalidResponse(request, parsed.problems, pods);
-  const model = parsed.model;
+  // Restores, data sources and standby clusters (restore-gate.ts) adjust the model, Jobs, replicas and status.
+  const gate = restoreGate({
+    model: parsed.model,
+    children: request.children,
+    related: request.related,
+    pods,
+    statefulSets: observedInstanceStatefulSets(request.children),
+    prevStatus: request.parent.status,
+  });
+  const model = gate.model;
   const children = request.children;
 
   const internal = internalSecret(model, children, deps);
@@ -104,6 +114,7 @@ export async function syncCluster(
    */
   const addJob = (job: ReturnType<typeof buildUsersJob>, what: string, runnable: boolean) => {
     const name = job.metadata!.name!;
+    if (gate.holdsJob(job)) return "absent";
     const state = jobState(children, name);
     if (state === "absent" && !runnable) return state;
     const observed = observedChildren(children, "Job")[name];
@@ -133,13 +144,15 @@ export async function syncCluster(
     if (manual) addJob(manual, `manual backup ${trigger}`, primaryReady);
   }
 
-  const plan = planRollout({
-    model,
-    desired,
-    statefulSets: observedInstanceStatefulSets(children),
-    pods,
-    configApplied: configState === "succeeded",
-  });
+  const plan = gate.applyTo(
+    planRollout({
+      model,
+      desired,
+      statefulSets: observedInstanceStatefulSets(children),
+      pods,
+      configApplied: configState === "succeeded",
+    }),
+  );
   if (plan.switchover)
     addJob(buildSwitchoverJob(model, plan.switchover.leader, plan.switchover.candidate), "switchover", true);
 
@@ -174,9 +187,10 @@ export async function syncCluster(
     ...jobChildren,
     ...backupChildren,
     ...volumes.children,
+    ...gate.children,
   ]);
 
-  const status = buildStatus({ model, desired, pods, plan, jobs, ignored });
+  const status = gate.status(buildStatus({ model, desired, pods, plan, jobs, ignored }));
   status.conditions = [...(status.conditions ?? []), ...volumes.conditions];
   const busy = plan.progress.length > 0 || jobs.some((j) => j.state === "running") || plan.switchover !== undefined;
   const unhealthy =
