@@ -20,7 +20,7 @@ import { inPod } from "./lib/podns.ts";
 import { asPostgres, run, tail } from "./lib/proc.ts";
 import { findings, outcome, record } from "./lib/results.ts";
 import { type S3Server, startS3 } from "./lib/s3.ts";
-import { healthy, INSTANCE_VOLUME, teardownCluster } from "./lib/scenario.ts";
+import { healthy, INSTANCE_VOLUME, jobFailure, teardownCluster } from "./lib/scenario.ts";
 import { Fatal, seconds, waitFor } from "./lib/wait.ts";
 
 const ROWS = 200_000;
@@ -120,7 +120,7 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
     "a leader, a streaming replica, every pod Ready and the stanza Job done",
     async () => {
       const stanza = [...c.jobs.values()].find((j) => isStanza(j.name));
-      if (stanza?.state === "failed") throw new Fatal(`stanza Job ${stanza.name} failed:\n${stanza.output}`);
+      if (stanza?.state === "failed") throw new Fatal(`stanza ${jobFailure(stanza)}`);
       const l = await healthy(c, 1);
       const ready = [...c.pods.values()].every((p) => p.started && p.ready);
       return l && ready && stanza?.state === "succeeded" ? l : undefined;

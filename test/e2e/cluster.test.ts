@@ -17,6 +17,7 @@ import {
   bootstrap,
   healthy,
   INSTANCE_VOLUME,
+  jobFailure,
   replication,
   sameOnAll,
   teardownCluster,
@@ -220,7 +221,7 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
         async () => {
           const recreated = [...c.pods.values()].every((p) => p.started && p.ready && p.uid !== before.get(p.name));
           const job = [...c.jobs.values()].find((j) => isSwitchover(j.name));
-          if (job?.state === "failed") throw new Fatal(`switchover Job ${job.name} failed:\n${job.output}`);
+          if (job?.state === "failed") throw new Fatal(`switchover ${jobFailure(job)}`);
           const leader = await c.leader();
           return recreated && job?.state === "succeeded" && leader && leader !== old && (await healthy(c, 2));
         },

@@ -61,7 +61,7 @@ export async function bootstrap(cluster: E2ECluster, instances: number) {
     "every pod Ready and the users Job complete",
     () => {
       const failed = usersJobs(cluster).find((j) => j.state === "failed");
-      if (failed) throw new Fatal(`users Job ${failed.name} failed:\n${failed.output}`);
+      if (failed) throw new Fatal(`users ${jobFailure(failed)}`);
       const ready = [...cluster.pods.values()].filter((p) => p.started && p.ready).length === instances;
       return ready && usersJobs(cluster).some((j) => j.state === "succeeded");
     },
@@ -127,4 +127,15 @@ export async function teardownCluster(cluster: E2ECluster | undefined, removeDat
     { timeoutMs: 30_000 },
   );
   if (removeData) rmSync(cluster.root, { recursive: true, force: true });
+}
+
+/** A failed Job in one line (its last error), then its log tail. */
+export function jobFailure(job: { name: string; output: string }): string {
+  const lines = job.output.split("\n");
+  const last =
+    [...lines]
+      .reverse()
+      .find((l) => /ERROR|FATAL|harness:|error:/i.test(l))
+      ?.trim() ?? "no error line";
+  return `Job ${job.name} failed: ${last}\n${job.output}`;
 }
