@@ -92,8 +92,15 @@ export const names = {
   pdb: (cluster: string, set: string) => boundedName([cluster, "set", set]),
   pgbackrestConfig: (cluster: string) => boundedName([cluster, "pgbackrest-config"]),
   repoHost: (cluster: string) => boundedName([cluster, "repo-host"], STS_MAX),
+  /** pgBouncer's Deployment, Service, PodDisruptionBudget, ConfigMap and Secret (auth_file). */
   pgbouncer: (cluster: string) => boundedName([cluster, "pgbouncer"]),
+  /** pgBouncer's client-facing certificate (its Service's DNS names), unless proxy.pgBouncer.customTLSSecret. */
+  pgbouncerCertSecret: (cluster: string) => boundedName([cluster, "pgbouncer-cert"]),
   monitoringSecret: (cluster: string) => boundedName([cluster, "monitoring"]),
+  /** postgres_exporter's queries (ConfigMap). */
+  exporterConfig: (cluster: string) => boundedName([cluster, "exporter"]),
+  /** The PodMonitor selecting the cluster's exporter ports. */
+  podMonitor: (cluster: string) => boundedName([cluster, "metrics"]),
   /** pgBackRest's TLS client certificate (instance pods, repo host and Jobs present it). */
   pgbackrestClientSecret: (cluster: string) => boundedName([cluster, "pgbackrest"]),
   /** A volume repository's claim: the repo host StatefulSet's claim template is named after the repo. */

@@ -32,6 +32,8 @@ export const PATHS = {
   pgbackrestSpool: "/tmp/pgbackrest/spool",
   /** pgBouncer configuration. */
   pgbouncerConfigDir: "/etc/pgbouncer",
+  /** postgres_exporter's queries (and web TLS configuration) and the CA it verifies Postgres with. */
+  exporterConfigDir: "/etc/postgres-exporter",
 } as const;
 
 export const PORTS = {
@@ -41,6 +43,8 @@ export const PORTS = {
   pgbackrestTls: 8432,
   exporter: 9187,
   pgbouncer: 5432,
+  /** The pgBouncer exporter beside pgBouncer (prometheus-community/pgbouncer_exporter's default). */
+  pgbouncerExporter: 9127,
 } as const;
 
 /** The pgBackRest stanza every cluster uses (PGO uses "db" too). */
@@ -52,6 +56,7 @@ export const IMAGES = {
   pgbackrest: "ghcr.io/tusk-dev/pgbackrest:2",
   pgbouncer: "ghcr.io/tusk-dev/pgbouncer:1",
   exporter: "quay.io/prometheuscommunity/postgres-exporter:v0.15.0",
+  pgbouncerExporter: "quay.io/prometheuscommunity/pgbouncer-exporter:v0.7.0",
 } as const;
 
 /**
@@ -62,6 +67,10 @@ export const ROLES = {
   superuser: "postgres",
   replication: "_tusk_replication",
   rewind: "_tusk_rewind",
+  /** pgBouncer's auth_user: runs auth_query (a SECURITY DEFINER lookup) and reads pgBouncer's stats. */
+  pgbouncer: "_tusk_pgbouncer",
+  /** The metrics exporter's login: pg_monitor, nothing else. */
+  monitoring: "_tusk_monitoring",
 } as const;
 
 /** The non-root UID/GID the Postgres image runs as (Debian's postgres user is 999 in most images). */

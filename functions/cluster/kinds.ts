@@ -8,6 +8,7 @@ import { groupKey } from "../../shared/metacontroller.ts";
 
 export const KINDS = {
   StatefulSet: { apiVersion: "apps/v1", kind: "StatefulSet", resource: "statefulsets" },
+  Deployment: { apiVersion: "apps/v1", kind: "Deployment", resource: "deployments" },
   Service: { apiVersion: "v1", kind: "Service", resource: "services" },
   ConfigMap: { apiVersion: "v1", kind: "ConfigMap", resource: "configmaps" },
   Secret: { apiVersion: "v1", kind: "Secret", resource: "secrets" },
@@ -34,6 +35,8 @@ export const RELATED = {
  */
 export const OPTIONAL_KINDS = {
   PingSource: { apiVersion: "sources.knative.dev/v1", kind: "PingSource", resource: "pingsources" },
+  /** Returned only under a controller that lists it (manifests/components/prometheus-operator). */
+  PodMonitor: { apiVersion: "monitoring.coreos.com/v1", kind: "PodMonitor", resource: "podmonitors" },
 } as const;
 
 /** The kinds a CompositeController for PostgresCluster must declare as `childResources`. */

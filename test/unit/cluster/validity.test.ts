@@ -76,6 +76,7 @@ describe("every child is a valid Kubernetes object and every pod passes Pod Secu
   it("declares exactly the kinds it emits", () => {
     expect(CHILD_KINDS).toEqual([
       "StatefulSet",
+      "Deployment",
       "Service",
       "ConfigMap",
       "Secret",

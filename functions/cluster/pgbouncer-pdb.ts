@@ -1,0 +1,27 @@
+/**
+ * @module
+ * A PodDisruptionBudget for pgBouncer when it runs more than one pod (or `minAvailable` is
+ * set): a node drain then never takes every pgBouncer at once. A single pod gets none, since a
+ * budget it can never meet would block drains forever.
+ */
+import type { V1PodDisruptionBudget } from "@kubernetes/client-node";
+import { clusterLabels } from "../../shared/labels.ts";
+import { names } from "../../shared/names.ts";
+import { withKind } from "./kinds.ts";
+import { childMeta } from "./metadata.ts";
+import type { ClusterModel } from "./model.ts";
+import { pgbouncerSpec } from "./pgbouncer-configmap.ts";
+import { pgbouncerSelector } from "./pgbouncer-deployment.ts";
+
+export function buildPgBouncerPdb(model: ClusterModel): V1PodDisruptionBudget | undefined {
+  const bouncer = pgbouncerSpec(model);
+  if (!bouncer || bouncer.replicas < 1) return undefined;
+  const minAvailable = bouncer.minAvailable ?? (bouncer.replicas > 1 ? 1 : undefined);
+  if (minAvailable === undefined) return undefined;
+  return withKind("PodDisruptionBudget", {
+    metadata: childMeta(model, names.pgbouncer(model.name), clusterLabels(model.name, "pgbouncer"), {
+      user: [bouncer.metadata],
+    }),
+    spec: { minAvailable, selector: { matchLabels: pgbouncerSelector(model) } },
+  });
+}
