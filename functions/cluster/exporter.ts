@@ -372,15 +372,15 @@ function exporterContainer(model: ClusterModel): V1Container {
 }
 
 /** The instance pod's containers and volumes, with the exporter added when it is on. */
-export function withExporter<T extends { containers: V1Container[]; volumes: V1Volume[] }>(
+export function withExporter<T extends { containers?: V1Container[]; volumes?: V1Volume[] }>(
   model: ClusterModel,
   pod: T,
 ): T {
   if (!exporterEnabled(model)) return pod;
   return {
     ...pod,
-    containers: [...pod.containers, exporterContainer(model)],
-    volumes: [...pod.volumes, configVolume(model)],
+    containers: [...(pod.containers ?? []), exporterContainer(model)],
+    volumes: [...(pod.volumes ?? []), configVolume(model)],
   };
 }
 

@@ -181,17 +181,46 @@ export function buildPatroniConfigJob(model: ClusterModel, dynamicConfig: unknow
 }
 
 /** Asks Patroni to hand leadership from `leader` to `candidate` (both pod names). */
-export function buildSwitchoverJob(model: ClusterModel, leader: string, candidate: string): V1Job {
+export function buildSwitchoverJob(
+  model: ClusterModel,
+  leader: string | undefined,
+  candidate: string | undefined,
+  trigger?: SwitchoverTrigger,
+): V1Job {
+  // Patroni's /failover needs only the candidate (the leader may be gone) and any member takes it.
+  const failover = trigger?.type === "Failover";
+  const host = failover ? candidate : leader;
+  if (!host) throw new Error(`a ${failover ? "failover needs a candidate" : "switchover needs the leader"}`);
   return job(
     model,
     (hash) => names.switchoverJob(model.name, hash),
     {
       component: "switchover",
-      command: curl("POST", patroniUrl(model, leader, "/switchover"), JSON.stringify({ leader, candidate })),
+      command: curl(
+        "POST",
+        patroniUrl(model, host, failover ? "/failover" : "/switchover"),
+        JSON.stringify(failover ? { candidate } : { leader, candidate }),
+      ),
       env: apiEnv(model),
       volumes: [],
       mounts: [],
     },
-    { leader, candidate },
+    trigger ? triggerWork(trigger.id) : { leader, candidate },
   );
+}
+
+/**
+ * A switchover or failover asked for with the annotation postgres.tusk.dev/trigger-switchover:
+ * its Job is named by the annotation's value alone, so one value runs one Job, whoever leads.
+ */
+export interface SwitchoverTrigger {
+  id: string;
+  type: "Switchover" | "Failover";
+}
+
+const triggerWork = (id: string) => ({ trigger: id });
+
+/** The name of the Job a trigger value runs (or ran). */
+export function triggeredSwitchoverJobName(model: ClusterModel, id: string): string {
+  return names.switchoverJob(model.name, contentHash(triggerWork(id), JOB_HASH_LENGTH));
 }

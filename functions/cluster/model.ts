@@ -6,6 +6,7 @@
  */
 import { type InstanceSet, PostgresClusterSpec, type UserSpec } from "../../shared/api/postgres-cluster.ts";
 import { type FieldProblem, zodProblems } from "../../shared/field-path.ts";
+import { ANNOTATION } from "../../shared/labels.ts";
 import type { Parent } from "../../shared/metacontroller.ts";
 import { boundedName, instanceSetName, names } from "../../shared/names.ts";
 import { IMAGES, PORTS, ROLES } from "../../shared/pod-layout.ts";
@@ -50,6 +51,11 @@ export interface ClusterModel {
   instances: InstanceModel[];
   users: UserModel[];
   shutdown: boolean;
+  /**
+   * The annotation postgres.tusk.dev/restart: copied onto the instance pod templates, so a new
+   * value restarts every instance through the rolling update (replicas first, the leader last).
+   */
+  restartId?: string;
   /**
    * Set by the restore gate (restore-gate.ts) while Patroni may have to bootstrap from a restored
    * data directory (an in-place restore, a new cluster from spec.dataSource): never initdb then.
@@ -110,6 +116,9 @@ export function clusterModel(parent: Parent): ModelResult {
       instances,
       users,
       shutdown: spec.shutdown === true,
+      ...(parent.metadata.annotations?.[ANNOTATION.restart]
+        ? { restartId: parent.metadata.annotations[ANNOTATION.restart] }
+        : {}),
     },
   };
 }

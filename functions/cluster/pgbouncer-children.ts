@@ -7,7 +7,10 @@
  * sync no longer returns). The client-facing certificate is issued with the cluster's other
  * certificates (secret.ts).
  */
+import type { V1Secret } from "@kubernetes/client-node";
+import { ANNOTATION } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
+import { names } from "../../shared/names.ts";
 import type { ClusterModel } from "./model.ts";
 import { buildPgBouncerConfigMap, pgbouncerIni, pgbouncerSpec } from "./pgbouncer-configmap.ts";
 import { buildPgBouncerDeployment } from "./pgbouncer-deployment.ts";
@@ -24,10 +27,15 @@ export interface PgBouncerParts {
   ignored: string[];
 }
 
+/**
+ * `tls` are the cluster's certificate Secrets (secret.ts tlsSecrets): a renewed certificate
+ * restarts pgBouncer, which reads its files only at start.
+ */
 export async function pgbouncerChildren(
   model: ClusterModel,
   children: ObjectMap,
   deps: ClusterDeps,
+  tls: V1Secret[],
 ): Promise<PgBouncerParts> {
   if (!pgbouncerSpec(model)) return { children: [], sql: [], ignored: [] };
   const { ini, ignored } = pgbouncerIni(model);
@@ -37,11 +45,25 @@ export async function pgbouncerChildren(
     children: [
       buildPgBouncerConfigMap(model, ini),
       secret,
-      buildPgBouncerDeployment(model, ini),
+      buildPgBouncerDeployment(model, ini, certificateFingerprint(model, tls)),
       buildPgBouncerService(model),
       ...(pdb ? [pdb] : []),
     ],
     sql: pgbouncerSql(model, credentials),
     ignored,
+  };
+}
+
+/**
+ * Which certificates pgBouncer reads: the Secrets' replaced-certificate annotations, set when
+ * a certificate is renewed or reissued (cert-renewal.ts). Never the PEM itself, which is random
+ * on every fresh start and would make the first Deployment differ from run to run.
+ */
+function certificateFingerprint(model: ClusterModel, tls: V1Secret[]): unknown {
+  const replaced = (name: string) =>
+    tls.find((s) => s.metadata?.name === name)?.metadata?.annotations?.[ANNOTATION.replacedCertificate] ?? null;
+  return {
+    client: replaced(names.pgbouncerCertSecret(model.name)),
+    server: replaced(names.serverCertSecret(model.name)),
   };
 }

@@ -105,8 +105,11 @@ function defaultAffinity(model: ClusterModel): V1PodSpec["affinity"] {
   };
 }
 
-/** `ini` is the rendered pgbouncer.ini: its hash on the pod template rolls the pods when it changes. */
-export function buildPgBouncerDeployment(model: ClusterModel, ini: string): V1Deployment {
+/**
+ * `ini` is the rendered pgbouncer.ini and `certificates` what identifies the certificates it
+ * reads (public parts only): their hash on the pod template rolls the pods when either changes.
+ */
+export function buildPgBouncerDeployment(model: ClusterModel, ini: string, certificates: unknown = null): V1Deployment {
   const bouncer = pgbouncerSpec(model)!;
   const monitored = exporterEnabled(model);
   const labels = { ...clusterLabels(model.name, "pgbouncer"), ...pgbouncerSelector(model) };
@@ -131,7 +134,7 @@ export function buildPgBouncerDeployment(model: ClusterModel, ini: string): V1De
       : {}),
     ...(bouncer.priorityClassName ? { priorityClassName: bouncer.priorityClassName } : {}),
   };
-  const configHash = contentHash({ ini, clientTls: bouncer.customTLSSecret ?? null });
+  const configHash = contentHash({ ini, clientTls: bouncer.customTLSSecret ?? null, certificates });
   const annotations = mergedAnnotations(
     model,
     { ...(monitored ? scrapeAnnotations(model, "pgbouncer") : {}), [ANNOTATION.configHash]: configHash },

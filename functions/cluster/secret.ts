@@ -248,6 +248,26 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
     );
     out.push(tlsSecret(model, name, ca, cert));
   }
+  const bouncer = model.spec.proxy?.pgBouncer;
+  if (bouncer && !bouncer.customTLSSecret) {
+    // What pgBouncer shows its clients: its Service's names (the server certificate's are the instances').
+    const name = names.pgbouncerCertSecret(model.name);
+    const observed = observedSecretData(children, name);
+    const cert = await leafCertificate(
+      ca,
+      observed,
+      {
+        commonName: names.pgbouncer(model.name),
+        dnsNames: serviceDnsNames(names.pgbouncer(model.name), model.namespace),
+        usage: "server",
+      },
+      deps,
+    );
+    // A replaced certificate restarts pgBouncer (pgbouncer-children.ts).
+    out.push(
+      tlsSecret(model, name, ca, cert, replacementAnnotations(children, name, observed?.["tls.crt"], cert.certificate)),
+    );
+  }
   if (!model.spec.customReplicationTLSSecret) {
     const name = names.replicationCertSecret(model.name);
     const cert = await leafCertificate(
@@ -297,6 +317,31 @@ function connectionData(model: ClusterModel, user: UserModel, password: string):
     ...(db !== undefined ? { dbname: db } : {}),
     uri: `postgresql://${enc(user.name)}:${enc(password)}@${host}:${port}${path}`,
     "jdbc-uri": `jdbc:postgresql://${host}:${port}${path}?password=${enc(password)}&user=${enc(user.name)}`,
+    ...pgbouncerConnectionData(model, user, password, path),
+  };
+}
+
+/**
+ * Through pgBouncer, when the cluster has one; not for the superuser, whom pgBouncer's
+ * auth_query never authenticates. JDBC must not use server-side prepared statements with
+ * transaction pooling, hence prepareThreshold=0 (as PGO does).
+ */
+function pgbouncerConnectionData(
+  model: ClusterModel,
+  user: UserModel,
+  password: string,
+  path: string,
+): Record<string, string> {
+  const bouncer = model.spec.proxy?.pgBouncer;
+  if (!bouncer || user.superuser) return {};
+  const host = `${names.pgbouncer(model.name)}.${model.namespace}.svc`;
+  const port = String(bouncer.port);
+  const enc = encodeURIComponent;
+  return {
+    "pgbouncer-host": host,
+    "pgbouncer-port": port,
+    "pgbouncer-uri": `postgresql://${enc(user.name)}:${enc(password)}@${host}:${port}${path}`,
+    "pgbouncer-jdbc-uri": `jdbc:postgresql://${host}:${port}${path}?password=${enc(password)}&prepareThreshold=0&user=${enc(user.name)}`,
   };
 }
 

@@ -20,6 +20,7 @@ import { ANNOTATION, instanceLabels, LABEL, labelValue, pgoInstanceLabels } from
 import { names } from "../../shared/names.ts";
 import { PATHS, POSTGRES_UID } from "../../shared/pod-layout.ts";
 import { contentHash } from "./canonical.ts";
+import { exporterEnabled, scrapeAnnotations, withExporter } from "./exporter.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta, mergedAnnotations, mergedLabels } from "./metadata.ts";
 import type { ClusterModel, InstanceModel, InstanceSetModel } from "./model.ts";
@@ -258,7 +259,7 @@ function basePodTemplate(model: ClusterModel, set: InstanceSetModel, instance: I
     automountServiceAccountToken: true,
     enableServiceLinks: false,
     securityContext: podSecurity(model),
-    ...withPgBackRest(model, set, databaseContainer(model, set), podVolumes(model, set)),
+    ...withExporter(model, withPgBackRest(model, set, databaseContainer(model, set), podVolumes(model, set))),
     ...(model.spec.imagePullSecrets?.length ? { imagePullSecrets: model.spec.imagePullSecrets } : {}),
     ...(spec.affinity
       ? { affinity: spec.affinity as V1PodSpec["affinity"] }
@@ -274,8 +275,17 @@ function basePodTemplate(model: ClusterModel, set: InstanceSetModel, instance: I
       : {}),
     ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
   };
+  // Hashed with the rest of the template: a new restart id or scrape setting rolls the pods
+  // through the update gate one at a time, never all at once.
+  const annotations = {
+    ...(exporterEnabled(model) ? scrapeAnnotations(model, "postgres") : {}),
+    ...(model.restartId !== undefined ? { [ANNOTATION.restart]: model.restartId } : {}),
+  };
   return {
-    metadata: { labels: mergedLabels(model, instancePodLabels(model, instance), [spec.metadata]) },
+    metadata: {
+      labels: mergedLabels(model, instancePodLabels(model, instance), [spec.metadata]),
+      ...(Object.keys(annotations).length ? { annotations } : {}),
+    },
     spec: podSpec,
   };
 }
@@ -291,7 +301,9 @@ export function instancePodTemplate(
     template: base,
     config: restartRelevantConfig(model, { walVolume: set.spec.walVolumeClaimSpec !== undefined }),
   });
-  const annotations = mergedAnnotations(model, { [ANNOTATION.configHash]: configHash }, [set.spec.metadata]);
+  const annotations = mergedAnnotations(model, { ...base.metadata?.annotations, [ANNOTATION.configHash]: configHash }, [
+    set.spec.metadata,
+  ]);
   return { template: { ...base, metadata: { ...base.metadata, annotations } }, configHash };
 }
 

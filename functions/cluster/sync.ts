@@ -17,6 +17,7 @@ import { sortKeys } from "./canonical.ts";
 import { buildClusterConfigMap } from "./configmap.ts";
 import { buildPatroniConfigJob, buildSwitchoverJob, buildUsersJob } from "./job.ts";
 import { type ClusterModel, clusterModel } from "./model.ts";
+import { monitoringChildren } from "./monitoring-children.ts";
 import {
   asDesired,
   jobState,
@@ -28,6 +29,8 @@ import {
 import { dynamicConfiguration } from "./patroni.ts";
 import { buildInstanceSetPdb } from "./pdb.ts";
 import { buildPgBackRestConfigMap, buildRepoHostStatefulSet, hasBackups, pgbackrestCluster } from "./pgbackrest.ts";
+import { pgbouncerChildren } from "./pgbouncer-children.ts";
+import { podMonitorsListed } from "./podmonitor.ts";
 import { restoreGate } from "./restore-gate.ts";
 import { buildInstanceRole } from "./role.ts";
 import { buildInstanceRoleBinding } from "./rolebinding.ts";
@@ -37,6 +40,7 @@ import { buildServices } from "./service.ts";
 import { buildInstanceServiceAccount } from "./serviceaccount.ts";
 import { buildInstanceStatefulSet, instancePodTemplate } from "./statefulset.ts";
 import { buildStatus, invalidStatus, type JobReport, leaderPod } from "./status.ts";
+import { triggeredSwitchover } from "./switchover.ts";
 import { buildTlsReloadJob } from "./tls-reload.ts";
 import { optionsProblem, usersSql } from "./users-sql.ts";
 import { volumeWork } from "./volumes.ts";
@@ -91,14 +95,18 @@ export async function syncCluster(
   const internal = internalSecret(model, children, deps);
   const tls = await tlsSecrets(model, children, deps);
   const users = await userSecrets(model, children, internal.credentials, deps);
-  const sql = usersSql(users.users);
+  const proxy = await pgbouncerChildren(model, children, deps, tls);
+  const monitoring = await monitoringChildren(model, children, deps, {
+    podMonitors: podMonitorsListed(request.controller),
+  });
+  const sql = usersSql(users.users, [...proxy.sql, ...monitoring.sql]);
   const ignored: string[] = [];
   for (const u of model.users) {
     const problem = u.options ? optionsProblem(u.options) : undefined;
     if (problem) ignored.push(`users ${u.name} options ${problem}`);
   }
   const dynamic = dynamicConfiguration(model);
-  ignored.push(...dynamic.ignored);
+  ignored.push(...dynamic.ignored, ...proxy.ignored);
 
   const desired: DesiredInstance[] = model.sets.flatMap((set) =>
     set.instances.map((instance) => ({ set, instance, ...instancePodTemplate(model, set, instance) })),
@@ -155,6 +163,16 @@ export async function syncCluster(
   );
   if (plan.switchover)
     addJob(buildSwitchoverJob(model, plan.switchover.leader, plan.switchover.candidate), "switchover", true);
+  // postgres.tusk.dev/trigger-switchover: one Job per value, reported in the Switchover condition.
+  const trigger = triggeredSwitchover({
+    model,
+    annotations: request.parent.metadata.annotations,
+    children,
+    pods,
+    rollingSwitchover: plan.switchover !== undefined,
+  });
+  jobChildren.push(...trigger.children);
+  jobs.push(...trigger.jobs);
 
   const volumes = volumeWork(model, request.parent.metadata.annotations, children, request.related, pods);
   jobs.push(...volumes.reports);
@@ -188,10 +206,12 @@ export async function syncCluster(
     ...backupChildren,
     ...volumes.children,
     ...gate.children,
+    ...proxy.children,
+    ...monitoring.children,
   ]);
 
   const status = gate.status(buildStatus({ model, desired, pods, plan, jobs, ignored }));
-  status.conditions = [...(status.conditions ?? []), ...volumes.conditions];
+  status.conditions = [...(status.conditions ?? []), ...volumes.conditions, ...trigger.conditions];
   const busy = plan.progress.length > 0 || jobs.some((j) => j.state === "running") || plan.switchover !== undefined;
   const unhealthy =
     !model.shutdown && (!primaryReady || desired.some((d) => pods.get(`${d.instance.name}-0`)?.ready !== true));

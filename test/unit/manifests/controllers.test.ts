@@ -39,9 +39,8 @@ const ALL_FUNCTIONS = Object.keys(FUNCTIONS);
  */
 const NOT_YET_RETURNED: Record<HookFunction, Record<string, string>> = {
   cluster: {
-    "Deployment apps/v1": "pgBouncer (issue 7: proxy.pgBouncer)",
-    "PingSource sources.knative.dev/v1": "returned only with TUSK_BACKUP_SCHEDULER=knative (or the cluster annotation postgres.tusk.dev/backup-scheduler); these runs use the default, CronJobs",
-    "PodMonitor monitoring.coreos.com/v1": "PodMonitors with the Prometheus Operator (issue 7)",
+    "PingSource sources.knative.dev/v1":
+      "returned only with TUSK_BACKUP_SCHEDULER=knative (or the cluster annotation postgres.tusk.dev/backup-scheduler); these runs use the default, CronJobs",
   },
   backup: {},
   restore: {},
