@@ -11,7 +11,7 @@
  * Needs root (processes run as `postgres` through setpriv) and Debian's postgresql-15 and
  * pgbackrest; skipped with the reason otherwise.
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import {
   chownSync,
   existsSync,
@@ -29,7 +29,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clusterModel } from "../../../functions/cluster/model.ts";
 import { buildRestoreJob } from "../../../functions/restore/job.ts";
-import { parseRestoreFailure, parseRestoreResult } from "../../../functions/restore/pod.ts";
+import { bootstrapMethod, parseRestoreFailure, parseRestoreResult } from "../../../functions/restore/pod.ts";
 import { planFromRestore } from "../../../functions/restore/target.ts";
 import { clusterObject, clusterSpec } from "./fixtures.ts";
 
@@ -326,6 +326,127 @@ describe.skipIf(reason !== undefined)(
       expect(existsSync(second.pgdata)).toBe(false);
       expect(await rowsIn(`${second.pgdata}_bootstrap`, dir)).toBe("early:50,late:50");
     }, 180_000);
+
+    it.skipIf(!which("patroni") || !which("etcd"))(
+      "Patroni bootstraps the directory the Job left with the custom method, creates its roles and leads; with none it exits and never runs initdb",
+      async () => {
+        const dir = newDir("patroni");
+        const { result, pgdata } = await runJob({ target: { type: "time", value: marks.time } }, dir);
+        expect(result.code).toBe(0);
+        const [etcdClient, etcdPeer, api, pgPort] = [
+          await freePort(),
+          await freePort(),
+          await freePort(),
+          await freePort(),
+        ];
+        const sock = join(dir, "patroni-run");
+        mkdirSync(sock);
+        execFileSync("chown", ["postgres:postgres", sock]);
+        const config = {
+          scope: "restored",
+          name: "hippo-a-0-0",
+          restapi: { listen: `127.0.0.1:${api}`, connect_address: `127.0.0.1:${api}` },
+          etcd3: { hosts: `127.0.0.1:${etcdClient}` },
+          bootstrap: { dcs: { ttl: 10, loop_wait: 1, retry_timeout: 4 }, ...bootstrapMethod(pgdata) },
+          postgresql: {
+            listen: `127.0.0.1:${pgPort}`,
+            connect_address: `127.0.0.1:${pgPort}`,
+            data_dir: pgdata,
+            bin_dir: PG_BIN,
+            pgpass: join(dir, "pgpass"),
+            authentication: {
+              superuser: { username: "postgres", password: "pw" },
+              replication: { username: "_tusk_replication", password: "rp" },
+              rewind: { username: "_tusk_rewind", password: "wp" },
+            },
+            parameters: { unix_socket_directories: sock },
+            pg_hba: ["local all all trust", "host all all 127.0.0.1/32 trust"],
+          },
+          watchdog: { mode: "off" },
+        };
+        const configFile = join(dir, "patroni.json");
+        writeFileSync(configFile, JSON.stringify(config));
+        execFileSync("chown", ["postgres:postgres", configFile]);
+        const etcd = spawn(
+          "etcd",
+          [
+            `--data-dir=${join(dir, "etcd")}`,
+            `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+            `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+            `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+            `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+            `--initial-cluster=default=http://127.0.0.1:${etcdPeer}`,
+          ],
+          { stdio: "ignore" },
+        );
+        try {
+          await bootstrapsThenRefuses();
+        } finally {
+          etcd.kill("SIGTERM");
+        }
+        async function bootstrapsThenRefuses() {
+          const patroni = spawn(
+            "setpriv",
+            [
+              "--reuid=postgres",
+              "--regid=postgres",
+              "--init-groups",
+              "/usr/bin/python3",
+              "/usr/bin/patroni",
+              configFile,
+            ],
+            { env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] },
+          );
+          let log = "";
+          patroni.stdout.on("data", (d) => (log += d));
+          patroni.stderr.on("data", (d) => (log += d));
+          try {
+            let rows = "";
+            for (let i = 0; i < 120 && !log.includes("initialized a new cluster"); i++)
+              await new Promise((r) => setTimeout(r, 500));
+            expect(log).toContain("Running custom bootstrap script");
+            expect(log).toContain("initialized a new cluster");
+            // Over TCP: the restored postgresql.auto.conf (this test's source) names another socket directory.
+            for (let i = 0; i < 20; i++) {
+              const r = await asPostgres([
+                "psql",
+                "-X",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                String(pgPort),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-Atc",
+                "SELECT (SELECT string_agg(phase || ':' || n, ',') FROM (SELECT phase, count(*) n FROM t GROUP BY 1) s) || ' ' || (SELECT count(*) FROM pg_roles WHERE rolname IN ('_tusk_replication', '_tusk_rewind')) || ' ' || pg_is_in_recovery()",
+              ]);
+              rows = r.stdout.trim();
+              if (r.code === 0) break;
+              await new Promise((res) => setTimeout(res, 500));
+            }
+            expect(rows).toBe("early:50 2 false");
+            expect(existsSync(`${pgdata}_bootstrap`)).toBe(false);
+          } finally {
+            patroni.kill("SIGTERM");
+            await new Promise((r) => patroni.once("exit", r));
+          }
+          // Nothing restored on this volume and an empty DCS (a new scope): Patroni gives up, and its
+          // initialize key, instead of running initdb.
+          rmSync(pgdata, { recursive: true, force: true });
+          const fresh = join(dir, "patroni-fresh.json");
+          writeFileSync(fresh, JSON.stringify({ ...config, scope: "nothing-restored" }));
+          execFileSync("chown", ["postgres:postgres", fresh]);
+          const again = await asPostgres(["timeout", "60", "/usr/bin/python3", "/usr/bin/patroni", fresh]);
+          expect(again.code).not.toBe(0);
+          expect(`${again.stdout}${again.stderr}`).toContain("no restored data directory");
+          expect(`${again.stdout}${again.stderr}`).toContain("removing initialize key");
+          expect(existsSync(join(pgdata, "PG_VERSION"))).toBe(false);
+        }
+      },
+      180_000,
+    );
 
     it("a failure names its stage and pgBackRest's error; the data directory is never left where Patroni looks", async () => {
       const dir = newDir("failure");
