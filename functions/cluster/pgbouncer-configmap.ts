@@ -17,21 +17,26 @@
  * Patroni's leader label, so pgBouncer never needs a RELOAD to follow the leader (G6). Patroni
  * stops Postgres when it demotes a leader (switchover or failover), which closes every server
  * connection to it. What is left is a short window in which the Service may still route a NEW
- * connection to the demoted instance (until the endpoints and kube-proxy catch up), or to an
- * instance that is no longer the leader after a partition. Such a connection would hand
- * clients `read-only transaction` errors for its whole life. So:
- * - `server_check_query = SELECT pg_catalog.pg_current_wal_lsn()` fails on a server in
- *   recovery (and costs nothing on the primary); pgBouncer drops a server connection whose
- *   check fails. It runs on a connection idle for more than `server_check_delay` (5 s), so
- *   a stale connection is gone by the first reuse after a short idle;
- * - `server_lifetime = 300` bounds how long any server connection lives, checked or not;
+ * connection to the demoted instance (until its role label, the endpoints and kube-proxy catch
+ * up), or to an instance that is no longer the leader after a partition. Such a connection
+ * would hand clients `read-only transaction` errors for its whole life. So:
+ * - `server_check_query` makes a server in recovery close the connection it runs on (it
+ *   terminates its own backend; on the primary it does nothing). pgBouncer ignores an error
+ *   from the check query and keeps the connection (seen on 1.18, and so in its source), but a
+ *   closed connection it drops, and the waiting client gets a fresh one. The check runs when
+ *   a connection is reused after `server_check_delay` (5 s) idle;
+ * - `server_lifetime = 60` bounds how long any server connection lives, checked or not, so a
+ *   pool kept busy without idle gaps still moves over within a minute, at the price of
+ *   reconnecting (TLS and SCRAM) each server connection once a minute;
  * - TCP keepalives (30 s idle, 3 probes 10 s apart) and `server_connect_timeout = 5` notice a
  *   vanished node instead of waiting for the kernel's two-hour default.
+ * `server_check_delay = 0` would check before every transaction, closing the window at once
+ * for one extra round trip per transaction; a user may choose it in `config.global`.
  * PAUSE/RESUME around a switchover was not chosen: it would need something to reach every
  * pgBouncer pod's admin console at the right moment, it cannot precede an unplanned failover,
  * and the hook does no I/O. A pool that points at replicas on purpose (a `config.databases`
- * entry with the replicas Service) should set `server_check_query` to `select 1` in
- * `config.global`, or its connections are recycled at every check.
+ * entry with the replicas Service) must set `server_check_query` to `select 1` in
+ * `config.global`, or its connections close at every check.
  */
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import { clusterLabels } from "../../shared/labels.ts";
@@ -58,6 +63,10 @@ export function pgbouncerSpec(model: ClusterModel) {
   return model.spec.proxy?.pgBouncer;
 }
 
+/** On a server in recovery, closes the connection it runs on (see the module comment). */
+export const STALE_SERVER_CHECK =
+  "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid()) END";
+
 /** Defaults a user may override in `config.global`. */
 function defaults(): Record<string, string> {
   return {
@@ -69,9 +78,9 @@ function defaults(): Record<string, string> {
     ignore_startup_parameters: "extra_float_digits",
     server_login_retry: "1",
     server_connect_timeout: "5",
-    server_check_query: "SELECT pg_catalog.pg_current_wal_lsn()",
+    server_check_query: STALE_SERVER_CHECK,
     server_check_delay: "5",
-    server_lifetime: "300",
+    server_lifetime: "60",
     server_idle_timeout: "60",
     tcp_keepalive: "1",
     tcp_keepidle: "30",
