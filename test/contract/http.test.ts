@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../../shared/http.ts";
+import { type FakeKubeApi, startFakeKubeApi } from "../unit/scheduler/fake-kube-api.ts";
 import { GET_ROUTES, POST_ROUTES } from "./lib/fixtures.ts";
 import { type Answer, COMMENT_LINE, call, isPlaceholder, post, SAMPLE_LINE, samples, sumOf } from "./lib/http.ts";
 import { eventually, RUNTIMES, type RunningServer, startServer } from "./lib/server.ts";
@@ -42,14 +43,19 @@ describe.each(RUNTIMES)("HTTP contract on %s", (runtime) => {
   /** Routes whose function still answers the 501 placeholder. */
   const placeholder = new Set<string>();
 
+  let kubeApi: FakeKubeApi;
+
   beforeAll(async () => {
-    server = await startServer(runtime);
+    // The scheduler creates PostgresBackups through the Kubernetes API: give it one to talk to.
+    kubeApi = await startFakeKubeApi();
+    server = await startServer(runtime, { env: { KUBECONFIG: kubeApi.kubeconfig } });
     for (const route of POST_ROUTES) {
       if (isPlaceholder(await post(server.url + route.path, "{"))) placeholder.add(route.path);
     }
   });
   afterAll(async () => {
     await server?.stop();
+    await kubeApi?.stop();
   });
 
   const skipNote = (path: string) => `${path} still answers the 501 placeholder`;
