@@ -41,6 +41,10 @@ import {
 
 const run = promisify(execFile);
 
+const ODD_DB = "odd'db `x` :v a=b";
+/** A libpq conninfo value, quoted. */
+const conninfoValue = (v: string) => `'${v.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+
 function whyNot(): string | undefined {
   const base = skipReason();
   if (base) return base;
@@ -124,7 +128,8 @@ describe.skipIf(skip !== undefined)(
       bouncerPort = await freePort();
       standbyPort = await freePort();
       children = await renderCluster({
-        users: [{ name: "app", databases: ["appdb"] }],
+        // An odd database name: the users Job must \\connect to it literally.
+        users: [{ name: "app", databases: ["appdb", ODD_DB] }],
         proxy: {
           pgBouncer: {
             replicas: 1,
@@ -395,10 +400,10 @@ describe.skipIf(skip !== undefined)(
       expect(direct.stderr).toMatch(/permission denied/);
     });
 
-    it("the lookup function exists in template1, postgres and appdb, callable by the auth_user only", async () => {
-      for (const db of ["template1", "postgres", "appdb"]) {
+    it("the lookup function exists in template1, postgres and every user database (an odd name too), callable by the auth_user only", async () => {
+      for (const db of ["template1", "postgres", "appdb", ODD_DB]) {
         const owner = await psql(
-          `host=${dir} port=${pg.port} dbname=${db} user=postgres`,
+          `host=${dir} port=${pg.port} dbname=${conninfoValue(db)} user=postgres`,
           "select p.prosecdef, pg_get_userbyid(p.proowner), has_function_privilege('app', p.oid, 'execute') from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = '_tusk_pgbouncer' and p.proname = 'get_auth'",
         );
         expect(owner.stdout, db).toBe("t|postgres|f");
@@ -463,7 +468,7 @@ describe.skipIf(skip !== undefined)(
         expect(lag.length).toBe(1);
         expect(lag[0].bytes).toBeGreaterThanOrEqual(0);
         const sizes = await value(queries.ccp_database_size!.query);
-        expect(sizes.map((s: Json) => s.dbname).sort()).toEqual(["appdb", "postgres"]);
+        expect(sizes.map((s: Json) => s.dbname).sort()).toEqual(["appdb", ODD_DB, "postgres"].sort());
         const backups = await value(queries.ccp_backrest_last_backup!.query);
         expect(backups).toHaveLength(1);
         expect(backups[0]).toMatchObject({ repo: "1", type: "full" });
