@@ -464,7 +464,12 @@ describe.skipIf(skip !== undefined)(
         const value = async (q: string) =>
           JSON.parse((await psql(conninfo, `select json_agg(x) from (${q}) x`)).stdout);
         expect(await value(queries.ccp_is_in_recovery!.query)).toEqual([{ status: 2 }]);
-        const lag = await value(queries.ccp_replication_lag_size!.query);
+        // The standby may still be connecting on a loaded machine: wait for it to stream.
+        let lag: Json[] = [];
+        for (let i = 0; i < 120 && lag?.length !== 1; i++) {
+          lag = await value(queries.ccp_replication_lag_size!.query);
+          if (lag?.length !== 1) await new Promise((r) => setTimeout(r, 250));
+        }
         expect(lag.length).toBe(1);
         expect(lag[0].bytes).toBeGreaterThanOrEqual(0);
         const sizes = await value(queries.ccp_database_size!.query);
