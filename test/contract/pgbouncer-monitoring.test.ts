@@ -471,7 +471,7 @@ describe.skipIf(skip !== undefined)(
           if (lag?.length !== 1) await new Promise((r) => setTimeout(r, 250));
         }
         expect(lag.length).toBe(1);
-        expect(lag[0].bytes).toBeGreaterThanOrEqual(0);
+        expect(lag[0]!.bytes).toBeGreaterThanOrEqual(0);
         const sizes = await value(queries.ccp_database_size!.query);
         expect(sizes.map((s: Json) => s.dbname).sort()).toEqual(["appdb", ODD_DB, "postgres"].sort());
         const backups = await value(queries.ccp_backrest_last_backup!.query);
