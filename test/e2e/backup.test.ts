@@ -14,13 +14,12 @@ import { names } from "../../shared/names.ts";
 import { parsePgBackRestInfo } from "../../shared/pgbackrest/info.ts";
 import { E2ECluster } from "./lib/cluster.ts";
 import { type Etcd, startEtcd } from "./lib/etcd.ts";
-import { inProcessHooks, Metacontroller } from "./lib/metacontroller.ts";
 import { sql } from "./lib/pg.ts";
 import { inPod } from "./lib/podns.ts";
 import { asPostgres, run, tail } from "./lib/proc.ts";
 import { findings, outcome, record } from "./lib/results.ts";
 import { type S3Server, startS3 } from "./lib/s3.ts";
-import { healthy, INSTANCE_VOLUME, jobFailure, teardownCluster } from "./lib/scenario.ts";
+import { healthy, INSTANCE_VOLUME, jobFailure, runBackup, teardownCluster } from "./lib/scenario.ts";
 import { Fatal, seconds, waitFor } from "./lib/wait.ts";
 
 const ROWS = 200_000;
@@ -29,35 +28,6 @@ let etcd: Etcd | undefined;
 let s3: S3Server | undefined;
 const clusters: E2ECluster[] = [];
 let failed = false;
-
-/** Runs a PostgresBackup through its hook until it succeeds; returns its status. */
-async function backup(c: E2ECluster, name: string, repoName: string, type: "full" | "incr") {
-  const mc = new Metacontroller(
-    inProcessHooks(),
-    {
-      apiVersion: "postgres.tusk.dev/v1",
-      kind: "PostgresBackup",
-      metadata: { name, namespace: c.namespace },
-      spec: { cluster: c.name, repoName, type },
-    },
-    { sync: "/backup/sync", customize: "/backup/customize" },
-  );
-  const t0 = Date.now();
-  const status = await waitFor(
-    `PostgresBackup ${name} to succeed`,
-    async () => {
-      await c.reconcileOther(mc);
-      const st = mc.lastResponse?.status ?? {};
-      if (st.phase === "Failed")
-        throw new Fatal(
-          `PostgresBackup ${name} failed: ${st.error ?? JSON.stringify(st)}\n${tail(c.jobs.get(st.jobName)?.log ?? "", 30)}`,
-        );
-      return st.phase === "Succeeded" ? st : undefined;
-    },
-    { timeoutMs: 300_000, intervalMs: 1000, describe: () => `status: ${JSON.stringify(mc.lastResponse?.status)}` },
-  );
-  return { status, seconds: seconds(t0) };
-}
 
 type RepoKind = "volume" | "s3";
 
@@ -160,7 +130,7 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
   const results: Record<string, { label: string; type: string }[]> = {};
   for (const type of ["full", "incr"] as const)
     for (const repo of repos.map((r) => r.name)) {
-      const r = await backup(c, `${name}-${type}-${repo}`, repo, type);
+      const r = await runBackup(c, `${name}-${type}-${repo}`, repo, type);
       // the status comes from the Job's termination message through the hook's info parser
       expect(r.status.backupType, `${repo} ${type}`).toBe(type);
       expect(r.status.backupLabel, `${repo} ${type} label`).toMatch(/^\d{8}-\d{6}F(_\d{8}-\d{6}I)?$/);

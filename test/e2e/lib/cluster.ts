@@ -66,6 +66,8 @@ import {
 import { Fatal, sleep, waitFor } from "./wait.ts";
 
 const PATH = "/usr/lib/postgresql/15/bin:/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin";
+const SA_VOLUME = "kube-api-access";
+const SA_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 export interface PodRuntime {
   name: string;
@@ -84,6 +86,8 @@ export interface PodRuntime {
   ready: boolean;
   restarts: number;
   started: boolean;
+  /** Being stopped: the Kubelet stand-in must not restart its containers. */
+  stopping?: boolean;
 }
 
 export interface JobRuntime {
@@ -137,6 +141,7 @@ export class E2ECluster {
     this.etcd = opts.etcd;
     this.log = opts.log ?? ((m) => console.log(`[${new Date().toISOString().slice(11, 23)}] ${this.name}: ${m}`));
     for (const o of opts.objects ?? []) this.userObjects.push(asStored(o));
+    E2ECluster.all.push(this);
     this.root = join(RUN, this.name);
     mkdirSync(this.root, { recursive: true, mode: 0o755 });
     chmodSync(RUN, 0o755);
@@ -164,9 +169,20 @@ export class E2ECluster {
     return this.userObjects.find((o) => o.kind === kind && o.metadata?.name === name);
   }
 
+  /** Every cluster of the run: a namespace holds their children and user objects together. */
+  static readonly all: E2ECluster[] = [];
+
+  private find(kind: string, name: string): Obj | undefined {
+    for (const c of [this, ...E2ECluster.all.filter((x) => x !== this && x.namespace === this.namespace)]) {
+      const o = c.mc.child(kind, name) ?? c.userObject(kind, name);
+      if (o) return o;
+    }
+    return undefined;
+  }
+
   readonly source: ObjectSource = {
-    secret: (name) => this.mc.child("Secret", name) ?? this.userObject("Secret", name),
-    configMap: (name) => this.mc.child("ConfigMap", name) ?? this.userObject("ConfigMap", name),
+    secret: (name) => this.find("Secret", name),
+    configMap: (name) => this.find("ConfigMap", name),
   };
 
   secret(name: string): Obj | undefined {
@@ -178,10 +194,7 @@ export class E2ECluster {
   /** One Metacontroller round: refresh pods, sync, apply what changed. */
   async reconcile(): Promise<Change[]> {
     await this.refreshPods();
-    const changes = await this.mc.sync(
-      [...this.pods.values()].filter((p) => p.started).map((p) => this.podObject(p)),
-      (o) => this.statusOf(o),
-    );
+    const changes = await this.mc.sync(this.candidates(), (o) => this.statusOf(o));
     for (const c of changes)
       if (c.kind !== "updated" || c.key.startsWith("Job.")) this.log(`${c.kind} ${c.key} ${c.name}`);
     await this.apply(changes);
@@ -212,6 +225,7 @@ export class E2ECluster {
   readonly places = new Map<string, PodPlace>();
   /** PersistentVolumeClaims that exist: created from StatefulSet claim templates, kept forever. */
   readonly claims = new Set<string>();
+  private readonly claimObjects = new Map<string, Obj>();
 
   private async preparePlaces(): Promise<void> {
     for (const svc of this.mc.children("Service")) addNames(serviceNames(svc.metadata.name, this.namespace));
@@ -395,8 +409,25 @@ export class E2ECluster {
     };
     const claims = new Set<string>((sts?.spec?.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata.name));
     for (const name of claims) {
-      this.claims.add(`${name}-${pod.name}`);
-      claim(name, `${name}-${pod.name}`);
+      const claimName = `${name}-${pod.name}`;
+      if (!this.claims.has(claimName)) {
+        // the StatefulSet controller: the template's labels plus the StatefulSet's selector
+        const t = (sts!.spec.volumeClaimTemplates as Obj[]).find((x) => x.metadata.name === name)!;
+        this.claimObjects.set(claimName, {
+          apiVersion: "v1",
+          kind: "PersistentVolumeClaim",
+          metadata: {
+            name: claimName,
+            namespace: this.namespace,
+            uid: randomUUID(),
+            labels: { ...(t.metadata?.labels ?? {}), ...(sts!.spec.selector?.matchLabels ?? {}) },
+          },
+          spec: { ...t.spec, volumeName: `pv-${claimName}` },
+          status: { phase: "Bound", capacity: t.spec?.resources?.requests ?? {}, accessModes: t.spec?.accessModes },
+        });
+      }
+      this.claims.add(claimName);
+      claim(name, claimName);
     }
     for (const v of spec.volumes ?? []) {
       const dir = join(vroot, v.name);
@@ -411,19 +442,54 @@ export class E2ECluster {
       }
     }
     this.writeConfigVolumes(pod, false);
+    this.writeServiceAccountVolume(pod);
     for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])])
       for (const m of c.volumeMounts ?? [])
         if (!existsSync(join(vroot, m.name))) throw new Error(`pod ${pod.name}: volumeMount ${m.name} names no volume`);
   }
 
   /** The container's volumeMounts as bind mounts of the pod's volume directories. */
-  mountsOf(pod: { place: PodPlace }, c: V1Container): Mount[] {
+  mountsOf(pod: { place: PodPlace; template?: Obj }, c: V1Container): Mount[] {
     const vroot = join(pod.place.root, ".volumes");
-    return (c.volumeMounts ?? []).map((m) => ({
+    const mounts: Mount[] = (c.volumeMounts ?? []).map((m) => ({
       path: m.mountPath.replace(/\/$/, "") || "/",
       source: realpathSync(join(vroot, m.name, m.subPath ?? "")),
       readOnly: m.readOnly === true,
     }));
+    const sa = join(vroot, SA_VOLUME);
+    if (existsSync(sa) && !mounts.some((m) => m.path === SA_PATH))
+      mounts.push({ path: SA_PATH, source: sa, readOnly: true });
+    return mounts;
+  }
+
+  /** The Kubernetes API stand-in's CA; when set, pods that automount a token get one. */
+  kubeApiCa: string | undefined;
+
+  /** The Kubelet's projected service account volume (token, ca.crt, namespace). */
+  private writeServiceAccountVolume(pod: PodRuntime): void {
+    const spec = pod.template.spec as V1PodSpec;
+    const dir = join(pod.place.root, ".volumes", SA_VOLUME);
+    if (spec.automountServiceAccountToken === false || !this.kubeApiCa) return;
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    const files: Record<string, string> = {
+      token: `e2e-token-${spec.serviceAccountName ?? "default"}`,
+      "ca.crt": this.kubeApiCa,
+      namespace: this.namespace,
+    };
+    for (const [name, content] of Object.entries(files)) {
+      writeFileSync(join(dir, name), content);
+      chownSync(join(dir, name), 0, postgresIds().gid);
+      chmodSync(join(dir, name), 0o644);
+    }
+  }
+
+  /** Labels Patroni's Kubernetes DCS objects carry (kubernetes.labels + scope label), for the API stand-in. */
+  dcsLabels(): Record<string, string> | undefined {
+    const p = [...this.pods.values()].find((x) => x.patroni);
+    const k = p?.patroni?.raw.kubernetes;
+    const scope = this.scope();
+    if (!k || !scope) return undefined;
+    return { ...(k.labels ?? {}), [k.scope_label ?? "cluster-name"]: scope };
   }
 
   /** Where a pod-world path of a pod lives on this machine (through its volume mounts). */
@@ -826,6 +892,24 @@ export class E2ECluster {
     })();
   }
 
+  /** Objects other than children that exist in the namespace (PostgresRestores, ...), supplied by a scenario. */
+  readonly relatedSources: (() => Obj[])[] = [];
+
+  /** Everything a customize rule may select: live Pods, Job Pods, PVCs, and scenario objects. */
+  candidates(): Obj[] {
+    return [
+      ...[...this.pods.values()].filter((p) => p.started).map((p) => this.podObject(p)),
+      ...this.jobPods(),
+      ...this.pvcObjects(),
+      ...this.relatedSources.flatMap((f) => f()),
+    ];
+  }
+
+  /** The claims StatefulSets created, as the API server shows them (Bound). */
+  pvcObjects(): Obj[] {
+    return [...this.claimObjects.values()];
+  }
+
   /** Pods of every Job run so far (one per attempt), for related objects of other controllers. */
   jobPods(): Obj[] {
     return [...this.jobs.values()].flatMap((j) => j.pods);
@@ -842,14 +926,7 @@ export class E2ECluster {
    */
   async reconcileOther(other: Metacontroller): Promise<Change[]> {
     await this.refreshPods();
-    const changes = await other.sync(
-      [
-        this.parentObject(),
-        ...[...this.pods.values()].filter((p) => p.started).map((p) => this.podObject(p)),
-        ...this.jobPods(),
-      ],
-      (o) => this.statusOf(o),
-    );
+    const changes = await other.sync([this.parentObject(), ...this.candidates()], (o) => this.statusOf(o));
     for (const c of changes)
       if (c.kind !== "updated")
         this.log(`${other.parent.kind} ${other.parent.metadata.name}: ${c.kind} ${c.key} ${c.name}`);
@@ -967,6 +1044,7 @@ export class E2ECluster {
 
   /** Labels (Patroni's touch_member logic, 3.0.2) and readiness (the pod's probes). */
   async refreshPods(): Promise<void> {
+    this.kubeletTick();
     let dcs: Awaited<ReturnType<E2ECluster["dcs"]>> = { members: {} };
     try {
       dcs = await this.dcs();
@@ -1100,18 +1178,51 @@ export class E2ECluster {
   /** Containers the suite killed on purpose, until the Kubelet stand-in restarts them. */
   private readonly killed = new Set<string>();
 
+  /** Restarts per container and when the Kubelet stand-in may start it again. */
+  private readonly crashes = new Map<string, { restarts: number; next: number }>();
+
+  /** A container that keeps exiting: the suite gives up on it after this many restarts. */
+  static readonly CRASH_LOOP = 6;
+
   /**
-   * A container that exited by itself would be restarted by the Kubelet (CrashLoopBackOff);
-   * during a scenario it means the generated configuration does not run, so fail at once with
-   * the container's own last words.
+   * The Kubelet (restartPolicy Always): a container that exited by itself is started again
+   * after a back-off (2, 4, 8, 10, 10... s here instead of 10 s doubling to 5 min). Some exits are
+   * by design (Patroni waiting for a restored data directory exits until the restore Job is
+   * done); a container that keeps exiting fails the wait with its own last words.
    */
-  assertNoCrash(): void {
+  private kubeletTick(): void {
     for (const p of this.pods.values()) {
-      if (!p.started) continue;
-      for (const [name, d] of p.daemons)
-        if (!alive(d.pid) && !this.killed.has(`${p.name}/${name}`))
-          throw new Fatal(`container ${name} of pod ${p.name} exited (the Kubelet would crash-loop it):
-${tail(d.log, 40)}`);
+      if (!p.started || p.stopping) continue;
+      for (const [name, d] of p.daemons) {
+        const id = `${p.name}/${name}`;
+        if (alive(d.pid) || this.killed.has(id)) continue;
+        const state = this.crashes.get(id) ?? { restarts: 0, next: 0 };
+        if (state.next === 0) {
+          state.next = Date.now() + Math.min(10_000, 2000 * 2 ** state.restarts);
+          this.crashes.set(id, state);
+          this.log(
+            `container ${name} of ${p.name} exited; restart ${state.restarts + 1} in ${Math.round((state.next - Date.now()) / 1000)} s`,
+          );
+        } else if (Date.now() >= state.next) {
+          state.restarts++;
+          state.next = 0;
+          p.restarts++;
+          const c = (p.template.spec as V1PodSpec).containers.find((x) => x.name === name)!;
+          this.startContainer(p, c);
+        }
+      }
+    }
+  }
+
+  /** Fails a wait at once when a container crash-loops, with its log. */
+  assertNoCrash(): void {
+    for (const [id, state] of this.crashes) {
+      if (state.restarts < E2ECluster.CRASH_LOOP) continue;
+      const [pod, name] = id.split("/") as [string, string];
+      const d = this.pods.get(pod)?.daemons.get(name);
+      throw new Fatal(
+        `container ${name} of pod ${pod} crash-loops (${state.restarts} restarts):\n${d ? tail(d.log, 40) : ""}`,
+      );
     }
   }
 
@@ -1137,6 +1248,7 @@ ${tail(d.log, 40)}`);
     if (old && alive(old.pid)) throw new Error(`container ${name} of ${podName} is still running`);
     p.restarts++;
     this.killed.delete(`${podName}/${c.name}`);
+    this.crashes.delete(`${podName}/${c.name}`);
     this.startContainer(p, c);
   }
 
@@ -1144,6 +1256,7 @@ ${tail(d.log, 40)}`);
     const p = this.pods.get(name);
     if (!p?.started) return;
     this.log(`stopping pod ${name} (${why})`);
+    p.stopping = true;
     await Promise.all(
       [...p.daemons.values()].map(async (d) => {
         await stopPid(d.pid, "SIGTERM", 60_000);
@@ -1154,7 +1267,9 @@ ${tail(d.log, 40)}`);
     const pm = p.dataDir ? postmasterPid(p.dataDir) : undefined;
     if (pm) await stopPid(pm, "SIGQUIT", 20_000);
     p.daemons.clear();
+    for (const id of [...this.crashes.keys()]) if (id.startsWith(`${name}/`)) this.crashes.delete(id);
     p.started = false;
+    p.stopping = false;
     p.ready = false;
   }
 

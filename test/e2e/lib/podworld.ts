@@ -130,7 +130,9 @@ export function mapPgBackRestConf(
       if (pg) value = String(hostPort(remote(values.get(`pg${pg[1]}-host`)), Number(value)));
       else if (repo) value = String(hostPort(remote(values.get(`repo${repo[1]}-host`)), Number(value)));
       else if (key === "tls-server-address") value = LOCAL_HOSTS.has(value) ? "127.0.0.1" : value;
-      else if (key === "tls-server-port") value = String(hostPort(place, Number(value)));
+      // a pod that runs no TLS server (a Job) does not declare the port; the value is unused there
+      else if (key === "tls-server-port" && place.ports.has(Number(value)))
+        value = String(hostPort(place, Number(value)));
       return `${indent}${key}${eq}${value}`;
     })
     .join("\n");

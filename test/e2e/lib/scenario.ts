@@ -8,8 +8,9 @@ import { rmSync } from "node:fs";
 import { names } from "../../../shared/names.ts";
 import type { E2ECluster } from "./cluster.ts";
 import { decodeSecretData } from "./kube.ts";
+import { inProcessHooks, Metacontroller } from "./metacontroller.ts";
 import { type Conn, query, sql } from "./pg.ts";
-import { allocatedPorts, listeningPorts } from "./proc.ts";
+import { allocatedPorts, listeningPorts, tail } from "./proc.ts";
 import { Fatal, seconds, waitFor } from "./wait.ts";
 
 export const INSTANCE_VOLUME = { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } };
@@ -138,4 +139,33 @@ export function jobFailure(job: { name: string; output: string }): string {
       .find((l) => /ERROR|FATAL|harness:|error:/i.test(l))
       ?.trim() ?? "no error line";
   return `Job ${job.name} failed: ${last}\n${job.output}`;
+}
+
+/** Runs a PostgresBackup through its hook until it succeeds; returns its status. */
+export async function runBackup(c: E2ECluster, name: string, repoName: string, type: "full" | "incr") {
+  const mc = new Metacontroller(
+    inProcessHooks(),
+    {
+      apiVersion: "postgres.tusk.dev/v1",
+      kind: "PostgresBackup",
+      metadata: { name, namespace: c.namespace },
+      spec: { cluster: c.name, repoName, type },
+    },
+    { sync: "/backup/sync", customize: "/backup/customize" },
+  );
+  const t0 = Date.now();
+  const status = await waitFor(
+    `PostgresBackup ${name} to succeed`,
+    async () => {
+      await c.reconcileOther(mc);
+      const st = mc.lastResponse?.status ?? {};
+      if (st.phase === "Failed")
+        throw new Fatal(
+          `PostgresBackup ${name} failed: ${st.error ?? JSON.stringify(st)}\n${tail(c.jobs.get(st.jobName)?.log ?? "", 30)}`,
+        );
+      return st.phase === "Succeeded" ? st : undefined;
+    },
+    { timeoutMs: 300_000, intervalMs: 1000, describe: () => `status: ${JSON.stringify(mc.lastResponse?.status)}` },
+  );
+  return { status, seconds: seconds(t0) };
 }
