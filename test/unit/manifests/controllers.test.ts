@@ -19,6 +19,7 @@ import {
   type ChildRule,
   CONTROLLER_OF,
   type HookFunction,
+  hookEnv,
   KIND_OF_RESOURCE,
   notImplemented,
   post,
@@ -38,10 +39,7 @@ const ALL_FUNCTIONS = Object.keys(FUNCTIONS);
  * a listed kind is returned by nothing and is not here (remove it from the controller).
  */
 const NOT_YET_RETURNED: Record<HookFunction, Record<string, string>> = {
-  cluster: {
-    "PingSource sources.knative.dev/v1":
-      "returned only with TUSK_BACKUP_SCHEDULER=knative (or the cluster annotation postgres.tusk.dev/backup-scheduler); these runs use the default, CronJobs",
-  },
+  cluster: {},
   backup: {},
   restore: {},
 };
@@ -169,10 +167,10 @@ describe.each(INSTALLS)("CompositeControllers in %s", (build) => {
 
 describe.each(FNS)("child resources derived from the %s hook", (fn) => {
   it.skipIf(pending[fn])(`${pendingNote(fn)}: every child it returns is listed at its apiVersion`, async () => {
-    for (const build of ["manifests", "knative"] as BuildName[]) {
+    for (const build of INSTALLS) {
       const cc = controller(build, fn);
       const listed = new Set(rules(cc).map((r) => `${KIND_OF_RESOURCE[r.resource]} ${r.apiVersion}`));
-      const run = await runHooks(cc, fn);
+      const run = await runHooks(cc, fn, hookEnv(built(build), cc));
       expect(run.errors, build).toEqual([]);
       expect(run.children.length, `${build}: the examples produce children`).toBeGreaterThan(0);
       const unlisted = run.children
@@ -187,9 +185,9 @@ describe.each(FNS)("child resources derived from the %s hook", (fn) => {
   it.skipIf(pending[fn])(`${pendingNote(fn)}: every listed child kind is returned for some example`, async () => {
     const returned = new Set<string>();
     const listed = new Set<string>();
-    for (const build of ["knative", "manifests + prometheus-operator"] as BuildName[]) {
+    for (const build of INSTALLS) {
       const cc = controller(build, fn);
-      const run = await runHooks(cc, fn);
+      const run = await runHooks(cc, fn, hookEnv(built(build), cc));
       expect(run.errors, build).toEqual([]);
       for (const { child } of run.children) returned.add(`${child.kind} ${child.apiVersion}`);
       for (const r of rules(cc)) listed.add(`${KIND_OF_RESOURCE[r.resource]} ${r.apiVersion}`);
@@ -214,7 +212,8 @@ describe("scheduled backups with Knative", () => {
     "every PingSource the cluster hook returns delivers to the scheduler's Knative Service at /scheduler/ping (skipped until the hook returns PingSources)",
     async () => {
       const docs = built("knative");
-      const run = await runHooks(controller("knative", "cluster"), "cluster");
+      const cc = controller("knative", "cluster");
+      const run = await runHooks(cc, "cluster", hookEnv(docs, cc));
       const pings = run.children.filter(({ child }) => child.kind === "PingSource");
       expect(pings.length).toBeGreaterThan(0);
       for (const { example, child } of pings) {

@@ -5,14 +5,28 @@
  * with what the CompositeControllers and RBAC declare.
  */
 import { readFileSync } from "node:fs";
+import { createClusterApp, optionsFromEnv, runtimeDeps } from "../../../functions/cluster/app.ts";
 import { createServer } from "../../../functions/server.ts";
 import { LABEL, PATRONI_LEADER_VALUE, PATRONI_REPLICA_VALUE } from "../../../shared/labels.ts";
+import { containerEnv, ofKind } from "./builds.ts";
 import { filesUnder, type KubeDoc, parseYamlDocs } from "./kustomize.ts";
 
 const app = createServer({ log: () => {} });
 
-export async function post(path: string, body: unknown): Promise<{ status: number; body: any }> {
-  const res = await app.request(path, {
+/**
+ * POSTs to the in-process server. `env` is the environment of the workload that serves the
+ * route in an install: the cluster hook reads its settings (TUSK_BACKUP_SCHEDULER) from there.
+ */
+export async function post(
+  path: string,
+  body: unknown,
+  env?: Record<string, string>,
+): Promise<{ status: number; body: any }> {
+  const target =
+    env && path.startsWith("/cluster/")
+      ? { app: createClusterApp(runtimeDeps, optionsFromEnv(env)), strip: 8 }
+      : undefined;
+  const res = await (target ? target.app : app).request(target ? path.slice(target.strip) : path, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -182,7 +196,31 @@ function matchesRule(obj: KubeDoc, rule: RelatedRule): boolean {
  * the given CompositeController: customize first (when configured), then sync three times,
  * each time observing the children of the previous answer as created and ready.
  */
-export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 4): Promise<HookRun> {
+/**
+ * The environment of the workload a CompositeController's sync hook URL reaches in `docs`
+ * (a Knative Service by name, or the Deployment behind a Service).
+ */
+export function hookEnv(docs: KubeDoc[], controller: KubeDoc): Record<string, string> {
+  const host = new URL(controller.spec.hooks.sync.webhook.url).hostname.split(".")[0];
+  const knative = docs.find(
+    (d) => d.apiVersion === "serving.knative.dev/v1" && d.kind === "Service" && d.metadata.name === host,
+  );
+  if (knative) return containerEnv(knative);
+  const service = docs.find((d) => d.apiVersion === "v1" && d.kind === "Service" && d.metadata.name === host);
+  if (!service) throw new Error(`no Service ${host} for ${controller.metadata.name}`);
+  const deployment = ofKind(docs, "Deployment").find((d) =>
+    Object.entries(service.spec.selector).every(([k, v]) => d.spec.template.metadata.labels?.[k] === v),
+  );
+  if (!deployment) throw new Error(`no Deployment behind Service ${host}`);
+  return containerEnv(deployment);
+}
+
+export async function runHooks(
+  controller: KubeDoc,
+  fn: HookFunction,
+  env: Record<string, string> = {},
+  rounds = 4,
+): Promise<HookRun> {
   const run: HookRun = { children: [], related: [], errors: [] };
   const childRules = controller.spec.childResources as ChildRule[];
   const all = examples();
@@ -197,7 +235,7 @@ export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 4
     };
     let relatedRules: RelatedRule[] = [];
     if (controller.spec.hooks.customize) {
-      const res = await post(`/${fn}/customize`, { controller, parent: withFinalizer });
+      const res = await post(`/${fn}/customize`, { controller, parent: withFinalizer }, env);
       if (res.status !== 200 || !Array.isArray(res.body?.relatedResources)) {
         run.errors.push(`${fn}/customize ${name}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
         continue;
@@ -216,13 +254,17 @@ export async function runHooks(controller: KubeDoc, fn: HookFunction, rounds = 4
         related[key] = group;
         for (const obj of candidates.filter((o) => matchesRule(o, rule))) group[obj.metadata.name] = obj;
       }
-      const res = await post(`/${fn}/sync`, {
-        controller,
-        parent: withFinalizer,
-        children,
-        related,
-        finalizing: false,
-      });
+      const res = await post(
+        `/${fn}/sync`,
+        {
+          controller,
+          parent: withFinalizer,
+          children,
+          related,
+          finalizing: false,
+        },
+        env,
+      );
       if (res.status !== 200 || !Array.isArray(res.body?.children)) {
         run.errors.push(`${fn}/sync ${name}: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
         break;

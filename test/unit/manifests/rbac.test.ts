@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { FUNCTIONS } from "../../../functions/server.ts";
 import { BUILDS, type BuildName, built, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
-import { CONTROLLER_OF, type HookFunction, notImplemented, resourceOfKind, runHooks } from "./hooks.ts";
+import { CONTROLLER_OF, type HookFunction, hookEnv, notImplemented, resourceOfKind, runHooks } from "./hooks.ts";
 import type { KubeDoc } from "./kustomize.ts";
 
 interface Rule {
@@ -110,10 +110,11 @@ describe.each(FNS)("RBAC derived from the %s hooks", (fn) => {
   it.skipIf(pending[fn])(
     `Metacontroller may watch what customize asks for and grant what the hooks' Roles grant (skipped while /${fn}/sync answers 501)`,
     async () => {
-      for (const build of ["manifests", "knative"] as BuildName[]) {
+      for (const build of INSTALLS) {
         const docs = built(build);
         const metacontroller = rulesFor(docs, "metacontroller", "metacontroller");
-        const run = await runHooks(findOne(docs, "CompositeController", CONTROLLER_OF[fn].name), fn);
+        const cc = findOne(docs, "CompositeController", CONTROLLER_OF[fn].name);
+        const run = await runHooks(cc, fn, hookEnv(docs, cc));
         expect(run.errors).toEqual([]);
         const missing: string[] = [];
         for (const rel of run.related)
