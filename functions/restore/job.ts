@@ -189,7 +189,7 @@ export function buildDcsResetJob(ref: RestoreRef, model: ClusterModel): V1Job {
 }
 
 const RESET_SCRIPT = `set -eu
-rm -rf "$PGDATA" "$PGDATA${WORK_SUFFIX}" "$PGDATA${READY_SUFFIX}" "$PGDATA${RESULT_SUFFIX}"
+rm -rf "$PGDATA" "\${PGDATA}${WORK_SUFFIX}" "\${PGDATA}${READY_SUFFIX}" "\${PGDATA}${RESULT_SUFFIX}"
 if [ -n "\${TUSK_WAL_DIR:-}" ]; then rm -rf "$TUSK_WAL_DIR"; fi
 echo "tusk: cleared $PGDATA; this instance re-clones from the restored leader"
 `;

@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 /**
  * The restore's Jobs: the pgbackrest argv for every restore shape, the restore container's
  * paths and volumes (agreeing with the instance StatefulSet's claims and Patroni's labels), and
@@ -210,6 +214,31 @@ describe("the DCS and reset Jobs", () => {
     ]);
     expect(pod.automountServiceAccountToken).toBe(false);
     expect(job.metadata!.name).toBe(names.restoreResetJob("hippo-pitr", "hippo-w-0"));
+  });
+
+  it("the reset script, run by sh -eu, removes the data directory, its restore leftovers and the WAL directory, nothing beside them", () => {
+    const root = mkdtempSync(join(tmpdir(), "tusk-reset-"));
+    try {
+      const pgdata = join(root, "pgdata", "pg16");
+      const wal = join(root, "pgwal", "pg16_wal");
+      const keep = join(root, "pgdata", "other");
+      for (const d of [pgdata, `${pgdata}_restore`, `${pgdata}_bootstrap`, wal, keep]) mkdirSync(d, { recursive: true });
+      writeFileSync(`${pgdata}.restore.json`, "{}");
+      const container = buildInstanceResetJob(ref, model, instance("hippo-w-0")).spec!.template.spec!.containers[0]!;
+      const [sh, flag, script] = container.command!;
+      expect([sh, flag]).toEqual(["sh", "-c"]);
+      const out = execFileSync("sh", ["-c", script!], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH, PGDATA: pgdata, TUSK_WAL_DIR: wal },
+      });
+      expect(out).toContain(`cleared ${pgdata}`);
+      for (const gone of [pgdata, `${pgdata}_restore`, `${pgdata}_bootstrap`, `${pgdata}.restore.json`, wal]) {
+        expect(existsSync(gone), gone).toBe(false);
+      }
+      expect(existsSync(keep)).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
