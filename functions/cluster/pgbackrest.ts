@@ -22,8 +22,8 @@ import { type PgBackRestCluster, repoKind } from "../../shared/pgbackrest/layout
 import {
   pgbackrestConfigMount,
   pgbackrestConfigVolume,
-  repoVolumeMount,
-  repoVolumeName,
+  repoClaimTemplate,
+  repoHostVolumeMount,
 } from "../../shared/pgbackrest/volumes.ts";
 import { IMAGES, PATHS, PORTS } from "../../shared/pod-layout.ts";
 import { withKind } from "./kinds.ts";
@@ -111,7 +111,7 @@ export function buildRepoHostStatefulSet(model: ClusterModel): V1StatefulSet | u
   const labels = repoHostLabels(model.name);
   const repoHost = pgbackrest.repoHost;
   const claims: V1PersistentVolumeClaim[] = volumeRepos.map((r) => ({
-    metadata: { name: repoVolumeName(r.name), labels },
+    metadata: { name: repoClaimTemplate(r.name), labels },
     spec: r.volume!.volumeClaimSpec as V1PersistentVolumeClaim["spec"],
   }));
   const certs: V1VolumeMount = { name: "certificates", mountPath: PATHS.tlsDir, readOnly: true };
@@ -120,7 +120,7 @@ export function buildRepoHostStatefulSet(model: ClusterModel): V1StatefulSet | u
     automountServiceAccountToken: false,
     enableServiceLinks: false,
     securityContext: podSecurity(model),
-    containers: [serverContainer(model, [tmp, certs, ...volumeRepos.map((r) => repoVolumeMount(r.name))])],
+    containers: [serverContainer(model, [tmp, certs, ...volumeRepos.map((r) => repoHostVolumeMount(r.name))])],
     volumes: [
       { ...pgbackrestConfigVolume(pgbackrestCluster(model), "repo-host") },
       { name: "tmp", emptyDir: {} },

@@ -7,6 +7,7 @@ import { syncCluster } from "../../../functions/cluster/sync.ts";
 import { certificateInfo } from "../../../shared/crypto/x509.ts";
 import { LABEL } from "../../../shared/labels.ts";
 import { clientCommonName } from "../../../shared/pgbackrest/layout.ts";
+import { repoVolume } from "../../../shared/pgbackrest/volumes.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
 import {
@@ -72,7 +73,15 @@ describe("pgBackRest children of a cluster", () => {
     const res = await sync(withBackups());
     const host = child(res, "StatefulSet", "hippo-repo-host");
     expect(host.spec.serviceName).toBe("hippo-pods");
-    expect(host.spec.volumeClaimTemplates.map((c: Json) => c.metadata.name)).toEqual(["pgbackrest-repo1"]);
+    expect(host.spec.volumeClaimTemplates.map((c: Json) => c.metadata.name)).toEqual(["repo1"]);
+    // The StatefulSet controller names the claim <template>-<StatefulSet>-<ordinal>: that is the
+    // claim the Jobs beside the repo host mount, and the template is what the repo host mounts.
+    const claim = `${host.spec.volumeClaimTemplates[0].metadata.name}-${host.metadata.name}-0`;
+    expect(repoVolume("hippo", "repo1").persistentVolumeClaim!.claimName).toBe(claim);
+    expect(host.spec.template.spec.containers[0].volumeMounts).toContainEqual({
+      name: "repo1",
+      mountPath: "/pgbackrest/repo1",
+    });
     expect(host.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
     const selector = child(res, "Service", "hippo-pods").spec.selector as Record<string, string>;
     for (const [k, v] of Object.entries(selector)) expect(host.spec.template.metadata.labels[k]).toBe(v);
