@@ -2,9 +2,11 @@
  * @module
  * The pgBackRest commands Tusk runs: Patroni's archive/restore commands, and argv arrays (or
  * small POSIX sh scripts taking argv) for the TLS server, stanza-create, backup, expire, info
- * and restore. Every command names the configuration directory explicitly
- * (`--config-path`), so pgBackRest reads conf.d and never falls back to a distribution's
- * `/etc/pgbackrest.conf`. The end-to-end suite passes its own `configPath`.
+ * and restore. Every command reads only `<config-path>/conf.d/*.conf`: `--no-config` is needed
+ * beside `--config-path` because when `<config-path>/pgbackrest.conf` is missing and the path is
+ * pgBackRest's compiled default, it loads the distribution's `/etc/pgbackrest.conf` instead
+ * (Debian's sets `repo1-path`, and pgBackRest then stops with "option 'repo1-path' cannot be
+ * set multiple times"). The end-to-end suite passes its own `configPath`.
  */
 import { PATHS, STANZA } from "../pod-layout.ts";
 import { repoIndex } from "./layout.ts";
@@ -26,12 +28,10 @@ export interface CommandContext {
  */
 export const TRANSIENT_EXIT_CODES = [49, 50, 56, 101] as const;
 
+const config = (ctx: CommandContext) => ["--no-config", `--config-path=${ctx.configPath ?? PATHS.pgbackrestConfigDir}`];
+
 function base(ctx: CommandContext = {}): string[] {
-  return [
-    ctx.binary ?? "pgbackrest",
-    `--config-path=${ctx.configPath ?? PATHS.pgbackrestConfigDir}`,
-    `--stanza=${ctx.stanza ?? STANZA}`,
-  ];
+  return [ctx.binary ?? "pgbackrest", ...config(ctx), `--stanza=${ctx.stanza ?? STANZA}`];
 }
 
 /** Single-quotes an argument for POSIX sh. */
@@ -57,14 +57,14 @@ export function archiveGetCommand(ctx: CommandContext = {}, options: { repoName?
 
 /** The TLS server beside Postgres and on the repo host (its container's command). */
 export function serverArgs(ctx: CommandContext = {}): string[] {
-  return [ctx.binary ?? "pgbackrest", `--config-path=${ctx.configPath ?? PATHS.pgbackrestConfigDir}`, "server"];
+  return [ctx.binary ?? "pgbackrest", ...config(ctx), "server"];
 }
 
 /** An aliveness probe of the local TLS server (no authentication; the server listens on `*`). */
 export function serverPingArgs(ctx: CommandContext = {}): string[] {
   return [
     ctx.binary ?? "pgbackrest",
-    `--config-path=${ctx.configPath ?? PATHS.pgbackrestConfigDir}`,
+    ...config(ctx),
     "--tls-server-address=127.0.0.1",
     "server-ping",
   ];

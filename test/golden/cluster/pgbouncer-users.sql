@@ -140,7 +140,7 @@ BEGIN
       SELECT 1 FROM "_tusk_monitoring".pgbackrest_info WHERE refreshed_at > now() - interval '5 minutes') THEN
     BEGIN
       CREATE TEMP TABLE IF NOT EXISTS tusk_pgbackrest_output (n bigserial, line text) ON COMMIT DELETE ROWS;
-      EXECUTE format('COPY pg_temp.tusk_pgbackrest_output (line) FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\x1f'', QUOTE E''\x1e'')', 'pgbackrest --config-path=/etc/pgbackrest --stanza=db --output=json info');
+      EXECUTE format('COPY pg_temp.tusk_pgbackrest_output (line) FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\x1f'', QUOTE E''\x1e'')', 'pgbackrest --no-config --config-path=/etc/pgbackrest --stanza=db --output=json info');
       SELECT string_agg(line, E'\n' ORDER BY n) INTO output FROM pg_temp.tusk_pgbackrest_output;
       DELETE FROM "_tusk_monitoring".pgbackrest_info;
       INSERT INTO "_tusk_monitoring".pgbackrest_info VALUES (now(), output::jsonb);

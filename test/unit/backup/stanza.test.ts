@@ -12,7 +12,7 @@ describe("stanza-create Job", () => {
     expect(podSecurityRestrictedViolations(job)).toEqual([]);
     const pod = job.spec.template.spec;
     expect(pod.containers[0].command[2]).toMatch(
-      /run pgbackrest --config-path=\/etc\/pgbackrest --stanza=db stanza-create/,
+      /run pgbackrest --no-config --config-path=\/etc\/pgbackrest --stanza=db stanza-create/,
     );
     expect(
       pod.volumes.filter((v: Json) => v.persistentVolumeClaim).map((v: Json) => v.persistentVolumeClaim.claimName),

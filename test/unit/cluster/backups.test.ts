@@ -60,7 +60,7 @@ describe("pgBackRest children of a cluster", () => {
     const pod = child(res, "StatefulSet", "hippo-instance1-0").spec.template.spec;
     const [db, sidecar] = pod.containers as Json[];
     expect(sidecar!.name).toBe("pgbackrest");
-    expect(sidecar!.command).toEqual(["pgbackrest", "--config-path=/etc/pgbackrest", "server"]);
+    expect(sidecar!.command).toEqual(["pgbackrest", "--no-config", "--config-path=/etc/pgbackrest", "server"]);
     expect(sidecar!.ports[0].containerPort).toBe(8432);
     for (const c of [db!, sidecar!])
       expect(c.volumeMounts.map((m: Json) => m.mountPath)).toContain("/etc/pgbackrest/conf.d");

@@ -58,6 +58,7 @@ describe("clone from another cluster", () => {
     expect(container.command.slice(0, 3)).toEqual(["sh", "-c", RESTORE_SCRIPT]);
     expect(container.command.slice(4)).toEqual([
       "pgbackrest",
+      "--no-config",
       "--config-path=/etc/pgbackrest",
       "--stanza=db",
       "--repo=2",

@@ -180,7 +180,7 @@ describe("Patroni configuration", () => {
     expect(pg.parameters.archive_command).toBe(pgbackrestCommands().archive_command);
     expect(pg.recovery_conf.restore_command).toBe(pgbackrestCommands().restore_command);
     expect(pgbackrestCommands().archive_command).toBe(
-      `pgbackrest --config-path=${PATHS.pgbackrestConfigDir} --stanza=db archive-push "%p"`,
+      `pgbackrest --no-config --config-path=${PATHS.pgbackrestConfigDir} --stanza=db archive-push "%p"`,
     );
   });
 

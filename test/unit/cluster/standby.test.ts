@@ -43,14 +43,14 @@ describe("a standby replaying from a repository", async () => {
     const standby = dynamic(res).standby_cluster;
     expect(standby).toEqual({
       create_replica_methods: ["pgbackrest"],
-      restore_command: 'pgbackrest --config-path=/etc/pgbackrest --stanza=db --repo=1 archive-get %f "%p"',
+      restore_command: 'pgbackrest --no-config --config-path=/etc/pgbackrest --stanza=db --repo=1 archive-get %f "%p"',
     });
     expect(patroni(res).bootstrap.dcs.standby_cluster).toEqual(standby);
   });
 
   it("defines the pgbackrest replica method: a delta restore without a primary to connect to", () => {
     expect(patroni(res).postgresql.pgbackrest).toEqual({
-      command: "pgbackrest --config-path=/etc/pgbackrest --stanza=db --repo=1 --delta restore",
+      command: "pgbackrest --no-config --config-path=/etc/pgbackrest --stanza=db --repo=1 --delta restore",
       keep_data: true,
       no_master: true,
       no_params: true,

@@ -24,10 +24,10 @@ const real = (name: string) => readFileSync(join(import.meta.dirname, "../../gol
 
 describe("command builders", () => {
   it("give Patroni archive and restore commands that name the configuration directory", () => {
-    expect(archivePushCommand()).toBe('pgbackrest --config-path=/etc/pgbackrest --stanza=db archive-push "%p"');
-    expect(archiveGetCommand()).toBe('pgbackrest --config-path=/etc/pgbackrest --stanza=db archive-get %f "%p"');
+    expect(archivePushCommand()).toBe('pgbackrest --no-config --config-path=/etc/pgbackrest --stanza=db archive-push "%p"');
+    expect(archiveGetCommand()).toBe('pgbackrest --no-config --config-path=/etc/pgbackrest --stanza=db archive-get %f "%p"');
     expect(archivePushCommand({ configPath: "/tmp/e2e dir/pg1" })).toBe(
-      `pgbackrest '--config-path=/tmp/e2e dir/pg1' --stanza=db archive-push "%p"`,
+      `pgbackrest --no-config '--config-path=/tmp/e2e dir/pg1' --stanza=db archive-push "%p"`,
     );
   });
 
@@ -36,6 +36,7 @@ describe("command builders", () => {
       backupArgs({ repoName: "repo2", type: "diff", options: ["--start-fast=n", "--repo2-path=/x", "--type=full"] }),
     ).toEqual([
       "pgbackrest",
+      "--no-config",
       "--config-path=/etc/pgbackrest",
       "--stanza=db",
       "--repo=2",
@@ -44,7 +45,7 @@ describe("command builders", () => {
       "backup",
     ]);
     // Without a type (PGO's manual backups) a --type in the options is the user's choice.
-    expect(backupArgs({ repoName: "repo1", options: ["--type=full"] }).slice(3)).toEqual([
+    expect(backupArgs({ repoName: "repo1", options: ["--type=full"] }).slice(4)).toEqual([
       "--repo=1",
       "--type=full",
       "backup",
@@ -52,25 +53,25 @@ describe("command builders", () => {
   });
 
   it("build expire, info, server and restore argv", () => {
-    expect(expireArgs({ repoName: "repo3", set: "20260101-010101F" }).slice(3)).toEqual([
+    expect(expireArgs({ repoName: "repo3", set: "20260101-010101F" }).slice(4)).toEqual([
       "--repo=3",
       "--set=20260101-010101F",
       "expire",
     ]);
-    expect(infoArgs().slice(3)).toEqual(["--output=json", "info"]);
-    expect(infoArgs({ repoName: "repo1", set: "L" }).slice(3)).toEqual([
+    expect(infoArgs().slice(4)).toEqual(["--output=json", "info"]);
+    expect(infoArgs({ repoName: "repo1", set: "L" }).slice(4)).toEqual([
       "--repo=1",
       "--set=L",
       "--output=json",
       "info",
     ]);
-    expect(serverArgs()).toEqual(["pgbackrest", "--config-path=/etc/pgbackrest", "server"]);
+    expect(serverArgs()).toEqual(["pgbackrest", "--no-config", "--config-path=/etc/pgbackrest", "server"]);
     expect(
       restoreArgs({
         repoName: "repo1",
         target: { type: "time", value: "2026-01-01 10:00:00+00" },
         options: ["--type=xid", "--db-include=app"],
-      }).slice(3),
+      }).slice(4),
     ).toEqual([
       "--repo=1",
       "--type=time",
@@ -87,7 +88,7 @@ describe("command builders", () => {
         set: "S",
         delta: false,
         pgPath: "/pgdata/pg16",
-      }).slice(3),
+      }).slice(4),
     ).toEqual([
       "--repo=2",
       "--pg1-path=/pgdata/pg16",
@@ -96,7 +97,7 @@ describe("command builders", () => {
       "--target-action=promote",
       "restore",
     ]);
-    expect(restoreArgs({ repoName: "repo1" }).slice(3)).toEqual(["--repo=1", "--delta", "restore"]);
+    expect(restoreArgs({ repoName: "repo1" }).slice(4)).toEqual(["--repo=1", "--delta", "restore"]);
   });
 
   it("quote for sh only where needed", () => {

@@ -41,6 +41,7 @@ const planOf = (spec: Record<string, unknown>) => {
 
 const BASE = [
   "pgbackrest",
+  "--no-config",
   "--config-path=/etc/pgbackrest",
   "--stanza=db",
   "--repo=2",
