@@ -4,7 +4,7 @@
  * self-signed certificate whose DNS SAN is `localhost` (pgBackRest 2.45 checks DNS SANs only,
  * NOTES B1), credentials S3RVER/S3RVER (s3rver checks SigV4 with them, NOTES B5).
  */
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "./http.ts";
 import { type Daemon, forgetDaemon, freePort, RUN, run, startDaemon, stopPid } from "./proc.ts";
@@ -47,7 +47,8 @@ export async function startS3(bucket = "pgbackrest"): Promise<S3Server> {
     cert,
   ]);
   if (r.code !== 0) throw new Error(`openssl: ${r.stderr}`);
-  const dataDir = join(dir, "data");
+  // a fresh store per server: a bucket left by another scenario holds another cluster's stanza
+  const dataDir = mkdtempSync(join(dir, "data-"));
   const daemon: Daemon = startDaemon(
     "s3rver",
     ["node", join(import.meta.dirname, "s3rver-run.mjs"), dataDir, key, cert, String(port), bucket],
