@@ -190,6 +190,7 @@ function repoOptions(
       opts.set(`${p}-host-ca-file`, layout.clientCaFile);
       opts.set(`${p}-host-cert-file`, layout.clientCertFile);
       opts.set(`${p}-host-key-file`, layout.clientKeyFile);
+      for (const [k, v] of remoteConfigOptions(`${p}-host`, layout)) opts.set(k, v);
     }
   } else if (kind === "s3" && repo.s3) {
     const endpoint = parseS3Endpoint(repo.s3.endpoint);
@@ -214,6 +215,21 @@ function repoOptions(
     if (global[`${p}-retention-full-type`] === undefined) opts.set(`${p}-retention-full-type`, "count");
   }
   return opts;
+}
+
+/**
+ * Where a remote (the TLS server answering for a pg or repo host) reads its configuration.
+ * Left at their defaults, pgBackRest sends no config options and the remote looks for
+ * `/etc/pgbackrest/pgbackrest.conf`; when that is missing it loads the distribution's
+ * `/etc/pgbackrest.conf` instead (Debian's sets `repo1-path`, and the remote then refuses every
+ * request with "option 'repo1-path' cannot be set multiple times"). An explicit empty main file
+ * and conf.d make the remote read exactly what the local commands read (`--no-config`).
+ */
+function remoteConfigOptions(prefix: string, layout: PgBackRestLayout): [string, string][] {
+  return [
+    [`${prefix}-config`, "/dev/null"],
+    [`${prefix}-config-include-path`, layout.confD],
+  ];
 }
 
 function tlsServerOptions(cluster: PgBackRestCluster, layout: PgBackRestLayout): Map<string, string> {
@@ -254,6 +270,7 @@ function stanzaOptions(
       opts.set(`${p}-host-ca-file`, layout.clientCaFile);
       opts.set(`${p}-host-cert-file`, layout.clientCertFile);
       opts.set(`${p}-host-key-file`, layout.clientKeyFile);
+      for (const [k, v] of remoteConfigOptions(`${p}-host`, layout)) opts.set(k, v);
       opts.set(`${p}-path`, remote.pgPath);
       opts.set(`${p}-port`, String(remote.pgPort));
       opts.set(`${p}-socket-path`, remote.socketPath);

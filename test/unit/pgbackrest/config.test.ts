@@ -82,6 +82,19 @@ describe("renderPgBackRestConfig", () => {
     }
   });
 
+  it("tells every remote to read an empty main file and conf.d, never the distribution's /etc/pgbackrest.conf", () => {
+    const instance = render("minio", "instance").global;
+    expect(instance.get("repo1-host-config")).toBe("/dev/null");
+    expect(instance.get("repo1-host-config-include-path")).toBe("/etc/pgbackrest/conf.d");
+    for (const role of ["repo-host", "job"] as const) {
+      const { db } = render("minio", role);
+      for (const i of [1, 2, 3]) {
+        expect(db.get(`pg${i}-host-config`)).toBe("/dev/null");
+        expect(db.get(`pg${i}-host-config-include-path`)).toBe("/etc/pgbackrest/conf.d");
+      }
+    }
+  });
+
   it("appends the cluster domain to pod names when one is given", () => {
     const text = renderPgBackRestConfig({
       cluster: SCENARIOS.minio!,
