@@ -148,6 +148,9 @@ export class Metacontroller {
     this.syncCount++;
     if (r.status !== 200) throw new Error(`sync answered HTTP ${r.status}: ${JSON.stringify(r.json).slice(0, 2000)}`);
     this.lastResponse = r.json;
+    // Metacontroller writes the returned status to the parent, and the next sync sends it back:
+    // hooks that carry state in their status (the PostgresRestore phase) depend on it.
+    if (r.json?.status !== undefined) this.parent.status = r.json.status;
     const children = r.json.children;
     if (!Array.isArray(children)) throw new Error(`sync response has no children list: ${JSON.stringify(r.json)}`);
     const problems: string[] = [];
