@@ -11,6 +11,7 @@ import { s3RepoTargets } from "../../functions/backup/repo-status.ts";
 import { PostgresClusterSpec } from "../../shared/api/postgres-cluster.ts";
 import { readRepoStatus, s3ObjectReader } from "../../shared/io/s3-repository.ts";
 import { names } from "../../shared/names.ts";
+import { infoArgs } from "../../shared/pgbackrest/commands.ts";
 import { parsePgBackRestInfo } from "../../shared/pgbackrest/info.ts";
 import { E2ECluster } from "./lib/cluster.ts";
 import { type Etcd, startEtcd } from "./lib/etcd.ts";
@@ -148,20 +149,14 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
       record(scenario, `${type} backup to ${what(repo)}`, r.seconds, "s", mb);
     }
 
-  // `pgbackrest info` in a pod that has the configuration (as `kubectl exec` would run it)
+  // the operator's `pgbackrest info` in a pod that has the configuration (as `kubectl exec` would run it)
   const pod = c.pods.get(`${names.repoHost(name)}-0`) ?? c.pod(leader);
   const container = (pod.template.spec.containers as { name: string }[]).find((x) =>
     (pod.argv.get(x.name)?.[0] ?? "").endsWith("pgbackrest"),
   )!;
   const info = await run(
     inPod(
-      asPostgres(pod.env.get(container.name) ?? {}, [
-        "pgbackrest",
-        "--config-path=/etc/pgbackrest",
-        "--stanza=db",
-        "--output=json",
-        "info",
-      ]),
+      asPostgres(pod.env.get(container.name) ?? {}, infoArgs()),
       c.mountsOf(pod, container as never),
       true,
     ),
