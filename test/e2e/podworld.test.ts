@@ -6,10 +6,12 @@ import { describe, expect, it } from "vitest";
 import { expandVars, resolveEnv } from "./lib/kube.ts";
 import {
   isPgBackRestConf,
+  isPgBouncerIni,
   mapEnv,
   mapListenAddress,
   mapPatroniConfig,
   mapPgBackRestConf,
+  mapPgBouncerIni,
   type PodPlace,
   parseServiceHost,
 } from "./lib/podworld.ts";
@@ -154,6 +156,41 @@ describe("pod-world mapping", () => {
     );
     expect(() => mapPgBackRestConf("[db]\npg1-host=nowhere.svc\npg1-port=5432", repoHost, () => undefined)).toThrow(
       /no pod/,
+    );
+  });
+
+  it("maps pgbouncer.ini's listen address and port, and a database's Service port to the Service stand-in; nothing else", () => {
+    const ini = [
+      "; Generated",
+      "[databases]",
+      "* = host=hippo-primary.e2e.svc port=5432",
+      "local = host=127.0.0.1 port=5432 dbname=x",
+      "",
+      "[pgbouncer]",
+      "auth_file = /etc/pgbouncer/users.txt",
+      "listen_addr = *",
+      "listen_port = 5432",
+      "server_tls_sslmode = verify-ca",
+    ].join("\n");
+    expect(isPgBouncerIni(ini)).toBe(true);
+    expect(isPgBouncerIni("[global]\nrepo1-path=/x\n")).toBe(false);
+    const out = mapPgBouncerIni(ini, place, (h, port) =>
+      h === "hippo-primary.e2e.svc" && port === 5432 ? 24001 : undefined,
+    );
+    expect(out.split("\n")).toEqual([
+      "; Generated",
+      "[databases]",
+      "* = host=hippo-primary.e2e.svc port=24001",
+      "local = host=127.0.0.1 port=5432 dbname=x",
+      "",
+      "[pgbouncer]",
+      "auth_file = /etc/pgbouncer/users.txt",
+      "listen_addr = 127.0.0.1",
+      "listen_port = 21001",
+      "server_tls_sslmode = verify-ca",
+    ]);
+    expect(() => mapPgBouncerIni("[databases]\n* = host=nowhere.svc\n[pgbouncer]\n", place, () => undefined)).toThrow(
+      /no Service/,
     );
   });
 });

@@ -23,7 +23,7 @@ import { basename, dirname, join } from "node:path";
 import type { V1Container, V1PodSpec, V1Probe } from "@kubernetes/client-node";
 import YAML from "yaml";
 import type { Etcd } from "./etcd.ts";
-import { status as httpStatus } from "./http.ts";
+import { status as httpStatus, tcpOpen } from "./http.ts";
 import {
   asStored,
   matches,
@@ -41,9 +41,11 @@ import {
   DEFAULT_POD_PORTS,
   hostPort,
   isPgBackRestConf,
+  isPgBouncerIni,
   mapEnv,
   mapPatroniConfig,
   mapPgBackRestConf,
+  mapPgBouncerIni,
   type PodPlace,
   parseServiceHost,
 } from "./podworld.ts";
@@ -63,6 +65,7 @@ import {
   stopPid,
   tail,
 } from "./proc.ts";
+import { ServiceProxy } from "./serviceproxy.ts";
 import { Fatal, sleep, waitFor } from "./wait.ts";
 
 const PATH = "/usr/lib/postgresql/15/bin:/usr/bin:/bin:/usr/sbin:/sbin:/usr/local/bin";
@@ -88,6 +91,8 @@ export interface PodRuntime {
   started: boolean;
   /** Being stopped: the Kubelet stand-in must not restart its containers. */
   stopping?: boolean;
+  /** The controller of a Deployment's pod (its ReplicaSet); a StatefulSet's pod has none here. */
+  owner?: { kind: string; name: string };
 }
 
 export interface JobRuntime {
@@ -229,6 +234,10 @@ export class E2ECluster {
 
   private async preparePlaces(): Promise<void> {
     for (const svc of this.mc.children("Service")) addNames(serviceNames(svc.metadata.name, this.namespace));
+    // only a Deployment's pod (pgBouncer) holds Service connections open; nothing else needs them
+    if (this.mc.children("Deployment").length)
+      for (const svc of this.mc.children("Service"))
+        for (const sp of (svc.spec?.ports ?? []) as Obj[]) await this.serviceProxy(svc.metadata.name, sp.port);
     for (const sts of this.mc.children("StatefulSet")) {
       const pod = this.podNameOf(sts);
       const spec = sts.spec?.template?.spec as V1PodSpec | undefined;
@@ -268,6 +277,11 @@ export class E2ECluster {
       if (kind === "StatefulSet") {
         if (c.kind === "deleted") await this.stopPod(this.podNameOf(c.object), "statefulset deleted");
         else await this.applyStatefulSet(c.object, c.previous);
+      } else if (kind === "Deployment") {
+        const current = this.deploymentPods.get(c.name);
+        if (c.kind === "deleted") {
+          if (current) await this.stopPod(current, "deployment deleted");
+        } else await this.applyDeployment(c.object);
       } else if (kind === "Job") {
         if (c.kind === "created") this.startJob(c.object);
         else if (c.kind === "updated")
@@ -312,6 +326,57 @@ export class E2ECluster {
     if (!pod?.started) await this.startPod(sts);
   }
 
+  /** The pod a Deployment currently runs (its newest ReplicaSet's). */
+  readonly deploymentPods = new Map<string, string>();
+
+  /**
+   * One pod from the template whatever `replicas` says (>= 1), named like a ReplicaSet's pod. A
+   * template change starts the new pod before the old one goes (RollingUpdate with surge; the
+   * old one goes without waiting for the new one to be Ready), or after it for Recreate.
+   */
+  private async applyDeployment(dep: Obj): Promise<void> {
+    const name = dep.metadata.name as string;
+    const replicas = dep.spec?.replicas ?? 1;
+    if (replicas > 1) this.finding(`Deployment ${name}: replicas ${replicas}, the suite runs one pod`);
+    const old = this.pods.get(this.deploymentPods.get(name) ?? "");
+    if (replicas < 1) {
+      if (old?.started) await this.stopPod(old.name, "scaled to 0");
+      return;
+    }
+    const templateHash = hash(JSON.stringify(dep.spec.template));
+    if (old?.started && old.templateHash === templateHash) return;
+    const recreate = dep.spec.strategy?.type === "Recreate";
+    if (recreate && old?.started) await this.stopPod(old.name, "template changed (Recreate)");
+    const podName = `${name}-${templateHash}-${hash(randomUUID(), 5)}`;
+    this.deploymentPods.set(name, podName);
+    await this.startPod(dep, {
+      name: podName,
+      labels: { "pod-template-hash": templateHash },
+      owner: { kind: "ReplicaSet", name: `${name}-${templateHash}` },
+    });
+    if (!recreate && old?.started) await this.stopPod(old.name, "template changed (RollingUpdate)");
+  }
+
+  /** Stand-ins for Services' cluster IP:port, keyed `<service>:<port>` (serviceproxy.ts). */
+  private readonly serviceProxies = new Map<string, ServiceProxy>();
+
+  private async serviceProxy(service: string, port: number): Promise<ServiceProxy> {
+    const key = `${service}:${port}`;
+    let p = this.serviceProxies.get(key);
+    if (!p) {
+      p = await ServiceProxy.listen(await freePort(), () => this.resolve(service, port)?.port);
+      this.serviceProxies.set(key, p);
+    }
+    return p;
+  }
+
+  /** The cluster-IP stand-in's port of `<service name>:<port>` (undefined for a name that is no Service). */
+  servicePort(host: string, port: number): number | undefined {
+    const svc = parseServiceHost(host, this.namespace);
+    if (!svc.service || svc.pod) return undefined;
+    return this.serviceProxies.get(`${svc.service}:${port}`)?.port;
+  }
+
   // ------------------------------------------------------------------ pods
 
   private async placeFor(name: string, spec: V1PodSpec, root: string): Promise<PodPlace> {
@@ -338,8 +403,11 @@ export class E2ECluster {
     };
   }
 
-  private async startPod(sts: Obj): Promise<PodRuntime> {
-    const name = this.podNameOf(sts);
+  private async startPod(
+    sts: Obj,
+    as?: { name: string; labels: Record<string, string>; owner: { kind: string; name: string } },
+  ): Promise<PodRuntime> {
+    const name = as?.name ?? this.podNameOf(sts);
     const template = sts.spec.template as Obj;
     const spec = template.spec as V1PodSpec;
     const existing = this.pods.get(name);
@@ -363,17 +431,20 @@ export class E2ECluster {
       argv: new Map(),
       labels: {
         ...(template.metadata?.labels ?? {}),
-        "controller-revision-hash": `${sts.metadata.name}-${hash(tmplJson)}`,
-        "statefulset.kubernetes.io/pod-name": name,
+        ...(as?.labels ?? {
+          "controller-revision-hash": `${sts.metadata.name}-${hash(tmplJson)}`,
+          "statefulset.kubernetes.io/pod-name": name,
+        }),
       },
       annotations: { ...(template.metadata?.annotations ?? {}) },
       ready: false,
       restarts: 0,
       started: false,
+      owner: as?.owner,
     };
     this.pods.set(name, pod);
     mkdirSync(root, { recursive: true });
-    this.materializeVolumes(pod, sts);
+    this.materializeVolumes(pod, as ? undefined : sts);
     this.checkPodSecurity(pod);
     for (const c of spec.initContainers ?? []) {
       const r = await this.runContainerToCompletion(pod, c, `${name}-init-${c.name}`);
@@ -530,6 +601,8 @@ export class E2ECluster {
         // pgBackRest's port options name pod-world ports; everything else is byte for byte
         if (!content.includes(0) && !text.includes("-----BEGIN") && isPgBackRestConf(text))
           content = Buffer.from(mapPgBackRestConf(text, pod.place, (h) => this.placeOfHost(h)));
+        else if (!content.includes(0) && isPgBouncerIni(text))
+          content = Buffer.from(mapPgBouncerIni(text, pod.place, (h, port) => this.servicePort(h, port)));
         writeFileSync(at, content);
         // Kubelet: files owned by root; with fsGroup the group is fsGroup and group-read is added
         chownSync(at, 0, fsGroup !== undefined ? gid : 0);
@@ -953,6 +1026,27 @@ export class E2ECluster {
         updateRevision: upToDate ? rev : `${o.metadata.name}-${hash(JSON.stringify(o.spec.template))}`,
       };
     }
+    if (o.kind === "Deployment") {
+      const pod = this.pods.get(this.deploymentPods.get(o.metadata.name) ?? "");
+      const running = pod?.started ? 1 : 0;
+      const ready = pod?.started && pod.ready ? 1 : 0;
+      const updated = running && pod!.templateHash === hash(JSON.stringify(o.spec.template)) ? 1 : 0;
+      return {
+        observedGeneration: o.metadata.generation ?? 1,
+        replicas: running,
+        readyReplicas: ready,
+        availableReplicas: ready,
+        updatedReplicas: updated,
+        unavailableReplicas: Math.max(0, (o.spec?.replicas ?? 1) - ready),
+        conditions: [
+          {
+            type: "Available",
+            status: ready ? "True" : "False",
+            reason: ready ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+          },
+        ],
+      };
+    }
     if (o.kind === "Job") {
       const j = this.jobs.get(o.metadata.name);
       if (!j) return undefined;
@@ -981,7 +1075,14 @@ export class E2ECluster {
         uid: p.uid,
         labels: p.labels,
         annotations: p.annotations,
-        ownerReferences: [{ apiVersion: "apps/v1", kind: "StatefulSet", name: p.sts, controller: true }],
+        ownerReferences: [
+          {
+            apiVersion: "apps/v1",
+            kind: p.owner?.kind ?? "StatefulSet",
+            name: p.owner?.name ?? p.sts,
+            controller: true,
+          },
+        ],
       },
       spec,
       status: {
@@ -1110,8 +1211,9 @@ export class E2ECluster {
         });
         if (r.code !== 0) return false;
       } else if (probe.tcpSocket) {
-        const port = Number(probe.tcpSocket.port);
-        if ((await httpStatus(`http://127.0.0.1:${hostPort(p.place, port)}/`)) === 0) return false;
+        let port = probe.tcpSocket.port as number | string;
+        if (typeof port === "string") port = c.ports?.find((x) => x.name === port)?.containerPort ?? Number(port);
+        if (!(await tcpOpen(hostPort(p.place, Number(port)), (probe.timeoutSeconds ?? 1) * 1000))) return false;
       }
     }
     return true;
@@ -1276,6 +1378,8 @@ export class E2ECluster {
   async stop(): Promise<void> {
     await Promise.all([...this.jobs.values()].map((j) => j.done.catch(() => {})));
     await Promise.all([...this.pods.keys()].map((n) => this.stopPod(n, "suite teardown")));
+    await Promise.all([...this.serviceProxies.values()].map((p) => p.close()));
+    this.serviceProxies.clear();
   }
 
   describe(): string {

@@ -5,6 +5,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { connect } from "node:net";
 
 export interface HttpResponse {
   status: number;
@@ -62,4 +63,18 @@ export async function status(url: string, timeoutMs = 2000): Promise<number> {
   } catch {
     return 0;
   }
+}
+
+/** A tcpSocket probe: does a connection to 127.0.0.1:port open (whatever the protocol)? */
+export function tcpOpen(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once("connect", () => done(true));
+    s.once("error", () => done(false));
+  });
 }

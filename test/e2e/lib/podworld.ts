@@ -152,3 +152,50 @@ export function parseServiceHost(host: string, namespace: string): { service?: s
   }
   return {};
 }
+
+/** Is this text a pgBouncer configuration file? */
+export function isPgBouncerIni(text: string): boolean {
+  return /^\s*\[pgbouncer\]\s*$/m.test(text) && /^\s*\[databases\]\s*$/m.test(text);
+}
+
+/**
+ * pgbouncer.ini: `listen_port` is this pod's host port and a local `listen_addr` is 127.0.0.1;
+ * a `[databases]` entry whose `host=` is a Service name keeps the name (it resolves to 127.0.0.1
+ * in the pod) and gets the port of the suite's stand-in for that Service's cluster IP
+ * (`servicePort`), which picks the endpoint at connect time as kube-proxy does, so pgBouncer
+ * follows the primary. Everything else stays as generated.
+ */
+export function mapPgBouncerIni(
+  text: string,
+  place: PodPlace,
+  servicePort: (host: string, port: number) => number | undefined,
+): string {
+  let section = "";
+  return text
+    .split("\n")
+    .map((l) => {
+      const header = /^\s*\[([^\]]+)\]\s*$/.exec(l);
+      if (header) {
+        section = header[1]!.toLowerCase();
+        return l;
+      }
+      const m = /^(\s*)([^=;#\s][^=]*?)(\s*=\s*)(.*)$/.exec(l);
+      if (!m) return l;
+      const [, indent, key, eq, value] = m as unknown as [string, string, string, string, string];
+      if (section === "pgbouncer" && key === "listen_port")
+        return `${indent}${key}${eq}${hostPort(place, Number(value))}`;
+      if (section === "pgbouncer" && key === "listen_addr") {
+        const addrs = value.split(",").map((a) => (LOCAL_HOSTS.has(a.trim()) ? "127.0.0.1" : a.trim()));
+        return `${indent}${key}${eq}${[...new Set(addrs)].join(",")}`;
+      }
+      if (section !== "databases") return l;
+      const host = /(^|\s)host=([^\s]+)/.exec(value)?.[2];
+      if (!host || LOCAL_HOSTS.has(host) || host.startsWith("/")) return l;
+      const portM = /(^|\s)port=(\d+)/.exec(value);
+      const port = servicePort(host, Number(portM?.[2] ?? 5432));
+      if (port === undefined) throw new Error(`pgbouncer.ini: database host ${host} is no Service of this run`);
+      const mapped = portM ? value.replace(/(^|\s)port=\d+/, `$1port=${port}`) : `${value} port=${port}`;
+      return `${indent}${key}${eq}${mapped}`;
+    })
+    .join("\n");
+}

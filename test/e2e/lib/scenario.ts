@@ -63,7 +63,8 @@ export async function bootstrap(cluster: E2ECluster, instances: number) {
     () => {
       const failed = usersJobs(cluster).find((j) => j.state === "failed");
       if (failed) throw new Fatal(`users ${jobFailure(failed)}`);
-      const ready = [...cluster.pods.values()].filter((p) => p.started && p.ready).length === instances;
+      // instance pods only: a Deployment's pod (pgBouncer) is no instance
+      const ready = [...cluster.pods.values()].filter((p) => p.started && p.ready && !p.owner).length === instances;
       return ready && usersJobs(cluster).some((j) => j.state === "succeeded");
     },
     240_000,
