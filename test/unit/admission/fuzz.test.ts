@@ -53,7 +53,8 @@ function mutate(object: Json, mutations: Mutation[]): Json {
         parent[last] = m.value;
         break;
       case "string":
-        parent[last] = String(m.value);
+        // JSON.stringify, not String(): a generated {"toString": false} makes String() throw
+        parent[last] = typeof m.value === "string" ? m.value : JSON.stringify(m.value);
         break;
       case "number":
         parent[last] = typeof m.value === "number" ? m.value : -1;
