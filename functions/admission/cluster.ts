@@ -10,6 +10,7 @@ import type { InstanceSet, PostgresClusterSpec, Repo } from "../../shared/api/po
 import { ANNOTATION } from "../../shared/labels.ts";
 import { instanceSetName } from "../../shared/names.ts";
 import { PORTS } from "../../shared/pod-layout.ts";
+import { compareQuantities, isPositive, parseQuantity } from "../../shared/quantity.ts";
 import { checkSchedule } from "./cron.ts";
 import { imageMajor } from "./image.ts";
 import { checkClusterNames, checkInstanceSetNames, checkUsers } from "./names.ts";
@@ -27,7 +28,6 @@ import {
   required,
   show,
 } from "./problems.ts";
-import { compareQuantities, isPositive, parseQuantity } from "../../shared/quantity.ts";
 
 export interface Findings {
   problems: Problem[];

@@ -52,7 +52,7 @@ import { stringify } from "yaml";
 import { LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { archiveGetCommand, archivePushCommand } from "../../shared/pgbackrest/commands.ts";
-import { PATHS, ROLES, STANZA } from "../../shared/pod-layout.ts";
+import { PATHS, ROLES } from "../../shared/pod-layout.ts";
 import { bootstrapMethod } from "../restore/pod.ts";
 import { sortKeys } from "./canonical.ts";
 import type { ClusterModel } from "./model.ts";

@@ -62,12 +62,7 @@ export function serverArgs(ctx: CommandContext = {}): string[] {
 
 /** An aliveness probe of the local TLS server (no authentication; the server listens on `*`). */
 export function serverPingArgs(ctx: CommandContext = {}): string[] {
-  return [
-    ctx.binary ?? "pgbackrest",
-    ...config(ctx),
-    "--tls-server-address=127.0.0.1",
-    "server-ping",
-  ];
+  return [ctx.binary ?? "pgbackrest", ...config(ctx), "--tls-server-address=127.0.0.1", "server-ping"];
 }
 
 export function stanzaCreateArgs(ctx: CommandContext = {}): string[] {

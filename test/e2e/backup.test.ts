@@ -135,7 +135,7 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
       // the status comes from the Job's termination message through the hook's info parser
       expect(r.status.backupType, `${repo} ${type}`).toBe(type);
       expect(r.status.backupLabel, `${repo} ${type} label`).toMatch(/^\d{8}-\d{6}F(_\d{8}-\d{6}I)?$/);
-      (results[repo] ??= []).push({ label: r.status.backupLabel, type });
+      results[repo] = [...(results[repo] ?? []), { label: r.status.backupLabel, type }];
       const size = r.status.size as number | undefined;
       const repoSize = r.status.repoSize as number | undefined;
       const mib = (b: number) => (b / 1048576).toFixed(1);
@@ -155,11 +155,7 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
     (pod.argv.get(x.name)?.[0] ?? "").endsWith("pgbackrest"),
   )!;
   const info = await run(
-    inPod(
-      asPostgres(pod.env.get(container.name) ?? {}, infoArgs()),
-      c.mountsOf(pod, container as never),
-      true,
-    ),
+    inPod(asPostgres(pod.env.get(container.name) ?? {}, infoArgs()), c.mountsOf(pod, container as never), true),
   );
   expect(info.code, info.stderr || info.stdout).toBe(0);
   const [stanza] = parsePgBackRestInfo(info.stdout);

@@ -24,8 +24,12 @@ const real = (name: string) => readFileSync(join(import.meta.dirname, "../../gol
 
 describe("command builders", () => {
   it("give Patroni archive and restore commands that name the configuration directory", () => {
-    expect(archivePushCommand()).toBe('pgbackrest --no-config --config-path=/etc/pgbackrest --stanza=db archive-push "%p"');
-    expect(archiveGetCommand()).toBe('pgbackrest --no-config --config-path=/etc/pgbackrest --stanza=db archive-get %f "%p"');
+    expect(archivePushCommand()).toBe(
+      'pgbackrest --no-config --config-path=/etc/pgbackrest --stanza=db archive-push "%p"',
+    );
+    expect(archiveGetCommand()).toBe(
+      'pgbackrest --no-config --config-path=/etc/pgbackrest --stanza=db archive-get %f "%p"',
+    );
     expect(archivePushCommand({ configPath: "/tmp/e2e dir/pg1" })).toBe(
       `pgbackrest --no-config '--config-path=/tmp/e2e dir/pg1' --stanza=db archive-push "%p"`,
     );

@@ -223,7 +223,8 @@ describe("the DCS and reset Jobs", () => {
       const pgdata = join(root, "pgdata", "pg16");
       const wal = join(root, "pgwal", "pg16_wal");
       const keep = join(root, "pgdata", "other");
-      for (const d of [pgdata, `${pgdata}_restore`, `${pgdata}_bootstrap`, wal, keep]) mkdirSync(d, { recursive: true });
+      for (const d of [pgdata, `${pgdata}_restore`, `${pgdata}_bootstrap`, wal, keep])
+        mkdirSync(d, { recursive: true });
       writeFileSync(`${pgdata}.restore.json`, "{}");
       const container = buildInstanceResetJob(ref, model, instance("hippo-w-0")).spec!.template.spec!.containers[0]!;
       const [sh, flag, script] = container.command!;
