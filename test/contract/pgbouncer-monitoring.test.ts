@@ -172,12 +172,12 @@ describe.skipIf(skip !== undefined)(
       dir = pg.dir;
       caFile = join(dir, "ca.crt");
 
-      // pgBackRest: a local repository; the monitoring lookup's --config-path is mapped here.
+      // pgBackRest: a local repository in conf.d (the lookup runs with --no-config, as in the pods); its --config-path is mapped here.
       const conf = join(dir, "pgbackrest");
       mkdirSync(join(conf, "conf.d"), { recursive: true });
       for (const d of ["repo", "log", "lock"]) mkdirSync(join(dir, `pgbr-${d}`), { recursive: true });
       pg.writeFile(
-        "pgbackrest/pgbackrest.conf",
+        "pgbackrest/conf.d/local.conf",
         [
           "[global]",
           `repo1-path=${dir}/pgbr-repo`,
