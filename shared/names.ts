@@ -103,8 +103,13 @@ export const names = {
   podMonitor: (cluster: string) => boundedName([cluster, "metrics"]),
   /** pgBackRest's TLS client certificate (instance pods, repo host and Jobs present it). */
   pgbackrestClientSecret: (cluster: string) => boundedName([cluster, "pgbackrest"]),
-  /** A volume repository's claim: the repo host StatefulSet's claim template is named after the repo. */
-  repoVolumeClaim: (cluster: string, repo: string) => `${repo}-${boundedName([cluster, "repo-host"], STS_MAX)}-0`,
+  /**
+   * The repo host StatefulSet's claim template for a volume repo (also the volume name its pod
+   * mounts): the bare repo name, so the claim below fits a DNS label with a long cluster name.
+   */
+  repoClaimTemplate: (repo: string) => repo,
+  /** A volume repository's claim, as the StatefulSet controller names it: `<template>-<repo host>-0`. */
+  repoVolumeClaim: (cluster: string, repo: string) => `${names.repoClaimTemplate(repo)}-${names.repoHost(cluster)}-0`,
   /** Creates the stanza; named by a hash of the repositories so a new repo runs it again. */
   stanzaJob: (cluster: string, hash: string) => boundedName([cluster, "stanza", hash]),
   backupJob: (backup: string) => boundedName([backup, "backup"]),

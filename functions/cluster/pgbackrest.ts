@@ -19,12 +19,7 @@ import { names } from "../../shared/names.ts";
 import { serverArgs, serverPingArgs } from "../../shared/pgbackrest/commands.ts";
 import { pgbackrestConfigData } from "../../shared/pgbackrest/config.ts";
 import { type PgBackRestCluster, repoKind } from "../../shared/pgbackrest/layout.ts";
-import {
-  pgbackrestConfigMount,
-  pgbackrestConfigVolume,
-  repoClaimTemplate,
-  repoHostVolumeMount,
-} from "../../shared/pgbackrest/volumes.ts";
+import { pgbackrestConfigMount, pgbackrestConfigVolume, repoHostVolumeMount } from "../../shared/pgbackrest/volumes.ts";
 import { IMAGES, PATHS, PORTS } from "../../shared/pod-layout.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
@@ -111,7 +106,7 @@ export function buildRepoHostStatefulSet(model: ClusterModel): V1StatefulSet | u
   const labels = repoHostLabels(model.name);
   const repoHost = pgbackrest.repoHost;
   const claims: V1PersistentVolumeClaim[] = volumeRepos.map((r) => ({
-    metadata: { name: repoClaimTemplate(r.name), labels },
+    metadata: { name: names.repoClaimTemplate(r.name), labels },
     spec: r.volume!.volumeClaimSpec as V1PersistentVolumeClaim["spec"],
   }));
   const certs: V1VolumeMount = { name: "certificates", mountPath: PATHS.tlsDir, readOnly: true };

@@ -72,14 +72,7 @@ export function repoVolumeMount(repoName: string): V1VolumeMount {
   return { name: repoVolumeName(repoName), mountPath: repoVolumePath(repoName) };
 }
 
-/**
- * The repo host StatefulSet's claim template for a volume repo, which is also the name its pod
- * mounts it by. It is the bare repo name because the StatefulSet controller names the claim
- * `<template>-<StatefulSet>-0`, and that is the claim every Job beside the repo host mounts
- * (names.repoVolumeClaim); a longer template would not fit a DNS label with a long cluster name.
- */
-export const repoClaimTemplate = (repoName: string) => repoName;
-
+/** A volume repo as the repo host mounts it: the volume of its claim template. */
 export function repoHostVolumeMount(repoName: string): V1VolumeMount {
-  return { name: repoClaimTemplate(repoName), mountPath: repoVolumePath(repoName) };
+  return { name: names.repoClaimTemplate(repoName), mountPath: repoVolumePath(repoName) };
 }
