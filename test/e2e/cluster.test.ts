@@ -66,8 +66,16 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
       record("1 bootstrap", "all pods Ready + users Job done", t.readySeconds, "s");
       const c = hippo;
 
-      // one leader, two replicas, both streaming from it
-      const leader = (await c.leader())!;
+      // One leader, two replicas, both streaming from it. The users Job and the Patroni
+      // configuration Job ran after the replicas first streamed; a walreceiver that reconnects
+      // in between is normal, so this waits for the steady state rather than sampling once.
+      const leader = await c.converge("two replicas streaming from the leader", () => healthy(c, 2), 60_000);
+      if (leader !== t.leader) {
+        const history = await getJson(c.restUrl(leader, "/history")).catch((e) => String(e));
+        c.finding(
+          `leader moved during bootstrap: ${t.leader} -> ${leader}; Patroni history ${JSON.stringify(history)}`,
+        );
+      }
       const clusterView = await getJson(c.restUrl(leader, "/cluster"));
       const roles = (clusterView.members as { name: string; role: string; state: string }[]).map((m) => m.role).sort();
       expect(roles).toEqual(["leader", "replica", "replica"]);
@@ -216,23 +224,23 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
       c.mc.setSpec(spec);
       const t0 = Date.now();
       const isSwitchover = (name: string) => name.startsWith(names.switchoverJob(NAME, ""));
-      await c.converge(
-        "every pod recreated from the new template, the leader moved by a switchover Job",
+      const leader = await c.converge(
+        "every pod recreated from the new template, the leader moved by a switchover Job, the old leader streaming from it",
         async () => {
           const recreated = [...c.pods.values()].every((p) => p.started && p.ready && p.uid !== before.get(p.name));
           const job = [...c.jobs.values()].find((j) => isSwitchover(j.name));
           if (job?.state === "failed") throw new Fatal(`switchover ${jobFailure(job)}`);
           const leader = await c.leader();
-          return recreated && job?.state === "succeeded" && leader && leader !== old && (await healthy(c, 2));
+          if (!(recreated && job?.state === "succeeded" && leader && leader !== old)) return false;
+          if (!(await healthy(c, 2))) return false;
+          // the old leader was replaced last: after the switchover, as a replica of the new leader
+          const rows = await replication(c, leader).catch(() => []);
+          return rows.find((r) => r.application_name === old)?.state === "streaming" && leader;
         },
         300_000,
       );
       const rolled = seconds(t0);
-      const leader = (await c.leader())!;
       const job = [...c.jobs.values()].find((j) => isSwitchover(j.name))!;
-      // the old leader was replaced last: after the switchover, as a replica of the new leader
-      const rows = await replication(c, leader);
-      expect(rows.find((r) => r.application_name === old)?.state).toBe("streaming");
       for (const p of c.pods.keys()) {
         const state = await getJson(c.restUrl(p, "/patroni"));
         expect(state?.pending_restart ?? false, `${p}: Patroni reports pending_restart after the rollout`).toBe(false);
