@@ -25,7 +25,7 @@ import { inPod } from "./lib/podns.ts";
 import { mapListenAddress } from "./lib/podworld.ts";
 import { asPostgres, run } from "./lib/proc.ts";
 import { findings, outcome, record } from "./lib/results.ts";
-import { appConn, bootstrap, INSTANCE_VOLUME, teardownCluster, userSecret } from "./lib/scenario.ts";
+import { appConn, bootstrap, healthy, INSTANCE_VOLUME, teardownCluster, userSecret } from "./lib/scenario.ts";
 import { Fatal, seconds, waitFor } from "./lib/wait.ts";
 
 function spec(instances: number) {
@@ -243,7 +243,8 @@ describe.sequential("pgBouncer and monitoring", () => {
       const cl = c;
       const boot = await bootstrap(cl, 2);
       record("7 monitoring", "2 instances Ready + users Job done", boot.readySeconds, "s");
-      const leader = boot.leader as string;
+      // the leader the replica streams from now (bootstrap's first leader may have moved since)
+      const leader = await cl.converge("a replica streaming from the leader", () => healthy(cl, 1), 60_000);
       const replica = [...cl.pods.values()].find((p) => p.started && p.patroni && p.name !== leader)!;
 
       // user tables the monitoring role must not read, in postgres and in an application database
