@@ -46,7 +46,19 @@ export const ANNOTATION = {
   deletePvcsOnScaleDown: `${PREFIX}/delete-pvcs-on-scale-down`,
   /** On a TLS Secret: a hash of the certificate it replaced, so Postgres is reloaded for the new one. */
   replacedCertificate: `${PREFIX}/replaced-certificate`,
+  /** "true": each user gets a schema of its own in each of its databases (PGO's autoCreateUserSchema). */
+  autoCreateUserSchema: `${PREFIX}/auto-create-user-schema`,
 } as const;
+
+/** PGO's name for ANNOTATION.autoCreateUserSchema, honoured so a PGO manifest keeps its meaning. */
+export const PGO_AUTO_CREATE_USER_SCHEMA = "postgres-operator.crunchydata.com/autoCreateUserSchema";
+
+/** Either annotation set to "true" (any case, as PGO compares it). */
+export function autoCreateUserSchema(annotations: Record<string, string> | undefined): boolean {
+  return [ANNOTATION.autoCreateUserSchema, PGO_AUTO_CREATE_USER_SCHEMA].some(
+    (k) => annotations?.[k]?.toLowerCase() === "true",
+  );
+}
 
 /** Patroni 3.0 writes this value for the leader (NOTES P-role: `master`, not `primary`). */
 export const PATRONI_LEADER_VALUE = "master";

@@ -7,7 +7,7 @@
  */
 
 import type { InstanceSet, PostgresClusterSpec, Repo } from "../../shared/api/postgres-cluster.ts";
-import { ANNOTATION } from "../../shared/labels.ts";
+import { ANNOTATION, PGO_AUTO_CREATE_USER_SCHEMA } from "../../shared/labels.ts";
 import { instanceSetName } from "../../shared/names.ts";
 import { PORTS } from "../../shared/pod-layout.ts";
 import { compareQuantities, isPositive, parseQuantity } from "../../shared/quantity.ts";
@@ -376,7 +376,10 @@ function checkPgBouncer(spec: PostgresClusterSpec): Problem[] {
   return problems;
 }
 
-/** PGO's annotations do nothing here; say which Tusk annotation does the same job. */
+/**
+ * PGO's annotations do nothing here (but autoCreateUserSchema, honoured as PGO does); say which
+ * Tusk annotation does the same job.
+ */
 const PGO_PREFIX = "postgres-operator.crunchydata.com/";
 const PGO_EQUIVALENT: Record<string, string> = {
   "pgbackrest-backup": ANNOTATION.backupTrigger,
@@ -386,7 +389,7 @@ const PGO_EQUIVALENT: Record<string, string> = {
 
 export function compatibilityAnnotations(annotations: Record<string, string>): string[] {
   return Object.keys(annotations)
-    .filter((k) => k.startsWith(PGO_PREFIX))
+    .filter((k) => k.startsWith(PGO_PREFIX) && k !== PGO_AUTO_CREATE_USER_SCHEMA)
     .map((k) => {
       const tusk = PGO_EQUIVALENT[k.slice(PGO_PREFIX.length)];
       return tusk ? `annotation ${k} ignored; use ${tusk}` : `annotation ${k} is PGO's; ignored by Tusk`;

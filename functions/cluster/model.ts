@@ -6,7 +6,7 @@
  */
 import { type InstanceSet, PostgresClusterSpec, type UserSpec } from "../../shared/api/postgres-cluster.ts";
 import { type FieldProblem, zodProblems } from "../../shared/field-path.ts";
-import { ANNOTATION } from "../../shared/labels.ts";
+import { ANNOTATION, autoCreateUserSchema } from "../../shared/labels.ts";
 import type { Parent } from "../../shared/metacontroller.ts";
 import { boundedName, instanceSetName, names } from "../../shared/names.ts";
 import { IMAGES, PORTS, ROLES } from "../../shared/pod-layout.ts";
@@ -51,6 +51,8 @@ export interface ClusterModel {
   instances: InstanceModel[];
   users: UserModel[];
   shutdown: boolean;
+  /** The cluster's autoCreateUserSchema annotation (Tusk's or PGO's) is "true". */
+  userSchemas: boolean;
   /**
    * The annotation postgres.tusk.dev/restart: copied onto the instance pod templates, so a new
    * value restarts every instance through the rolling update (replicas first, the leader last).
@@ -116,6 +118,7 @@ export function clusterModel(parent: Parent): ModelResult {
       instances,
       users,
       shutdown: spec.shutdown === true,
+      userSchemas: autoCreateUserSchema(parent.metadata.annotations),
       ...(parent.metadata.annotations?.[ANNOTATION.restart]
         ? { restartId: parent.metadata.annotations[ANNOTATION.restart] }
         : {}),

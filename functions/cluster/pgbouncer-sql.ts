@@ -14,7 +14,7 @@
 import { ROLES } from "../../shared/pod-layout.ts";
 import type { ClusterModel } from "./model.ts";
 import type { RoleCredentials } from "./pgbouncer-secret.ts";
-import { quoteIdent, quoteLiteral } from "./users-sql.ts";
+import { psqlConnect, quoteIdent, quoteLiteral, SESSION } from "./users-sql.ts";
 
 /**
  * Schema and function of the lookup; the schema is named after the role and owned by the
@@ -26,25 +26,11 @@ export const AUTH_FUNCTION = `${AUTH_SCHEMA}.get_auth`;
 /** pgBouncer's `auth_query`. */
 export const AUTH_QUERY = `SELECT username, password FROM ${AUTH_FUNCTION}($1)`;
 
-/**
- * A psql `\connect` that takes the name literally: a bare argument would expand backquotes and
- * variables, and one holding `=` would be read as a connection string. The connection string
- * quotes the name; psql's single quotes quote that.
- */
-export function psqlConnect(database: string): string {
-  const conninfo = `dbname='${database.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
-  const arg = conninfo.replaceAll("\\", "\\\\").replaceAll("'", "''").replaceAll("\n", "\\n").replaceAll("\r", "\\r");
-  return `\\connect -reuse-previous=on '${arg}'`;
-}
-
 /** Every database a client may reach through pgBouncer and that the hook knows of. */
 export function authDatabases(model: ClusterModel): string[] {
   const listed = model.users.flatMap((u) => u.databases);
   return ["template1", "postgres", ...[...new Set(listed)].filter((d) => d !== "template1" && d !== "postgres").sort()];
 }
-
-/** The session settings every users Job statement relies on (a `\connect` starts a new session). */
-const SESSION = ["SET standard_conforming_strings = on;", "SET client_min_messages = warning;"];
 
 export function createRoleSql(role: string): string[] {
   return [

@@ -99,7 +99,7 @@ export async function syncCluster(
   const monitoring = await monitoringChildren(model, children, deps, {
     podMonitors: podMonitorsListed(request.controller),
   });
-  const sql = usersSql(users.users, [...proxy.sql, ...monitoring.sql]);
+  const sql = usersSql(users.users, [...proxy.sql, ...monitoring.sql], model.userSchemas);
   const ignored: string[] = [];
   for (const u of model.users) {
     const problem = u.options ? optionsProblem(u.options) : undefined;

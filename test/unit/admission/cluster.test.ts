@@ -471,7 +471,7 @@ describe("warnings (allowed)", () => {
     ]);
   });
 
-  it("names PGO annotations and their Tusk equivalents", () => {
+  it("names PGO annotations and their Tusk equivalents; autoCreateUserSchema is honoured, so no warning", () => {
     const response = validate({
       object: cluster(
         {},
@@ -479,13 +479,16 @@ describe("warnings (allowed)", () => {
           annotations: {
             "postgres-operator.crunchydata.com/pgbackrest-backup": "1",
             "postgres-operator.crunchydata.com/autoCreateUserSchema": "true",
+            "postgres-operator.crunchydata.com/trigger-switchover": "a",
+            "postgres-operator.crunchydata.com/pgbackrest-hash": "x",
           },
         },
       ),
     });
     expect(response.warnings).toEqual([
       "annotation postgres-operator.crunchydata.com/pgbackrest-backup ignored; use postgres.tusk.dev/pgbackrest-backup",
-      "annotation postgres-operator.crunchydata.com/autoCreateUserSchema is PGO's; ignored by Tusk",
+      "annotation postgres-operator.crunchydata.com/trigger-switchover ignored; use postgres.tusk.dev/trigger-switchover",
+      "annotation postgres-operator.crunchydata.com/pgbackrest-hash is PGO's; ignored by Tusk",
     ]);
   });
 
