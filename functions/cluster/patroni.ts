@@ -96,14 +96,32 @@ export function pgbackrestCommands(): { archive_command: string; restore_command
   return { archive_command: archivePushCommand(), restore_command: archiveGetCommand() };
 }
 
-/** Lines Patroni writes to pg_hba.conf: TLS and SCRAM for everything that comes over the network. */
-export function pgHba(userLines: string[]): string[] {
+/**
+ * How the replication role authenticates: SCRAM with the internal Secret's password, or (a
+ * standby cluster) the replication client certificate the cluster's CA signed.
+ */
+export type ReplicationAuth = "scram-sha-256" | "cert";
+
+/**
+ * A standby cluster's database is its source's: the replication role holds the source's password
+ * verifier, which this cluster's internal Secret never matches, and a read-only standby cannot
+ * change it (Patroni sets it only after bootstrapping a new primary). Its members authenticate
+ * replication with the client certificate every instance pod already presents (CN = the role,
+ * signed by this cluster's CA, which `ssl_ca_file` trusts), as PGO does; so does the cluster once
+ * promoted, since the verifier stays the source's.
+ */
+export function replicationAuth(model: ClusterModel): ReplicationAuth {
+  return model.spec.standby ? "cert" : "scram-sha-256";
+}
+
+/** Lines Patroni writes to pg_hba.conf: TLS and SCRAM (or a client certificate) for everything that comes over the network. */
+export function pgHba(userLines: string[], replication: ReplicationAuth = "scram-sha-256"): string[] {
   return [
     // In-pod superuser over the Unix socket, whose directory only the postgres UID can enter
     // (unix_socket_permissions 0700): whoever reaches it already owns the data files.
     `local all ${ROLES.superuser} trust`,
     "local all all scram-sha-256",
-    `hostssl replication ${ROLES.replication} all scram-sha-256`,
+    `hostssl replication ${ROLES.replication} all ${replication}`,
     "hostnossl all all all reject",
     "hostnossl replication all all reject",
     ...userLines,
@@ -184,7 +202,7 @@ export function dynamicConfiguration(model: ClusterModel): DynamicConfiguration 
       ...restPostgresql,
       use_pg_rewind: true,
       parameters: merged.parameters,
-      pg_hba: pgHba(userHba),
+      pg_hba: pgHba(userHba, replicationAuth(model)),
       ...(archive.restore_command ? { recovery_conf: { restore_command: archive.restore_command } } : {}),
     },
   };

@@ -135,6 +135,17 @@ describe("Patroni configuration", () => {
     expect(hba.at(-1)).toBe("hostssl all all all scram-sha-256");
   });
 
+  it("replication by password, except in a standby cluster: by its client certificate", async () => {
+    expect(pgHba([])).toContain("hostssl replication _tusk_replication all scram-sha-256");
+    const certHba = pgHba([], "cert");
+    expect(certHba).toContain("hostssl replication _tusk_replication all cert");
+    expect(certHba.filter((l) => l.startsWith("hostssl") && !l.includes("replication"))).toEqual([
+      "hostssl all all all scram-sha-256",
+    ]);
+    const plain = await patroniFile({});
+    expect(plain.bootstrap.dcs.postgresql.pg_hba).toContain("hostssl replication _tusk_replication all scram-sha-256");
+  });
+
   it("merges user settings under the operator's: owned parameters are ignored and reported", async () => {
     const spec = {
       patroni: {

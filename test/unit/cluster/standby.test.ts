@@ -57,6 +57,18 @@ describe("a standby replaying from a repository", async () => {
     });
   });
 
+  it("authenticates replication by the cluster's client certificate: the database holds the source's password verifier", () => {
+    // the replicas stream from the standby leader with this cluster's replication certificate
+    // (CN = the role, signed by this cluster's CA); the internal Secret's password was never set there
+    const hba = dynamic(res).postgresql.pg_hba as string[];
+    expect(hba).toContain("hostssl replication _tusk_replication all cert");
+    expect(hba.filter((l) => l.includes("replication _tusk_replication"))).toHaveLength(1);
+    expect(patroni(res).bootstrap.dcs.postgresql.pg_hba).toEqual(hba);
+    const replication = patroni(res).postgresql.authentication.replication;
+    expect(replication.sslcert).toBeTruthy();
+    expect(replication.sslkey).toBeTruthy();
+  });
+
   it("holds the Jobs that write (users, stanza, manual backups) and says it is a standby", () => {
     expect(components(res)).not.toContain("users");
     expect(components(res)).not.toContain("backup");
@@ -111,6 +123,10 @@ describe("promotion: enabled false", async () => {
 
   it("no Pod restarts for it: the pod templates do not change", () => {
     expect(templateHashes(promoted.res)).toEqual(templateHashes(standby.res));
+  });
+
+  it("replication keeps authenticating by certificate once promoted (the verifier is still the source's)", () => {
+    expect(dynamic(promoted.res).postgresql.pg_hba).toContain("hostssl replication _tusk_replication all cert");
   });
 
   it("the Jobs that write run again, and the condition says it was promoted", () => {
