@@ -2,7 +2,8 @@
  * @module
  * The cluster ConfigMap: Patroni's configuration file, `patroni.yaml`, plus
  * `patroni-pgwal.yaml` when an instance set keeps its WAL on a separate volume (patroni.ts), and
- * the dynamic configuration as JSON for the configuration Job (job.ts).
+ * the dynamic configuration as JSON for the configuration Job (job.ts), and for a standby
+ * cluster the `on_role_change` callback (standby.ts).
  */
 import type { V1ConfigMap } from "@kubernetes/client-node";
 import { clusterLabels } from "../../shared/labels.ts";
@@ -12,7 +13,8 @@ import { DYNAMIC_CONFIG_KEY } from "./job.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
 import type { ClusterModel } from "./model.ts";
-import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, dynamicConfiguration, patroniYaml } from "./patroni.ts";
+import { binDirectory, CONFIG_KEY, CONFIG_KEY_WITH_WAL, dynamicConfiguration, patroniYaml } from "./patroni.ts";
+import { hasRoleChangeCallback, ROLE_CHANGE_KEY, roleChangeScript } from "./standby.ts";
 
 export function buildClusterConfigMap(model: ClusterModel): V1ConfigMap {
   const withWal = model.sets.some((s) => s.spec.walVolumeClaimSpec !== undefined);
@@ -22,6 +24,7 @@ export function buildClusterConfigMap(model: ClusterModel): V1ConfigMap {
   if (withWal) data[CONFIG_KEY_WITH_WAL] = patroniYaml(model, { walVolume: true });
   // What the configuration Job sends to Patroni's REST API once the cluster runs.
   data[DYNAMIC_CONFIG_KEY] = canonicalJson(dynamicConfiguration(model).config);
+  if (hasRoleChangeCallback(model)) data[ROLE_CHANGE_KEY] = roleChangeScript(binDirectory(model.version));
   return withKind("ConfigMap", {
     metadata: childMeta(model, names.clusterConfig(model.name), clusterLabels(model.name, "config")),
     data,

@@ -57,7 +57,7 @@ import { bootstrapMethod } from "../restore/pod.ts";
 import { sortKeys } from "./canonical.ts";
 import type { ClusterModel } from "./model.ts";
 import { mergeParameters, RESTART_PARAMETERS } from "./parameters.ts";
-import { standbyCluster, standbyReplicaMethods } from "./standby.ts";
+import { standbyCallbacks, standbyCluster, standbyReplicaMethods } from "./standby.ts";
 
 /** Patroni 3.0 labels the leader `master`; newer versions need to be told to keep doing so. */
 export const LEADER_ROLE = "master";
@@ -261,6 +261,7 @@ export function patroniConfig(model: ClusterModel, options: { walVolume: boolean
       create_replica_methods: ["basebackup"],
       basebackup: [{ checkpoint: "fast" }, ...(options.walVolume ? [{ waldir: walDirectory(model.version) }] : [])],
       ...standbyReplicaMethods(model, options.walVolume ? { walDirectory: walDirectory(model.version) } : {}),
+      ...standbyCallbacks(model),
     },
     // Pods have no /dev/watchdog; "automatic" would only log a warning on every promotion.
     watchdog: { mode: "off" },

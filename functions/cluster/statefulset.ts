@@ -27,6 +27,7 @@ import type { ClusterModel, InstanceModel, InstanceSetModel } from "./model.ts";
 import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, restartRelevantConfig } from "./patroni.ts";
 import { instancePgBackRest } from "./pgbackrest.ts";
 import { INTERNAL_KEYS } from "./secret.ts";
+import { hasRoleChangeCallback, ROLE_CHANGE_KEY, roleChangeEnv } from "./standby.ts";
 
 export const DATABASE_CONTAINER = "database";
 
@@ -83,6 +84,7 @@ export function patroniEnv(model: ClusterModel): V1EnvVar[] {
     secretEnv("PATRONI_REWIND_PASSWORD", INTERNAL_KEYS.rewindPassword, internal),
     secretEnv("PATRONI_RESTAPI_USERNAME", INTERNAL_KEYS.patroniUsername, internal),
     secretEnv("PATRONI_RESTAPI_PASSWORD", INTERNAL_KEYS.patroniPassword, internal),
+    ...roleChangeEnv(model),
   ];
 }
 
@@ -213,7 +215,10 @@ function podVolumes(model: ClusterModel, set: InstanceSetModel): V1Volume[] {
       name: VOLUME.config,
       configMap: {
         name: names.clusterConfig(model.name),
-        items: [{ key: wal ? CONFIG_KEY_WITH_WAL : CONFIG_KEY, path: "patroni.yaml" }],
+        items: [
+          { key: wal ? CONFIG_KEY_WITH_WAL : CONFIG_KEY, path: "patroni.yaml" },
+          ...(hasRoleChangeCallback(model) ? [{ key: ROLE_CHANGE_KEY, path: ROLE_CHANGE_KEY }] : []),
+        ],
       },
     },
     { name: VOLUME.certs, projected: certificateVolume(model) },

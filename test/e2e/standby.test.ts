@@ -9,9 +9,10 @@
  * the source writes after a WAL switch show up on both. The standby refuses writes and the hook
  * reports it as a standby. Then `standby.enabled: false` promotes it through the generated
  * Patroni configuration Job: a normal leader that accepts writes, the replica streaming from it,
- * the stanza Job (held while standby) done and WAL archived on the new timeline. The database's
- * roles stay the source's: the suite logs in with the source's superuser, and reports that the
- * promoted cluster's own superuser Secret cannot log in.
+ * the stanza Job (held while standby) done and WAL archived on the new timeline. While it is a
+ * standby its database holds the source's roles, so the suite logs in with the source's
+ * superuser; once promoted, Patroni's on_role_change callback sets the cluster's own internal
+ * passwords, its superuser Secret logs in, the users Job runs and its user's Secret works.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { names } from "../../shared/names.ts";
@@ -22,7 +23,7 @@ import type { Obj } from "./lib/kube.ts";
 import { type Conn, query, sql } from "./lib/pg.ts";
 import { findings, outcome, record } from "./lib/results.ts";
 import { type S3Server, startS3 } from "./lib/s3.ts";
-import { INSTANCE_VOLUME, jobFailure, runBackup, teardownCluster } from "./lib/scenario.ts";
+import { appConn, INSTANCE_VOLUME, jobFailure, runBackup, teardownCluster } from "./lib/scenario.ts";
 import { Fatal, seconds, waitFor } from "./lib/wait.ts";
 
 const SOURCE = "heron";
@@ -226,6 +227,9 @@ describe.sequential("standby cluster", () => {
       spec.standby = { ...spec.standby, enabled: false };
       sb.mc.setSpec(spec);
       const t2 = Date.now();
+      /** Patroni's callback swaps the superuser's password soon after promotion: whichever works now. */
+      const sbAny = async (port: number): Promise<Conn> =>
+        (await query(sb.superConn(port), "select 1")).ok ? sb.superConn(port) : sbConn(port);
       const promoted = (await sb.converge(
         "the standby promoted: a leader out of recovery accepting writes, the replica streaming from it",
         async () => {
@@ -233,16 +237,38 @@ describe.sequential("standby cluster", () => {
           if (failedJob) throw new Fatal(jobFailure(failedJob));
           const leader = await sb.leader();
           if (!leader || (await patroniRole(sb, leader)) !== "master") return undefined;
-          if ((await sql(sbConn(sb.pgPort(leader)), "select pg_is_in_recovery()")) !== "f") return undefined;
+          const conn = await sbAny(sb.pgPort(leader));
+          if ((await sql(conn, "select pg_is_in_recovery()")) !== "f") return undefined;
           const want = others(sb, leader);
-          const streaming = await streamingFrom(sb, leader, sbConn);
+          const streaming = await streamingFrom(sb, leader, () => conn);
           if (want.length !== 1 || streaming.join() !== want.join()) return undefined;
           return (await patroniRole(sb, want[0]!)) === "replica" ? leader : undefined;
         },
         180_000,
       ))!;
       record(SCENARIO, "standby.enabled false -> leader out of recovery, replica streaming", seconds(t2), "s");
-      await sql(sbConn(sb.pgPort(promoted)), "insert into standby_rows values (1000, 'promoted')");
+
+      // This cluster's own credentials once promoted: the database still had the source's
+      // password verifiers, and Patroni's on_role_change callback (standby.ts) sets the internal
+      // Secret's when a member starts leading; then the users Job, held until now, logs in with
+      // them and creates this cluster's user, whose Secret works as an application uses it.
+      await sb.converge(
+        "the promoted cluster's own superuser logs in and its users Job is done",
+        async () => {
+          const users = writing("users");
+          const failedJob = users.find((j) => j.state === "failed");
+          if (failedJob) throw new Fatal(jobFailure(failedJob));
+          const own = await query(sb.superConn(sb.pgPort(promoted)), "select 1");
+          return own.ok && users.some((j) => j.state === "succeeded");
+        },
+        120_000,
+      );
+      record(SCENARIO, "standby.enabled false -> own superuser logs in, users Job done", seconds(t2), "s");
+      const psu = sb.superConn(sb.pgPort(promoted));
+      expect((await query(sbConn(sb.pgPort(promoted)), "select 1")).ok, "the source's superuser password").toBe(false);
+      const app = await query(appConn(sb, STANDBY), "select current_user || '@' || current_database()");
+      expect(app).toMatchObject({ ok: true, out: `${STANDBY}@${STANDBY}` });
+      await sql(psu, "insert into standby_rows values (1000, 'promoted')");
 
       // the Jobs held while it was a standby run now; the stanza Job finds the source's stanza
       // valid (same system identifier) and the promoted cluster archives into it on timeline 2
@@ -257,7 +283,6 @@ describe.sequential("standby cluster", () => {
         120_000,
       );
       record(SCENARIO, "standby.enabled false -> stanza Job done", seconds(t2), "s");
-      const psu = sbConn(sb.pgPort(promoted));
       const archived = Number(await sql(psu, "select archived_count from pg_stat_archiver"));
       await sql(psu, "select pg_switch_wal()");
       await waitFor(
@@ -266,15 +291,12 @@ describe.sequential("standby cluster", () => {
         { timeoutMs: 60_000 },
       );
       expect(await sql(psu, "select timeline_id from pg_control_checkpoint()")).not.toBe("1");
-      // Still the source's roles: the database keeps the source's password verifiers, and
-      // nothing sets this cluster's internal Secret there on promotion (Patroni does so only
-      // after bootstrapping a new primary), so its own superuser, and with it the users Job,
-      // cannot log in. Reported, not hidden.
-      const own = await query(sb.superConn(sb.pgPort(promoted)), "select 1");
-      if (!own.ok)
-        sb.finding(
-          `after promotion this cluster's superuser Secret cannot log in (${own.err.split("\n")[0]}): the roles and password verifiers are the source's, so the users Job fails`,
-        );
+      // the replica still streams from the promoted leader
+      await sb.converge(
+        "the replica streaming from the promoted leader",
+        async () => (await streamingFrom(sb, promoted, () => psu)).join() === sbReplica,
+        60_000,
+      );
       const after = sb.mc.lastResponse?.status ?? {};
       console.log(`promoted status: ${JSON.stringify(after)}`);
       expect(cond(after, "Standby")).toMatchObject({ status: "False", reason: "Promoted" });

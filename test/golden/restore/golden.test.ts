@@ -121,7 +121,7 @@ describe("cluster-side golden files", () => {
     golden("datasource-pgbackrest", dataSourceObjects(res));
   });
 
-  it("standby cluster: Patroni configuration", async () => {
+  it("standby cluster: Patroni configuration and its on_role_change callback", async () => {
     const res = await sync(
       cluster({
         backups: { pgbackrest: { repos: [{ name: "repo1", s3: s3("prod") }] } },
@@ -132,6 +132,7 @@ describe("cluster-side golden files", () => {
     golden("standby-patroni", {
       "patroni.yaml": config.data["patroni.yaml"],
       "patroni-dynamic.json": config.data["patroni-dynamic.json"],
+      "on-role-change.sh": config.data["on-role-change.sh"],
     });
   });
 });
