@@ -1,6 +1,6 @@
 /**
- * Scenario 9 of the end-to-end issue: a standby cluster (PGO v5's `spec.standby`) replaying a
- * source cluster's repository, then promoted. A source cluster archives to an S3 repo (s3rver
+ * Scenario 5c (beside the restores 5a and 5b; issue 6): a standby cluster (PGO v5's
+ * `spec.standby`) replaying a source cluster's repository, then promoted. A source cluster archives to an S3 repo (s3rver
  * over HTTPS) and takes a full backup through a PostgresBackup. A second cluster (2 instances)
  * with `spec.standby: {enabled: true, repoName: repo1}` points its repo1 at the same bucket and
  * path (the default `/pgbackrest/repo1`, stanza `db`, as the source's): its standby leader
@@ -28,7 +28,7 @@ import { Fatal, seconds, waitFor } from "./lib/wait.ts";
 
 const SOURCE = "heron";
 const STANDBY = "egret";
-const SCENARIO = "9 standby cluster";
+const SCENARIO = "5c standby cluster";
 
 let etcd: Etcd | undefined;
 let s3: S3Server | undefined;
@@ -103,7 +103,7 @@ describe.sequential("standby cluster", () => {
     await etcd?.stop();
   });
 
-  it("9: a standby cluster replays the source's repository, refuses writes, and is promoted", async () => {
+  it("5c: a standby cluster replays the source's repository, refuses writes, and is promoted", async () => {
     try {
       // ---------------------------------------------------------------- the source
       const src = newCluster(SOURCE, {
