@@ -1,7 +1,8 @@
 /**
  * Scenario 5c (beside the restores 5a and 5b; issue 6): a standby cluster (PGO v5's
- * `spec.standby`) replaying a source cluster's repository, then promoted. A source cluster archives to an S3 repo (s3rver
- * over HTTPS) and takes a full backup through a PostgresBackup. A second cluster (2 instances)
+ * `spec.standby`) replaying a source cluster's repository, then promoted. A source cluster
+ * archives to an S3 repo (s3rver over HTTPS) and takes a full backup through a PostgresBackup. A
+ * second cluster (2 instances)
  * with `spec.standby: {enabled: true, repoName: repo1}` points its repo1 at the same bucket and
  * path (the default `/pgbackrest/repo1`, stanza `db`, as the source's): its standby leader
  * bootstraps with the generated `pgbackrest` replica method and replays the archive with the
