@@ -22,6 +22,7 @@ import {
 import { basename, dirname, join } from "node:path";
 import type { V1Container, V1PodSpec, V1Probe } from "@kubernetes/client-node";
 import YAML from "yaml";
+import { LABEL } from "../../../shared/labels.ts";
 import type { Etcd } from "./etcd.ts";
 import { status as httpStatus, tcpOpen } from "./http.ts";
 import {
@@ -1377,7 +1378,12 @@ export class E2ECluster {
 
   async stop(): Promise<void> {
     await Promise.all([...this.jobs.values()].map((j) => j.done.catch(() => {})));
-    await Promise.all([...this.pods.keys()].map((n) => this.stopPod(n, "suite teardown")));
+    // The repository host last: a Postgres shutting down waits for its archiver, whose
+    // archive-push to a repository host already gone waits out pgBackRest's timeout (60 s).
+    const repoHost = (p: PodRuntime) => p.labels[LABEL.pgbackrest] === "repo-host";
+    const pods = [...this.pods.values()];
+    for (const last of [false, true])
+      await Promise.all(pods.filter((p) => repoHost(p) === last).map((p) => this.stopPod(p.name, "suite teardown")));
     await Promise.all([...this.serviceProxies.values()].map((p) => p.close()));
     this.serviceProxies.clear();
   }
