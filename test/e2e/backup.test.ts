@@ -19,7 +19,7 @@ import { sql } from "./lib/pg.ts";
 import { inPod } from "./lib/podns.ts";
 import { asPostgres, run, tail } from "./lib/proc.ts";
 import { findings, outcome, record } from "./lib/results.ts";
-import { type S3Server, startS3 } from "./lib/s3.ts";
+import { type S3Server, s3Configuration, s3CredentialsSecret, s3Repo, startS3 } from "./lib/s3.ts";
 import { healthy, INSTANCE_VOLUME, jobFailure, runBackup, teardownCluster } from "./lib/scenario.ts";
 import { Fatal, seconds, waitFor } from "./lib/wait.ts";
 
@@ -41,45 +41,20 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
   const repos = kinds.map((kind, i) =>
     kind === "volume"
       ? { name: `repo${i + 1}`, volume: { volumeClaimSpec: INSTANCE_VOLUME } }
-      : { name: `repo${i + 1}`, s3: { bucket: s3!.bucket, endpoint: s3!.endpoint, region: "us-east-1" } },
+      : s3Repo(s3!, `repo${i + 1}`),
   );
-  const s3Repo = repos.find((r) => "s3" in r)?.name;
-  // what a user applies beside the cluster: a Secret with the S3 credentials and CA
-  const credentials = {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: `${name}-s3`, namespace: "e2e" },
-    stringData: {
-      "s3.conf": `[global]\n${s3Repo}-s3-key=${s3!.accessKey}\n${s3Repo}-s3-key-secret=${s3!.secretKey}\n`,
-      "ca.crt": s3!.caPem,
-    },
-  };
+  const s3RepoName = repos.find((r) => "s3" in r)?.name;
   const spec = {
     postgresVersion: 15,
     instances: [{ name: "db", replicas: 2, dataVolumeClaimSpec: INSTANCE_VOLUME }],
     patroni: { leaderLeaseDurationSeconds: 10, syncPeriodSeconds: 2 },
     backups: {
-      pgbackrest: {
-        ...(s3Repo
-          ? {
-              configuration: [
-                {
-                  secret: {
-                    name: `${name}-s3`,
-                    items: [
-                      { key: "s3.conf", path: "s3.conf" },
-                      { key: "ca.crt", path: `${s3Repo}-ca.crt` },
-                    ],
-                  },
-                },
-              ],
-            }
-          : {}),
-        repos,
-      },
+      pgbackrest: { ...(s3RepoName ? { configuration: s3Configuration(name, s3RepoName) } : {}), repos },
     },
   };
-  const c = new E2ECluster({ name, spec, etcd: etcd!, objects: s3Repo ? [credentials] : [] });
+  // what a user applies beside the cluster: a Secret with the S3 credentials and CA
+  const objects = s3RepoName ? [s3CredentialsSecret(s3!, name, s3RepoName)] : [];
+  const c = new E2ECluster({ name, spec, etcd: etcd!, objects });
   clusters.push(c);
   const what = (repo: string) =>
     repos.find((r) => r.name === repo) && "s3" in repos.find((r) => r.name === repo)!
@@ -169,8 +144,8 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
   }
 
   // the S3 reader reads the real backup.info that pgBackRest wrote to the bucket
-  if (s3Repo) {
-    const target = s3RepoTargets(PostgresClusterSpec.parse(spec)).find((t) => t.repoName === s3Repo)!;
+  if (s3RepoName) {
+    const target = s3RepoTargets(PostgresClusterSpec.parse(spec)).find((t) => t.repoName === s3RepoName)!;
     const status = await readRepoStatus(
       s3ObjectReader({
         bucket: target.bucket,
@@ -184,8 +159,8 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
     );
     expect(status.reachable, JSON.stringify(status)).toBe(true);
     if (status.reachable) {
-      expect(status.backups.map((b) => b.label)).toEqual(results[s3Repo]!.map((r) => r.label));
-      expect(status.lastBackup?.label).toBe(results[s3Repo]!.at(-1)!.label);
+      expect(status.backups.map((b) => b.label)).toEqual(results[s3RepoName]!.map((r) => r.label));
+      expect(status.lastBackup?.label).toBe(results[s3RepoName]!.at(-1)!.label);
     }
   }
   await teardownCluster(c, true);

@@ -23,7 +23,7 @@ import { getJson } from "./lib/http.ts";
 import type { Obj } from "./lib/kube.ts";
 import { type Conn, query, sql } from "./lib/pg.ts";
 import { findings, outcome, record } from "./lib/results.ts";
-import { type S3Server, startS3 } from "./lib/s3.ts";
+import { type S3Server, s3Configuration, s3CredentialsSecret, s3Repo, startS3 } from "./lib/s3.ts";
 import { appConn, INSTANCE_VOLUME, jobFailure, runBackup, teardownCluster } from "./lib/scenario.ts";
 import { Fatal, seconds, waitFor } from "./lib/wait.ts";
 
@@ -37,36 +37,11 @@ const clusters: E2ECluster[] = [];
 let failed = false;
 
 function s3Spec(cluster: string) {
-  return {
-    configuration: [
-      {
-        secret: {
-          name: `${cluster}-s3`,
-          items: [
-            { key: "s3.conf", path: "s3.conf" },
-            { key: "ca.crt", path: "repo1-ca.crt" },
-          ],
-        },
-      },
-    ],
-    repos: [{ name: "repo1", s3: { bucket: s3!.bucket, endpoint: s3!.endpoint, region: "us-east-1" } }],
-  };
-}
-
-function s3Secret(cluster: string): Obj {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: { name: `${cluster}-s3`, namespace: "e2e" },
-    stringData: {
-      "s3.conf": `[global]\nrepo1-s3-key=${s3!.accessKey}\nrepo1-s3-key-secret=${s3!.secretKey}\n`,
-      "ca.crt": s3!.caPem,
-    },
-  };
+  return { configuration: s3Configuration(cluster), repos: [s3Repo(s3!)] };
 }
 
 function newCluster(name: string, spec: Obj): E2ECluster {
-  const c = new E2ECluster({ name, spec, etcd: etcd!, objects: [s3Secret(name)] });
+  const c = new E2ECluster({ name, spec, etcd: etcd!, objects: [s3CredentialsSecret(s3!, name)] });
   clusters.push(c);
   return c;
 }

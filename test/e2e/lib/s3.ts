@@ -76,3 +76,36 @@ export async function startS3(bucket = "pgbackrest"): Promise<S3Server> {
     },
   };
 }
+
+/** A repo on this server, as a user writes it in `backups.pgbackrest.repos`. */
+export function s3Repo(s3: S3Server, name = "repo1") {
+  return { name, s3: { bucket: s3.bucket, endpoint: s3.endpoint, region: "us-east-1" } };
+}
+
+/** What a user applies beside the cluster: a Secret `<cluster>-s3` with the repo's credentials and CA. */
+export function s3CredentialsSecret(s3: S3Server, cluster: string, repo = "repo1") {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: `${cluster}-s3`, namespace: "e2e" },
+    stringData: {
+      "s3.conf": `[global]\n${repo}-s3-key=${s3.accessKey}\n${repo}-s3-key-secret=${s3.secretKey}\n`,
+      "ca.crt": s3.caPem,
+    },
+  };
+}
+
+/** `backups.pgbackrest.configuration` projecting that Secret into pgBackRest's conf.d. */
+export function s3Configuration(cluster: string, repo = "repo1") {
+  return [
+    {
+      secret: {
+        name: `${cluster}-s3`,
+        items: [
+          { key: "s3.conf", path: "s3.conf" },
+          { key: "ca.crt", path: `${repo}-ca.crt` },
+        ],
+      },
+    },
+  ];
+}
