@@ -88,14 +88,15 @@ export function standbyDescription(model: ClusterModel): string | undefined {
 export const ROLE_CHANGE_KEY = "on-role-change.sh";
 
 /**
- * The internal Secret's passwords under names Patroni leaves alone: it removes `PATRONI_*`
- * variables from its environment once read, so a callback never sees those.
+ * The roles whose passwords the callback sets, each from its internal Secret key, under an
+ * environment name Patroni leaves alone: it removes `PATRONI_*` variables from its environment
+ * once read, so a callback never sees those.
  */
-export const ROLE_CHANGE_ENV = {
-  [ROLES.superuser]: "TUSK_SUPERUSER_PASSWORD",
-  [ROLES.replication]: "TUSK_REPLICATION_PASSWORD",
-  [ROLES.rewind]: "TUSK_REWIND_PASSWORD",
-} as const;
+const ROLE_PASSWORDS = [
+  { role: ROLES.superuser, key: INTERNAL_KEYS.superuserPassword, env: "TUSK_SUPERUSER_PASSWORD" },
+  { role: ROLES.replication, key: INTERNAL_KEYS.replicationPassword, env: "TUSK_REPLICATION_PASSWORD" },
+  { role: ROLES.rewind, key: INTERNAL_KEYS.rewindPassword, env: "TUSK_REWIND_PASSWORD" },
+] as const;
 
 /** Only a cluster with `spec.standby` (enabled or not, so promotion restarts nothing) has the callback. */
 export function hasRoleChangeCallback(model: ClusterModel): boolean {
@@ -110,15 +111,10 @@ export function standbyCallbacks(model: ClusterModel): Record<string, unknown> {
 
 export function roleChangeEnv(model: ClusterModel): V1EnvVar[] {
   if (!hasRoleChangeCallback(model)) return [];
-  const key = {
-    [ROLES.superuser]: INTERNAL_KEYS.superuserPassword,
-    [ROLES.replication]: INTERNAL_KEYS.replicationPassword,
-    [ROLES.rewind]: INTERNAL_KEYS.rewindPassword,
-  };
   return [
-    ...Object.entries(ROLE_CHANGE_ENV).map(([role, name]) => ({
-      name,
-      valueFrom: { secretKeyRef: { name: names.internalSecret(model.name), key: key[role as keyof typeof key] } },
+    ...ROLE_PASSWORDS.map(({ env, key }) => ({
+      name: env,
+      valueFrom: { secretKeyRef: { name: names.internalSecret(model.name), key } },
     })),
     // libpq's own variable, so the callback's psql finds the server wherever the port is mapped
     { name: "PGPORT", value: String(model.port) },
@@ -128,12 +124,12 @@ export function roleChangeEnv(model: ClusterModel): V1EnvVar[] {
 /**
  * Patroni runs it as `sh on-role-change.sh on_role_change <role> <scope>`, without waiting. As
  * the new leader it waits for the end of recovery, then sets the three passwords over the Unix
- * socket (the superuser's `local` line is trust; the port is the container's PGPORT). The passwords travel as psql variables on
- * stdin, never on a command line, and the session turns statement logging off first. Running it
- * again (any later failover) changes nothing.
+ * socket (the superuser's `local` line is trust; the port is the container's PGPORT). The
+ * passwords travel as psql variables on stdin, never on a command line, and the session turns
+ * statement logging off first. Running it again (any later failover) changes nothing.
  */
 export function roleChangeScript(binDirectory: string): string {
-  const vars = Object.entries(ROLE_CHANGE_ENV).map(([role, env], i) => ({ role, env, variable: `p${i}` }));
+  const vars = ROLE_PASSWORDS.map(({ role, env }, i) => ({ role, env, variable: `p${i}` }));
   const psql = `${binDirectory}/psql -X -q -A -t -h ${PATHS.socketDir} -U ${ROLES.superuser} -d postgres`;
   const alter = vars.map(({ role, variable }) =>
     role === ROLES.superuser
