@@ -111,14 +111,10 @@ export function standbyCallbacks(model: ClusterModel): Record<string, unknown> {
 
 export function roleChangeEnv(model: ClusterModel): V1EnvVar[] {
   if (!hasRoleChangeCallback(model)) return [];
-  return [
-    ...ROLE_PASSWORDS.map(({ env, key }) => ({
-      name: env,
-      valueFrom: { secretKeyRef: { name: names.internalSecret(model.name), key } },
-    })),
-    // libpq's own variable, so the callback's psql finds the server wherever the port is mapped
-    { name: "PGPORT", value: String(model.port) },
-  ];
+  return ROLE_PASSWORDS.map(({ env, key }) => ({
+    name: env,
+    valueFrom: { secretKeyRef: { name: names.internalSecret(model.name), key } },
+  }));
 }
 
 /**

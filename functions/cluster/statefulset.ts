@@ -24,7 +24,7 @@ import { exporterEnabled, scrapeAnnotations, withExporter } from "./exporter.ts"
 import { withKind } from "./kinds.ts";
 import { childMeta, mergedAnnotations, mergedLabels } from "./metadata.ts";
 import type { ClusterModel, InstanceModel, InstanceSetModel } from "./model.ts";
-import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, restartRelevantConfig } from "./patroni.ts";
+import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, dataDirectory, restartRelevantConfig } from "./patroni.ts";
 import { instancePgBackRest } from "./pgbackrest.ts";
 import { INTERNAL_KEYS } from "./secret.ts";
 import { hasRoleChangeCallback, ROLE_CHANGE_KEY, roleChangeEnv } from "./standby.ts";
@@ -85,6 +85,20 @@ export function patroniEnv(model: ClusterModel): V1EnvVar[] {
     secretEnv("PATRONI_RESTAPI_USERNAME", INTERNAL_KEYS.patroniUsername, internal),
     secretEnv("PATRONI_RESTAPI_PASSWORD", INTERNAL_KEYS.patroniPassword, internal),
     ...roleChangeEnv(model),
+  ];
+}
+
+/**
+ * Postgres's and libpq's own variables, as PGO sets them: `kubectl exec … -c database -- psql`
+ * reaches this instance over its Unix socket, and pg_* tools find the data directory. Patroni
+ * passes its own data directory, socket and port to Postgres, so these change nothing it starts.
+ * Never PGUSER or PGPASSWORD: libpq prefers them to what Patroni passes (dataplane NOTES P1).
+ */
+export function postgresEnv(model: ClusterModel): V1EnvVar[] {
+  return [
+    { name: "PGDATA", value: dataDirectory(model.version) },
+    { name: "PGHOST", value: PATHS.socketDir },
+    { name: "PGPORT", value: String(model.port) },
   ];
 }
 
@@ -176,7 +190,7 @@ function databaseContainer(model: ClusterModel, set: InstanceSetModel): V1Contai
     image: model.image,
     ...(model.spec.imagePullPolicy ? { imagePullPolicy: model.spec.imagePullPolicy } : {}),
     command: ["patroni", PATHS.patroniConfigFile],
-    env: patroniEnv(model),
+    env: [...patroniEnv(model), ...postgresEnv(model)],
     ports: [
       { name: "postgres", containerPort: model.port, protocol: "TCP" },
       { name: "patroni", containerPort: model.patroniPort, protocol: "TCP" },

@@ -16,8 +16,7 @@ import { parsePgBackRestInfo } from "../../shared/pgbackrest/info.ts";
 import { E2ECluster } from "./lib/cluster.ts";
 import { type Etcd, startEtcd } from "./lib/etcd.ts";
 import { sql } from "./lib/pg.ts";
-import { inPod } from "./lib/podns.ts";
-import { asPostgres, run, tail } from "./lib/proc.ts";
+import { tail } from "./lib/proc.ts";
 import { findings, outcome, record } from "./lib/results.ts";
 import { type S3Server, s3Configuration, s3CredentialsSecret, s3Repo, startS3 } from "./lib/s3.ts";
 import { healthy, INSTANCE_VOLUME, jobFailure, runBackup, teardownCluster } from "./lib/scenario.ts";
@@ -129,9 +128,7 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
   const container = (pod.template.spec.containers as { name: string }[]).find((x) =>
     (pod.argv.get(x.name)?.[0] ?? "").endsWith("pgbackrest"),
   )!;
-  const info = await run(
-    inPod(asPostgres(pod.env.get(container.name) ?? {}, infoArgs()), c.mountsOf(pod, container as never), true),
-  );
+  const info = await c.exec(pod.name, container.name, infoArgs());
   expect(info.code, info.stderr || info.stdout).toBe(0);
   const [stanza] = parsePgBackRestInfo(info.stdout);
   expect(stanza?.status.code, stanza?.status.message).toBe(0);

@@ -130,6 +130,20 @@ describe.sequential("cluster hook output with real Patroni and PostgreSQL", () =
       expect(wrong.ok).toBe(false);
       expect(wrong.err).toMatch(/password authentication failed/);
 
+      // `kubectl exec POD -c database -- psql`, as PGO's documentation does it: the container's
+      // PGHOST, PGPORT and PGDATA lead to its own instance, as the superuser over the Unix socket
+      for (const pod of [leader, [...c.pods.keys()].find((p) => p !== leader)!]) {
+        const r = await c.exec(pod, "database", [
+          "psql",
+          "-XAt",
+          "-c",
+          "select current_user || ' ' || pg_is_in_recovery() || ' ' || current_setting('data_directory')",
+        ]);
+        expect(r.stderr, `psql in ${pod}`).toBe("");
+        const dataDirectory = c.pod(pod).env.get("database")?.PGDATA;
+        expect(r.stdout.trim()).toBe(`postgres ${pod === leader ? "false" : "true"} ${dataDirectory}`);
+      }
+
       // the status the hook derives from the observed pods names the real leader
       const status = await c.converge("the hook to report the cluster Running", () => {
         const st = c.mc.lastResponse?.status;

@@ -61,6 +61,7 @@ import {
   postgresIds,
   postmasterPid,
   RUN,
+  type RunResult,
   run,
   startDaemon,
   stopPid,
@@ -1218,6 +1219,17 @@ export class E2ECluster {
       }
     }
     return true;
+  }
+
+  /**
+   * `kubectl exec POD -c CONTAINER -- argv`: the program runs in the pod's mount namespace with the
+   * container's environment (as this machine maps it) and the postgres UID.
+   */
+  async exec(podName: string, container: string, argv: string[]): Promise<RunResult> {
+    const p = this.pod(podName);
+    const c = (p.template.spec as V1PodSpec).containers.find((x) => x.name === container);
+    if (!c) throw new Error(`pod ${podName} has no container ${container}`);
+    return await run(this.inPod(p, c, asPostgres(p.env.get(container) ?? {}, argv)));
   }
 
   async leader(): Promise<string | undefined> {

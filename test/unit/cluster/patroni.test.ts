@@ -67,6 +67,9 @@ describe("Patroni configuration", () => {
       "PATRONI_REWIND_PASSWORD",
       "PATRONI_RESTAPI_USERNAME",
       "PATRONI_RESTAPI_PASSWORD",
+      "PGDATA",
+      "PGHOST",
+      "PGPORT",
     ]);
     expect(env.find((e: Json) => e.name === "PATRONI_POSTGRESQL_CONNECT_ADDRESS").value).toBe(
       "$(PATRONI_KUBERNETES_POD_IP):5432",

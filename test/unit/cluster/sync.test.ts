@@ -77,8 +77,15 @@ describe("cluster sync: what a cluster gets", () => {
     expect(container.readinessProbe.httpGet).toMatchObject({ path: "/readiness", port: 8008 });
     expect(container.livenessProbe.httpGet).toMatchObject({ path: "/liveness", port: 8008 });
     expect(sts.spec.template.spec.serviceAccountName).toBe("hippo-instance");
-    // Patroni must never inherit libpq variables (dataplane NOTES P1).
-    for (const env of container.env) expect(env.name).not.toMatch(/^PG/);
+    // `kubectl exec … -c database -- psql` reaches this instance, as with PGO: the socket
+    // directory, the port and the data directory, and no libpq variable that would override
+    // what Patroni passes (a PGPASSWORD broke replica bootstrap, dataplane NOTES P1).
+    const libpq = container.env.filter((e: Json) => e.name.startsWith("PG"));
+    expect(libpq).toEqual([
+      { name: "PGDATA", value: "/pgdata/pg15" },
+      { name: "PGHOST", value: "/tmp/postgres" },
+      { name: "PGPORT", value: "5432" },
+    ]);
   });
 
   it("adds a WAL volume and a WAL-aware Patroni configuration when walVolumeClaimSpec is set", async () => {
