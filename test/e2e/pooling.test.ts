@@ -21,9 +21,8 @@ import { E2ECluster, type PodRuntime } from "./lib/cluster.ts";
 import { type Etcd, startEtcd } from "./lib/etcd.ts";
 import { decodeSecretData, resolveEnv } from "./lib/kube.ts";
 import { type Conn, conninfo, psqlEnv, query, sql } from "./lib/pg.ts";
-import { inPod } from "./lib/podns.ts";
 import { mapListenAddress } from "./lib/podworld.ts";
-import { asPostgres, run } from "./lib/proc.ts";
+import { run } from "./lib/proc.ts";
 import { findings, outcome, record } from "./lib/results.ts";
 import { appConn, bootstrap, healthy, INSTANCE_VOLUME, teardownCluster, userSecret } from "./lib/scenario.ts";
 import { Fatal, seconds, waitFor } from "./lib/wait.ts";
@@ -270,12 +269,14 @@ describe.sequential("pgBouncer and monitoring", () => {
         const enc = encodeURIComponent;
         // the sidecar's localhost:5432 is its own pod's Postgres: that pod's host port
         const dsn = `postgresql://${enc(env.DATA_SOURCE_USER!)}:${enc(env.DATA_SOURCE_PASS!)}@${mapListenAddress(hostport, pod.place)}${rest}`;
-        const argv = inPod(
-          asPostgres({}, ["psql", dsn, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", text]),
-          cl.mountsOf(pod, container),
-          container.securityContext?.readOnlyRootFilesystem === true,
+        const r = await cl.exec(
+          pod.name,
+          container.name!,
+          ["psql", dsn, "-XAtq", "-v", "ON_ERROR_STOP=1", "-c", text],
+          {
+            timeoutMs: 30_000,
+          },
         );
-        const r = await run(argv, { timeoutMs: 30_000 });
         return { ok: r.code === 0, out: r.stdout.trim(), err: r.stderr.trim() };
       };
       const rows = async (pod: PodRuntime, text: string) => {

@@ -1225,11 +1225,16 @@ export class E2ECluster {
    * `kubectl exec POD -c CONTAINER -- argv`: the program runs in the pod's mount namespace with the
    * container's environment (as this machine maps it) and the postgres UID.
    */
-  async exec(podName: string, container: string, argv: string[]): Promise<RunResult> {
+  async exec(
+    podName: string,
+    container: string,
+    argv: string[],
+    opts: { timeoutMs?: number } = {},
+  ): Promise<RunResult> {
     const p = this.pod(podName);
     const c = (p.template.spec as V1PodSpec).containers.find((x) => x.name === container);
     if (!c) throw new Error(`pod ${podName} has no container ${container}`);
-    return await run(this.inPod(p, c, asPostgres(p.env.get(container) ?? {}, argv)));
+    return await run(this.inPod(p, c, asPostgres(p.env.get(container) ?? {}, argv)), opts);
   }
 
   async leader(): Promise<string | undefined> {
