@@ -3,7 +3,7 @@ import { clone, compatClusters, validate } from "./fixtures.ts";
 
 const docs = compatClusters();
 
-describe("the public PGO and Percona manifests in ../shared/compat", () => {
+describe("the PGO-compatibility fixtures (PGO v5 and Percona-style manifests)", () => {
   it("are all found", () => {
     expect(docs.length).toBeGreaterThanOrEqual(9);
   });
@@ -28,11 +28,13 @@ describe("the public PGO and Percona manifests in ../shared/compat", () => {
   );
 
   it("warns about the Percona-only fields instead of refusing them", () => {
-    const percona = docs.find((d) => d.file === "percona-cr.yaml")!;
+    const percona = docs.find((d) => d.file === "percona-large.yaml")!;
     expect(validate({ object: clone(percona.object) }).warnings).toEqual([
       "spec.crVersion: unknown field, dropped by Kubernetes",
+      "spec.autoCreateUserSchema: unknown field, dropped by Kubernetes",
+      "spec.users[0].secretName: unknown field, dropped by Kubernetes",
       "spec.pmm: unknown field, dropped by Kubernetes",
-      "spec.logcollector: unknown field, dropped by Kubernetes",
+      "spec.extensions: unknown field, dropped by Kubernetes",
     ]);
   });
 });

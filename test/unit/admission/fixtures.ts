@@ -1,10 +1,7 @@
 /**
  * Real AdmissionReview requests, as the API server sends them, for the admission tests.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { expect } from "vitest";
-import { parseAllDocuments } from "yaml";
 import { validateAdmission } from "../../../functions/admission/validate.ts";
 import type { AdmissionReview, AdmissionReviewResponse } from "../../../shared/admission-review.ts";
 
@@ -139,20 +136,8 @@ export function fields(response: AdmissionReviewResponse["response"]): string[] 
   return response.status?.details?.causes.map((c) => c.field) ?? [];
 }
 
-export const COMPAT_DIR = join(import.meta.dirname, "..", "..", "..", "..", "shared", "compat");
-
-/** Every PostgresCluster document in ../shared/compat, with the file it came from. */
-export function compatClusters(): { file: string; object: Json }[] {
-  const out: { file: string; object: Json }[] = [];
-  for (const file of readdirSync(COMPAT_DIR).sort()) {
-    if (!/\.ya?ml$/.test(file)) continue;
-    for (const doc of parseAllDocuments(readFileSync(join(COMPAT_DIR, file), "utf8"))) {
-      const object = doc.toJS() as Json | null;
-      if (object?.kind === "PostgresCluster") out.push({ file, object });
-    }
-  }
-  return out;
-}
+/** The PGO-compatibility fixtures (test/fixtures/compat/), read by one helper shared with the cluster tests. */
+export { COMPAT_DIR, compatClusters } from "../../fixtures/compat.ts";
 
 /** JSON round trip, as the API server would send it (no undefined, no shared references). */
 export function clone<T>(value: T): T {

@@ -4,9 +4,6 @@
  * what Metacontroller and Kubernetes would send back (emitted children as observed children,
  * the pods their StatefulSets would run, Jobs that finished).
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import type { ClusterDeps } from "../../../functions/cluster/sync.ts";
 import { syncCluster } from "../../../functions/cluster/sync.ts";
 import { ANNOTATION, LABEL } from "../../../shared/labels.ts";
@@ -164,16 +161,5 @@ export async function steadyState(
   throw new Error("no steady state");
 }
 
-/** Every PostgresCluster document in ../shared/compat (the project material beside the repo). */
-export function compatClusters(): { file: string; object: Json }[] {
-  const dir = join(import.meta.dirname, "..", "..", "..", "..", "shared", "compat");
-  const out: { file: string; object: Json }[] = [];
-  for (const file of readdirSync(dir).sort()) {
-    if (!/\.ya?ml$/.test(file)) continue;
-    for (const doc of parseAllDocuments(readFileSync(join(dir, file), "utf8"))) {
-      const object = doc.toJS() as Json | null;
-      if (object?.kind === "PostgresCluster") out.push({ file, object });
-    }
-  }
-  return out;
-}
+/** The PGO-compatibility fixtures (test/fixtures/compat/), read by one helper shared with the admission tests. */
+export { compatClusters } from "../../fixtures/compat.ts";

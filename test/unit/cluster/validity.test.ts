@@ -60,7 +60,7 @@ describe("every child is a valid Kubernetes object and every pod passes Pod Secu
     expect(Object.keys(observed)).toEqual(expect.arrayContaining(["Job.batch/v1"]));
   });
 
-  it("every PostgresCluster in ../shared/compat renders into valid children", async () => {
+  it("every PGO-compatibility fixture renders into valid children", async () => {
     const compat = compatClusters();
     expect(compat.length).toBeGreaterThanOrEqual(9);
     for (const { file, object } of compat) {
