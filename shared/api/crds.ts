@@ -31,6 +31,8 @@ const REPO_INDEXES = "[0, 1, 2, 3]";
 const repoExists = (name: string) =>
   `${REPO_NAMES}.exists(n, ${name} == n && ${REPO_INDEXES}.exists(i, i < size(${REPOS}) && ${REPOS}[i].name == n))`;
 const INSTANCE_INDEXES = `[${Array.from({ length: 16 }, (_, i) => i).join(", ")}]`;
+/** PGO's names for unnamed instance sets, by position, as a constant list: `string(i)` has no size bound. */
+const DEFAULT_SET_NAMES = `[${Array.from({ length: 16 }, (_, i) => `'${String(i).padStart(2, "0")}'`).join(", ")}]`;
 
 /** Roles the operator uses itself (functions/admission/names.ts RESERVED_ROLE_NAMES; a test keeps them equal). */
 export const CEL_RESERVED_ROLES = ["replicator", "rewinder", "pgbouncer", "monitoring", "tusk", "public", "none"];
@@ -74,7 +76,7 @@ const clusterValidations = [
     message: "instance set names must be unique",
   },
   {
-    rule: `${INSTANCE_INDEXES}.all(i, i >= size(self.instances) || self.instances[i].name != '' || !self.instances.exists(b, b.name == (i < 10 ? '0' + string(i) : string(i))))`,
+    rule: `${INSTANCE_INDEXES}.all(i, i >= size(self.instances) || self.instances[i].name != '' || !self.instances.exists(b, b.name == ${DEFAULT_SET_NAMES}[i]))`,
     message:
       "an unnamed instance set is named 00, 01, ... by its position, and another instance set already has that name",
   },
@@ -117,7 +119,7 @@ const clusterValidations = [
       "config.parameters cannot set what the operator owns: paths, listen_addresses, port, TLS, archiving, recovery, replication, cluster_name, log_file_mode",
   },
   {
-    rule: "!has(self.config) || !has(self.config.parameters) || !has(self.config.parameters.wal_level) || string(self.config.parameters.wal_level) in ['replica', 'logical']",
+    rule: "!has(self.config) || !has(self.config.parameters) || !has(self.config.parameters.wal_level) || self.config.parameters.wal_level in ['replica', 'logical']",
     message: 'config.parameters.wal_level must be "replica" or "logical"',
   },
   {
