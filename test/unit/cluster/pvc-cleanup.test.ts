@@ -43,6 +43,20 @@ const condition = (res: SyncResponse, type: string) =>
 const deleteJobs = (res: SyncResponse) =>
   byKind(res, "Job").filter((j) => j.metadata.name.startsWith("hippo-pvc-delete-"));
 const role = (res: SyncResponse) => byKind(res, "Role").find((r) => r.metadata.name === "hippo-pvc");
+const binding = (res: SyncResponse) => byKind(res, "RoleBinding").find((r) => r.metadata.name === "hippo-pvc");
+
+/**
+ * The sync after `res` once its ServiceAccount and Role are observed: it adds the claim
+ * RoleBinding, which the API server refuses in the same sync as the Role it names, and starts
+ * no Job yet. Returns the children observed after it, the claim RBAC complete.
+ */
+async function bindingObserved(parent: Json, res: SyncResponse, children: ObjectMap, related: ObjectMap) {
+  const roleObserved = observe(res.children as Json[], children);
+  const bound = await sync(parent, roleObserved, related);
+  expect(binding(bound)).toBeDefined();
+  expect(deleteJobs(bound)).toEqual([]);
+  return observe(bound.children as Json[], roleObserved);
+}
 
 /**
  * A cluster scaled from 3 to 2 instances after the third StatefulSet and its pod are gone:
@@ -74,7 +88,7 @@ describe("the PVCs of removed instances", { timeout: 60_000 }, () => {
     expect(deletesClaimsOnScaleDown(undefined)).toBe(false);
   });
 
-  it("opted in: delete on exactly those claims, then one Job per claim once the Role is observed", async () => {
+  it("opted in: delete on exactly those claims, the RoleBinding once the Role is observed, then one Job per claim", async () => {
     const { children, related } = await scaledDown();
     const parent = withReplicas(2, { [OPT_IN]: "true" });
     const first = await sync(parent, children, related);
@@ -82,9 +96,23 @@ describe("the PVCs of removed instances", { timeout: 60_000 }, () => {
     expect(role(first)!.rules).toEqual([
       { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["delete"], resourceNames: REMOVED },
     ]);
+    // The Role and its ServiceAccount, no RoleBinding: the API server refuses a binding created
+    // in the same sync as the Role it names.
+    expect(byKind(first, "ServiceAccount").some((s) => s.metadata.name === "hippo-pvc")).toBe(true);
+    expect(binding(first)).toBeUndefined();
     expect(condition(first, VOLUME_CLAIMS_RETAINED)).toMatchObject({ status: "False", reason: "Deleting" });
 
-    const observed = observe(first.children as Json[], children);
+    // The Role observed: the RoleBinding, still no Job.
+    const roleObserved = observe(first.children as Json[], children);
+    const bound = await sync(parent, roleObserved, related);
+    expect(deleteJobs(bound)).toEqual([]);
+    expect(binding(bound)!.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "hippo-pvc" });
+    expect(binding(bound)!.subjects).toEqual([{ kind: "ServiceAccount", name: "hippo-pvc", namespace: "db" }]);
+    expect(role(bound)).toEqual(role(first));
+    expect(condition(bound, VOLUME_CLAIMS_RETAINED)).toMatchObject({ status: "False", reason: "Deleting" });
+
+    // The RoleBinding observed too: the Jobs.
+    const observed = observe(bound.children as Json[], roleObserved);
     const next = await sync(parent, observed, related);
     const jobs = deleteJobs(next);
     expect(jobs).toHaveLength(2);
@@ -159,7 +187,7 @@ describe("the delete Job against an API server (real sh and curl)", { timeout: 6
   it("deletes exactly the observed claim, succeeds when it is gone already, and the syncs settle", async () => {
     const { children, related, claims } = await scaledDown();
     const parent = withReplicas(2, { [OPT_IN]: "true" });
-    const observed = observe((await sync(parent, children, related)).children as Json[], children);
+    const observed = await bindingObserved(parent, await sync(parent, children, related), children, related);
     const res = await sync(parent, observed, related);
     for (const [name, claim] of Object.entries(claims)) api.claims.set(name, claim);
     api.requests.length = 0;
@@ -180,7 +208,7 @@ describe("the delete Job against an API server (real sh and curl)", { timeout: 6
   it("leaves a claim made again under the same name alone (uid precondition)", async () => {
     const { children, related, claims } = await scaledDown();
     const parent = withReplicas(2, { [OPT_IN]: "true" });
-    const observed = observe((await sync(parent, children, related)).children as Json[], children);
+    const observed = await bindingObserved(parent, await sync(parent, children, related), children, related);
     const job = deleteJobs(await sync(parent, observed, related))[0]!;
     const target = REMOVED.find((c) =>
       job.spec.template.spec.containers[0].env.some((e: Json) => e.value.endsWith(c)),

@@ -48,6 +48,19 @@ function expectValid(children: Json[]) {
   }
 }
 
+/**
+ * The sync after `res` once its ServiceAccount and Role are observed: it adds the claim
+ * RoleBinding, which the API server refuses in the same sync as the Role it names, and starts
+ * no Job yet. Returns the children observed after it, the claim RBAC complete.
+ */
+async function bindingObserved(parent: Json, res: SyncResponse, children: ObjectMap, related: ObjectMap) {
+  const roleObserved = observe(res.children as Json[], children);
+  const bound = await sync(parent, roleObserved, related);
+  expect(claimObjects(bound).map((c) => c.kind)).toContain("RoleBinding");
+  expect(resizeJobs(bound)).toEqual([]);
+  return observe(bound.children as Json[], roleObserved);
+}
+
 /** A steady cluster created at `initial`, then asked for `next`, with its claims observed. */
 async function grownCluster(initial: Json, next: Json, states: Record<string, ClaimState> = {}) {
   const steady = await steadyState(initial);
@@ -94,20 +107,36 @@ describe("claims and the customize hook", { timeout: 60_000 }, () => {
 });
 
 describe("volume expansion", { timeout: 60_000 }, () => {
-  it("grants get/patch on exactly the smaller claims first, and starts the resize Jobs once the Role is observed", async () => {
+  it("grants get/patch on exactly the smaller claims first, binds the Role once it is observed, then starts the resize Jobs", async () => {
     const { res, children, related } = await grownCluster(sized("1Gi"), sized("2Gi"));
     expect(resizeJobs(res)).toEqual([]);
-    const [sa, role, binding] = ["ServiceAccount", "Role", "RoleBinding"].map(
-      (k) => claimObjects(res).find((c) => c.kind === k)!,
-    );
+    // First the ServiceAccount and the Role, no RoleBinding: the API server refuses a binding
+    // created in the same sync as the Role it names.
+    expect(
+      claimObjects(res)
+        .map((c) => c.kind)
+        .sort(),
+    ).toEqual(["Role", "ServiceAccount"]);
+    const [sa, role] = ["ServiceAccount", "Role"].map((k) => claimObjects(res).find((c) => c.kind === k)!);
     expect(role!.rules).toEqual([
       { apiGroups: [""], resources: ["persistentvolumeclaims"], verbs: ["get", "patch"], resourceNames: DATA },
     ]);
-    expect(binding!.subjects).toEqual([{ kind: "ServiceAccount", name: "hippo-pvc", namespace: "db" }]);
     expect(sa!.metadata.labels["postgres.tusk.dev/cluster"]).toBe("hippo");
     expect(condition(res, VOLUMES_RESIZING)).toMatchObject({ status: "True", reason: "ResizeRequested" });
 
-    const observed = observe(res.children as Json[], children);
+    // The Role observed: the RoleBinding, still no Job.
+    const roleObserved = observe(res.children as Json[], children);
+    const bound = await sync(sized("2Gi"), roleObserved, related);
+    expect(resizeJobs(bound)).toEqual([]);
+    const binding = claimObjects(bound).find((c) => c.kind === "RoleBinding")!;
+    expect(binding).toBeDefined();
+    expect(binding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "hippo-pvc" });
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "hippo-pvc", namespace: "db" }]);
+    expect(claimObjects(bound).find((c) => c.kind === "Role")).toEqual(role);
+    expect(condition(bound, VOLUMES_RESIZING)).toMatchObject({ status: "True", reason: "ResizeRequested" });
+
+    // The RoleBinding observed too: the Jobs.
+    const observed = observe(bound.children as Json[], roleObserved);
     const next = await sync(sized("2Gi"), observed, related);
     const jobs = resizeJobs(next);
     expect(jobs).toHaveLength(2);
@@ -138,8 +167,9 @@ describe("volume expansion", { timeout: 60_000 }, () => {
 
   it("names each Job by claim and size: another size is another Job", async () => {
     const two = await grownCluster(sized("1Gi"), sized("2Gi"));
-    const observed = observe(two.res.children as Json[], two.children);
+    const observed = await bindingObserved(sized("2Gi"), two.res, two.children, two.related);
     const names2 = resizeJobs(await sync(sized("2Gi"), observed, two.related)).map((j) => j.metadata.name);
+    expect(names2).toHaveLength(2);
     const three = await sync(
       sized("3Gi"),
       observe((await sync(sized("3Gi"), observed, two.related)).children as Json[], observed),
@@ -156,7 +186,8 @@ describe("volume expansion", { timeout: 60_000 }, () => {
     });
     const role = claimObjects(res).find((c) => c.kind === "Role")!;
     expect(role.rules[0].resourceNames).toEqual(["pgwal-hippo-instance1-0-0"]);
-    const next = await sync(sized("1Gi", "1536Mi"), observe(res.children as Json[], children), related);
+    const observed = await bindingObserved(sized("1Gi", "1536Mi"), res, children, related);
+    const next = await sync(sized("1Gi", "1536Mi"), observed, related);
     expect(resizeJobs(next)).toHaveLength(1);
     expect(resizeJobs(next)[0]!.spec.template.spec.containers[0].env.find((e: Json) => e.name === "URL").value).toMatch(
       /pgwal-hippo-instance1-0-0$/,
@@ -254,7 +285,7 @@ describe("the resize Job against an API server (real sh and curl)", { timeout: 6
 
   async function jobsFor(next: Json) {
     const grown = await grownCluster(sized("1Gi"), next);
-    const observed = observe(grown.res.children as Json[], grown.children);
+    const observed = await bindingObserved(next, grown.res, grown.children, grown.related);
     const res = await sync(next, observed, grown.related);
     return { ...grown, observed, res };
   }
