@@ -49,8 +49,11 @@ export const PURPOSES: readonly Purpose[] = [
   { kind: "Secret", pattern: "{parent}-pgbackrest", why: "pgBackRest TLS client certificate" },
   { kind: "Secret", pattern: "{parent}-pgbouncer", why: "pgBouncer TLS and auth_query credentials" },
   { kind: "ServiceAccount", pattern: "{parent}-instance", why: "identity of the instance pods (Patroni)" },
-  { kind: "Role", pattern: "{parent}-instance", why: "the least Patroni needs: pods, endpoints, services" },
-  { kind: "RoleBinding", pattern: "{parent}-instance", why: "grants the instance Role to the instance pods" },
+  {
+    kind: "RoleBinding",
+    pattern: "{parent}-instance",
+    why: "grants the ClusterRole tusk-instance (the least Patroni needs: pods, endpoints, services) to the instance pods in this namespace",
+  },
   {
     kind: "PodDisruptionBudget",
     pattern: "{parent}-set-{set}",

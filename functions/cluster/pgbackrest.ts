@@ -152,3 +152,39 @@ export function buildRepoHostStatefulSet(model: ClusterModel): V1StatefulSet | u
     },
   });
 }
+
+export type RepoHostPlan =
+  | { child?: object; recreating?: undefined }
+  | { child?: undefined; recreating: { added: string[]; removed: string[] } };
+
+function claimTemplateNames(sts: Record<string, unknown> | object | undefined): string[] {
+  const templates = ((sts as { spec?: { volumeClaimTemplates?: { metadata?: { name?: string } }[] } })?.spec
+    ?.volumeClaimTemplates ?? []) as { metadata?: { name?: string } }[];
+  return templates.map((t) => t.metadata?.name ?? "").sort();
+}
+
+/**
+ * The repository host to return, given the one observed. Kubernetes refuses any change to a
+ * StatefulSet's volumeClaimTemplates, so when a volume repo is added or removed the repo host is
+ * left out of the answer (Metacontroller deletes it; its claims are retained, whenDeleted:
+ * Retain) and returned again, with the new set of claims, once it is gone: each repo's claim
+ * keeps its name, so the new pod mounts the same repository. A size change of an existing
+ * repo keeps the observed templates (a claim grows through volume expansion, not here).
+ */
+export function planRepoHost(model: ClusterModel, observed: Record<string, unknown> | undefined): RepoHostPlan {
+  const desired = buildRepoHostStatefulSet(model);
+  if (!desired || !observed) return desired ? { child: desired } : {};
+  const was = claimTemplateNames(observed);
+  const now = claimTemplateNames(desired);
+  const deleting = (observed.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp !== undefined;
+  if (deleting || was.join() !== now.join()) {
+    return {
+      recreating: { added: now.filter((n) => !was.includes(n)), removed: was.filter((n) => !now.includes(n)) },
+    };
+  }
+  const observedSpec = (observed.spec ?? {}) as Record<string, unknown>;
+  const spec = { ...(desired.spec as unknown as Record<string, unknown>) };
+  for (const key of ["selector", "serviceName", "volumeClaimTemplates"] as const)
+    if (observedSpec[key] !== undefined) spec[key] = observedSpec[key];
+  return { child: { ...desired, spec } };
+}

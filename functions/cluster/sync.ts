@@ -10,6 +10,7 @@
 import type { FieldProblem } from "../../shared/field-path.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
+import { names } from "../../shared/names.ts";
 import { buildManualBackupJob } from "../backup/manual.ts";
 import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "../backup/schedules.ts";
 import { buildStanzaCreateJob } from "../backup/stanza-job.ts";
@@ -28,12 +29,17 @@ import {
 } from "./observed.ts";
 import { dynamicConfiguration } from "./patroni.ts";
 import { buildInstanceSetPdb } from "./pdb.ts";
-import { buildPgBackRestConfigMap, buildRepoHostStatefulSet, hasBackups, pgbackrestCluster } from "./pgbackrest.ts";
+import {
+  buildPgBackRestConfigMap,
+  hasBackups,
+  pgbackrestCluster,
+  planRepoHost,
+  type RepoHostPlan,
+} from "./pgbackrest.ts";
 import { pgbouncerChildren } from "./pgbouncer-children.ts";
 import { podMonitorsListed } from "./podmonitor.ts";
 import { restoreGate } from "./restore-gate.ts";
-import { buildInstanceRole } from "./role.ts";
-import { buildInstanceRoleBinding } from "./rolebinding.ts";
+import { bindingsAfterTheirRoles, buildInstanceRoleBinding } from "./rolebinding.ts";
 import { type DesiredInstance, planRollout } from "./rolling.ts";
 import { type ClusterDeps, internalSecret, tlsSecrets, userSecrets, usersSqlSecret } from "./secret.ts";
 import { buildServices } from "./service.ts";
@@ -143,7 +149,7 @@ export async function syncCluster(
       "reloading Postgres for its new server certificate",
       primaryReady && desired.every((d) => pods.get(d.instance.pod)?.ready === true),
     );
-  const backupChildren = backupsOf(model, request.parent.metadata.annotations ?? {}, options);
+  const backups = backupsOf(model, request.parent.metadata.annotations ?? {}, options, children);
   if (hasBackups(model)) {
     const stanza = buildStanzaCreateJob(pgbackrestCluster(model));
     if (stanza) addJob(stanza, "creating the pgBackRest stanza", primaryReady);
@@ -190,29 +196,42 @@ export async function syncCluster(
     });
   });
 
-  const out = canonicalChildren([
-    buildClusterConfigMap(model),
-    ...buildServices(model),
-    buildInstanceServiceAccount(model),
-    buildInstanceRole(model),
-    buildInstanceRoleBinding(model),
-    ...model.sets.flatMap((set) => buildInstanceSetPdb(model, set) ?? []),
-    internal.secret,
-    ...tls,
-    ...users.secrets,
-    usersSqlSecret(model, sql),
-    ...statefulSets,
-    ...jobChildren,
-    ...backupChildren,
-    ...volumes.children,
-    ...gate.children,
-    ...proxy.children,
-    ...monitoring.children,
-  ]);
+  const out = canonicalChildren(
+    bindingsAfterTheirRoles(
+      [
+        buildClusterConfigMap(model),
+        ...buildServices(model),
+        buildInstanceServiceAccount(model),
+        buildInstanceRoleBinding(model),
+        ...model.sets.flatMap((set) => buildInstanceSetPdb(model, set) ?? []),
+        internal.secret,
+        ...tls,
+        ...users.secrets,
+        usersSqlSecret(model, sql),
+        ...statefulSets,
+        ...jobChildren,
+        ...backups.children,
+        ...volumes.children,
+        ...gate.children,
+        ...proxy.children,
+        ...monitoring.children,
+      ],
+      children,
+    ),
+  );
 
   const status = gate.status(buildStatus({ model, desired, pods, plan, jobs, ignored }));
-  status.conditions = [...(status.conditions ?? []), ...volumes.conditions, ...trigger.conditions];
-  const busy = plan.progress.length > 0 || jobs.some((j) => j.state === "running") || plan.switchover !== undefined;
+  status.conditions = [
+    ...(status.conditions ?? []),
+    ...volumes.conditions,
+    ...trigger.conditions,
+    ...repoHostCondition(backups.repoHost),
+  ];
+  const busy =
+    plan.progress.length > 0 ||
+    jobs.some((j) => j.state === "running") ||
+    plan.switchover !== undefined ||
+    backups.repoHost.recreating !== undefined;
   const unhealthy =
     !model.shutdown && (!primaryReady || desired.some((d) => pods.get(`${d.instance.name}-0`)?.ready !== true));
   const resync = busy ? RESYNC_PENDING_SECONDS : unhealthy ? RESYNC_UNHEALTHY_SECONDS : undefined;
@@ -236,8 +255,13 @@ function invalidResponse(
 }
 
 /** The pgBackRest configuration, the repository host and one schedule object per schedule. */
-function backupsOf(model: ClusterModel, annotations: Record<string, string>, options: ClusterOptions): object[] {
-  if (!hasBackups(model)) return [];
+function backupsOf(
+  model: ClusterModel,
+  annotations: Record<string, string>,
+  options: ClusterOptions,
+  children: SyncRequest["children"],
+): { children: object[]; repoHost: RepoHostPlan } {
+  if (!hasBackups(model)) return { children: [], repoHost: {} };
   const cluster = pgbackrestCluster(model);
   const annotated = annotations[BACKUP_SCHEDULER_ANNOTATION];
   const scheduler =
@@ -249,6 +273,27 @@ function backupsOf(model: ClusterModel, annotations: Record<string, string>, opt
         : buildScheduleCronJob(cluster, s.repoName, s.type, s.schedule);
     return built ? [built] : [];
   });
-  const repoHost = buildRepoHostStatefulSet(model);
-  return [buildPgBackRestConfigMap(model), ...(repoHost ? [repoHost] : []), ...schedules];
+  const repoHost = planRepoHost(model, observedChildren(children, "StatefulSet")[names.repoHost(model.name)]);
+  return {
+    children: [buildPgBackRestConfigMap(model), ...(repoHost.child ? [repoHost.child] : []), ...schedules],
+    repoHost,
+  };
+}
+
+/** The condition that explains a repository host missing while it is created again. */
+function repoHostCondition(plan: RepoHostPlan): { type: string; status: "False"; reason: string; message: string }[] {
+  if (!plan.recreating) return [];
+  const { added, removed } = plan.recreating;
+  const change = [
+    ...(added.length ? [`added ${added.join(", ")}`] : []),
+    ...(removed.length ? [`removed ${removed.join(", ")}`] : []),
+  ].join("; ");
+  return [
+    {
+      type: "RepoHostReady",
+      status: "False" as const,
+      reason: "Recreating",
+      message: `the repository host's volumes changed (${change || "its old StatefulSet is still being deleted"}); a StatefulSet's volume claims cannot change, so it is deleted and created again: each repository keeps its claim`,
+    },
+  ];
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { INSTANCE_CLUSTER_ROLE, INSTANCE_RULES } from "../../../functions/cluster/role.ts";
 import { LABEL } from "../../../shared/labels.ts";
 import { byKind, child, cluster, decode, type Json, steadyState, sync } from "./fixtures.ts";
 
@@ -25,7 +26,8 @@ describe("cluster sync: what a cluster gets", () => {
       "hippo-users-sql",
     ]);
     expect(names(byKind(res, "ServiceAccount"))).toEqual(["hippo-instance"]);
-    expect(names(byKind(res, "Role"))).toEqual(["hippo-instance"]);
+    // Patroni's permissions come from the ClusterRole installed with the operator
+    expect(byKind(res, "Role")).toEqual([]);
     expect(names(byKind(res, "RoleBinding"))).toEqual(["hippo-instance"]);
     expect(names(byKind(res, "PodDisruptionBudget"))).toEqual(["hippo-set-instance1"]);
     // No Job before an instance is ready.
@@ -137,9 +139,15 @@ describe("cluster sync: what a cluster gets", () => {
     for (const [k, v] of Object.entries(pods.spec.selector)) expect(podLabels[k]).toBe(v);
   });
 
-  it("gives Patroni's ServiceAccount the Kubernetes DCS permissions it needs", async () => {
-    const role = child(await sync(cluster()), "Role", "hippo-instance");
-    const verbs = (resource: string) => role.rules.find((r: any) => r.resources.includes(resource))?.verbs ?? [];
+  it("binds Patroni's ServiceAccount to the ClusterRole with the Kubernetes DCS permissions it needs", async () => {
+    const binding = child(await sync(cluster()), "RoleBinding", "hippo-instance");
+    expect(binding.roleRef).toEqual({
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: INSTANCE_CLUSTER_ROLE,
+    });
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "hippo-instance", namespace: "db" }]);
+    const verbs = (resource: string) => INSTANCE_RULES.find((r) => r.resources?.includes(resource))?.verbs ?? [];
     expect(verbs("pods")).toEqual(expect.arrayContaining(["get", "list", "watch", "patch"]));
     expect(verbs("endpoints")).toEqual(
       expect.arrayContaining(["get", "list", "watch", "create", "patch", "update", "delete", "deletecollection"]),

@@ -44,6 +44,16 @@ const NOT_YET_RETURNED: Record<HookFunction, Record<string, string>> = {
   restore: {},
 };
 
+/** Child kinds the first syncs of the examples never return, each with the day-two work that does (and its test). */
+const RETURNED_ON_DAY_TWO: Record<HookFunction, Record<string, string>> = {
+  cluster: {
+    "Role rbac.authorization.k8s.io/v1":
+      "the per-claim Role of volume expansion and PVC cleanup (pvc-access.ts; volume-expansion.test.ts, pvc-cleanup.test.ts)",
+  },
+  backup: {},
+  restore: {},
+};
+
 const pending: Record<HookFunction, boolean> = {
   cluster: await notImplemented("/cluster/sync"),
   backup: await notImplemented("/backup/sync"),
@@ -194,7 +204,9 @@ describe.each(FNS)("child resources derived from the %s hook", (fn) => {
     }
     const neverReturned = [...listed].filter((k) => !returned.has(k)).sort();
     // Listed ahead of the hook work that returns them; an entry must go as soon as it is returned.
-    expect(neverReturned).toEqual(Object.keys(NOT_YET_RETURNED[fn]).sort());
+    expect(neverReturned).toEqual(
+      [...Object.keys(NOT_YET_RETURNED[fn]), ...Object.keys(RETURNED_ON_DAY_TWO[fn])].sort(),
+    );
   });
 
   it.skipIf(pending[fn])(`${pendingNote(fn)}: every hook a controller calls is a route`, async () => {

@@ -5,6 +5,7 @@
  * through the built-in admin/edit/view roles.
  */
 import { describe, expect, it } from "vitest";
+import { INSTANCE_CLUSTER_ROLE, INSTANCE_RULES } from "../../../functions/cluster/role.ts";
 import { FUNCTIONS } from "../../../functions/server.ts";
 import { BUILDS, type BuildName, built, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
 import { CONTROLLER_OF, type HookFunction, hookEnv, notImplemented, resourceOfKind, runHooks } from "./hooks.ts";
@@ -122,20 +123,33 @@ describe.each(FNS)("RBAC derived from the %s hooks", (fn) => {
             if (!allows(metacontroller, groupOf(rel.apiVersion), rel.resource, verb))
               missing.push(`${build}: related ${verb} ${rel.apiVersion} ${rel.resource}`);
         for (const { example, child } of run.children) {
-          if (child.kind !== "Role") continue;
-          for (const rule of child.rules as Rule[])
+          // a RoleBinding to a ClusterRole: the escalation check wants its rules held in the namespace
+          const granted =
+            child.kind === "Role"
+              ? (child.rules as Rule[])
+              : child.kind === "RoleBinding" && child.roleRef.kind === "ClusterRole"
+                ? (findOne(docs, "ClusterRole", child.roleRef.name).rules as Rule[])
+                : [];
+          for (const rule of granted)
             for (const group of rule.apiGroups ?? [""])
               for (const resource of rule.resources ?? [])
                 for (const verb of rule.verbs)
                   if (!allows(metacontroller, group, resource, verb))
                     missing.push(
-                      `${build}: ${example} Role ${child.metadata.name} grants ${verb} ${group}/${resource}`,
+                      `${build}: ${example} ${child.kind} ${child.metadata.name} grants ${verb} ${group}/${resource}`,
                     );
         }
         expect(missing).toEqual([]);
       }
     },
   );
+});
+
+describe("the instances' ClusterRole", () => {
+  it.each(INSTALLS)("%s installs tusk-instance with exactly the rules the cluster hook binds", (build) => {
+    const role = findOne(built(build), "ClusterRole", INSTANCE_CLUSTER_ROLE);
+    expect(role.rules).toEqual(INSTANCE_RULES);
+  });
 });
 
 describe("the permission check itself", () => {
