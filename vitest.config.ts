@@ -18,6 +18,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The real control plane (tools/build-control-plane.sh): one installation shared by the
+        // files, run one file at a time.
+        test: {
+          name: "kube",
+          include: ["test/kube/**/*.test.ts"],
+          globalSetup: ["test/kube/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

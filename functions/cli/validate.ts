@@ -31,6 +31,10 @@ export interface Verdict {
 }
 
 const API_VERSION = `${GROUP}/${VERSION}`;
+/** The webhook's word for a field the CRD schema does not have (admission/unknown-fields.ts). */
+const DROPPED = "unknown field, dropped by Kubernetes";
+const UNKNOWN_FIELD =
+  "unknown field: kubectl create/apply refuse it (strict field validation, their default); with --validate=false Kubernetes drops it";
 const PGO_GROUP = "postgres-operator.crunchydata.com";
 
 function nameOf(o: Obj): string {
@@ -107,11 +111,16 @@ export function judge(m: Manifest, namespace: string, index: number): Verdict | 
     : causes.length
       ? causes.map((c) => ({ line: m.lineOf(c.field), field: c.field, message: c.message }))
       : [{ line: m.line, field: "", message: response.status?.message ?? "refused" }];
-  const warnings = (response.warnings ?? []).map((w) => {
+  const all = (response.warnings ?? []).map((w) => {
     const { field, message } = splitWarning(w);
     return { line: field ? m.lineOf(field) : m.line, field, message };
   });
-  return { ...base, allowed: response.allowed, problems, warnings };
+  // kubectl create/apply ask the API server for strict field validation by default: an unknown
+  // field is refused before admission runs (checked against kube-apiserver in test/kube).
+  const unknown = all.filter((w) => w.message === DROPPED);
+  const warnings = all.filter((w) => w.message !== DROPPED);
+  for (const u of unknown) problems.push({ ...u, message: UNKNOWN_FIELD });
+  return { ...base, allowed: response.allowed && unknown.length === 0, problems, warnings };
 }
 
 function format(file: string, f: Finding, warning: boolean): string {

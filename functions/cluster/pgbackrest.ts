@@ -24,7 +24,7 @@ import { IMAGES, PATHS, PORTS } from "../../shared/pod-layout.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
 import type { ClusterModel } from "./model.ts";
-import { podSecurity, restrictedContainerSecurity } from "./statefulset.ts";
+import { keepImmutable, podSecurity, restrictedContainerSecurity, storedClaimTemplate } from "./statefulset.ts";
 
 export const PGBACKREST_CONTAINER = "pgbackrest";
 
@@ -105,10 +105,12 @@ export function buildRepoHostStatefulSet(model: ClusterModel): V1StatefulSet | u
   const volumeRepos = pgbackrest.repos.filter((r) => repoKind(r) === "volume");
   const labels = repoHostLabels(model.name);
   const repoHost = pgbackrest.repoHost;
-  const claims: V1PersistentVolumeClaim[] = volumeRepos.map((r) => ({
-    metadata: { name: names.repoClaimTemplate(r.name), labels },
-    spec: r.volume!.volumeClaimSpec as V1PersistentVolumeClaim["spec"],
-  }));
+  const claims: V1PersistentVolumeClaim[] = volumeRepos.map((r) =>
+    storedClaimTemplate({
+      metadata: { name: names.repoClaimTemplate(r.name), labels },
+      spec: r.volume!.volumeClaimSpec as V1PersistentVolumeClaim["spec"],
+    }),
+  );
   const certs: V1VolumeMount = { name: "certificates", mountPath: PATHS.tlsDir, readOnly: true };
   const tmp: V1VolumeMount = { name: "tmp", mountPath: PATHS.tmp };
   const podSpec: V1PodSpec = {
@@ -182,9 +184,7 @@ export function planRepoHost(model: ClusterModel, observed: Record<string, unkno
       recreating: { added: now.filter((n) => !was.includes(n)), removed: was.filter((n) => !now.includes(n)) },
     };
   }
-  const observedSpec = (observed.spec ?? {}) as Record<string, unknown>;
   const spec = { ...(desired.spec as unknown as Record<string, unknown>) };
-  for (const key of ["selector", "serviceName", "volumeClaimTemplates"] as const)
-    if (observedSpec[key] !== undefined) spec[key] = observedSpec[key];
+  keepImmutable(spec, observed, ["selector", "serviceName", "volumeClaimTemplates"]);
   return { child: { ...desired, spec } };
 }

@@ -332,13 +332,13 @@ function claimTemplate(
   name: string,
   spec: Record<string, unknown>,
 ): V1PersistentVolumeClaim {
-  return {
+  return storedClaimTemplate({
     metadata: {
       name,
       labels: { ...instanceLabels(model.name, instance.set, instance.name), [LABEL.data]: name },
     },
     spec: { accessModes: ["ReadWriteOnce"], ...(spec as V1PersistentVolumeClaim["spec"]) },
-  };
+  });
 }
 
 export interface StatefulSetOptions {
@@ -350,6 +350,29 @@ export interface StatefulSetOptions {
 }
 
 const IMMUTABLE = ["selector", "serviceName", "volumeClaimTemplates", "podManagementPolicy"] as const;
+
+/**
+ * A claim template as the API server stores it (kind, default volumeMode, a Pending status).
+ * Metacontroller replaces a list whose items have no merge key wholesale, so a template sent in
+ * any other form differs from the stored one: the sync after a create then updates the
+ * StatefulSet once to record what it sent (seen against kube-apiserver racing the StatefulSet
+ * controller, 409).
+ */
+export function storedClaimTemplate(template: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
+  const spec = { ...template.spec } as NonNullable<V1PersistentVolumeClaim["spec"]>;
+  spec.volumeMode ??= "Filesystem";
+  return { apiVersion: "v1", kind: "PersistentVolumeClaim", ...template, spec, status: { phase: "Pending" } };
+}
+
+/** Kubernetes refuses changes to these: a changed spec must not make every sync fail. */
+export function keepImmutable(
+  spec: Record<string, unknown>,
+  observed: Record<string, unknown> | undefined,
+  keys: readonly string[],
+): void {
+  const observedSpec = (observed?.spec ?? {}) as Record<string, unknown>;
+  for (const key of keys) if (observedSpec[key] !== undefined) spec[key] = observedSpec[key];
+}
 
 export function buildInstanceStatefulSet(
   model: ClusterModel,
@@ -371,9 +394,7 @@ export function buildInstanceStatefulSet(
       ...(wal ? [claimTemplate(model, instance, VOLUME.pgwal, wal)] : []),
     ],
   };
-  // Kubernetes refuses changes to these; a changed spec must not make every sync fail.
-  const observedSpec = (options.observed?.spec ?? {}) as Record<string, unknown>;
-  for (const key of IMMUTABLE) if (observedSpec[key] !== undefined) spec[key] = observedSpec[key];
+  keepImmutable(spec, options.observed, IMMUTABLE);
   return withKind("StatefulSet", {
     metadata: childMeta(model, instance.name, instanceLabels(model.name, instance.set, instance.name), {
       user: [set.spec.metadata],

@@ -205,6 +205,17 @@ function advance(ctx: Context, clusterName: string, plan: RestorePlan, base: Res
   const withJob: RestoreStatus = { ...withInstance, jobName };
 
   if (phase === "Restoring") {
+    if (!restoreRaw && cluster.deleting)
+      // nothing ran yet: a restore Job now would only be refused (a namespace being deleted) or orphaned
+      return failed(
+        ctx,
+        withJob,
+        "ClusterDeleting",
+        `PostgresCluster ${clusterName} is being deleted; nothing was restored`,
+        {
+          dataChanged: false,
+        },
+      );
     if (!restoreRaw) {
       const job = buildRestoreJob(ctx.ref, model, instance, plan);
       return waiting(

@@ -61,7 +61,8 @@ export interface CrdInput {
   description: string;
   printerColumns: PrinterColumn[];
   /** CEL rules on `spec` the API server enforces even when the webhook is down. */
-  specValidations?: { rule: string; message: string; messageExpression?: string }[];
+  /** fieldPath: where the API server reports a failure (e.g. `.users`), instead of `spec`. */
+  specValidations?: { rule: string; message: string; messageExpression?: string; fieldPath?: string }[];
 }
 
 export const GROUP = "postgres.tusk.dev";

@@ -74,69 +74,85 @@ const clusterValidations = [
   {
     rule: "self.instances.all(a, self.instances.exists_one(b, a.name == b.name))",
     message: "instance set names must be unique",
+    fieldPath: ".instances",
   },
   {
     rule: `${INSTANCE_INDEXES}.all(i, i >= size(self.instances) || self.instances[i].name != '' || !self.instances.exists(b, b.name == ${DEFAULT_SET_NAMES}[i]))`,
     message:
       "an unnamed instance set is named 00, 01, ... by its position, and another instance set already has that name",
+    fieldPath: ".instances",
   },
   {
     rule: `!(${HAS_PGBACKREST}) || (size(${REPOS}) <= 4 && ${REPO_NAMES}.all(n, ${REPO_INDEXES}.filter(i, i < size(${REPOS}) && ${REPOS}[i].name == n).size() <= 1))`,
     message: "repo names must be unique: at most four repos, repo1 to repo4",
+    fieldPath: ".backups.pgbackrest.repos",
   },
   {
     // `[x].all(r, has(r.f))` rather than `has(x.f)`: some CEL implementations accept has() only on a name.
     rule: `!(${HAS_PGBACKREST}) || ${REPO_INDEXES}.all(i, i >= size(${REPOS}) || [${REPOS}[i]].all(r, [has(r.volume), has(r.s3), has(r.gcs), has(r.azure)].filter(b, b).size() == 1))`,
     message: "each repo needs exactly one of volume, s3, gcs or azure",
+    fieldPath: ".backups.pgbackrest.repos",
   },
   {
     rule: `!(${HAS_PGBACKREST}) || !has(self.backups.pgbackrest.manual) || ${repoExists("self.backups.pgbackrest.manual.repoName")}`,
     message: "backups.pgbackrest.manual.repoName must name a repo defined in backups.pgbackrest.repos",
+    fieldPath: ".backups.pgbackrest.manual.repoName",
   },
   {
     rule: `!has(self.standby) || !has(self.standby.repoName) || ((${HAS_PGBACKREST}) && ${repoExists("self.standby.repoName")})`,
     message: "standby.repoName must name a repo defined in backups.pgbackrest.repos",
+    fieldPath: ".standby.repoName",
   },
   {
     rule: "!has(self.standby) || !has(self.standby.enabled) || !self.standby.enabled || has(self.standby.repoName) || has(self.standby.host)",
     message: "an enabled standby needs repoName and/or host",
+    fieldPath: ".standby",
   },
   {
     rule: "!has(oldSelf.postgresVersion) || self.postgresVersion == oldSelf.postgresVersion",
     message: "postgresVersion cannot change on an existing cluster; a major upgrade needs its own procedure",
+    fieldPath: ".postgresVersion",
   },
   {
     rule: `!has(self.users) || self.users.all(u, !(u.name in [${CEL_RESERVED_ROLES.map((r) => `'${r}'`).join(", ")}]) && !u.name.startsWith('tusk-'))`,
     message: `user names ${CEL_RESERVED_ROLES.join(", ")} and tusk-* are reserved for the operator`,
+    fieldPath: ".users",
   },
   {
     rule: "!has(self.users) || self.users.all(a, self.users.exists_one(b, a.name == b.name))",
     message: "user names must be unique",
+    fieldPath: ".users",
   },
   {
     rule: `!has(self.config) || !has(self.config.parameters) || !(${CEL_OWNED_PARAMETERS.map((k) => `has(self.config.parameters.${k})`).join(" || ")})`,
     message:
       "config.parameters cannot set what the operator owns: paths, listen_addresses, port, TLS, archiving, recovery, replication, cluster_name, log_file_mode",
+    fieldPath: ".config.parameters",
   },
   {
     rule: "!has(self.config) || !has(self.config.parameters) || !has(self.config.parameters.wal_level) || self.config.parameters.wal_level in ['replica', 'logical']",
     message: 'config.parameters.wal_level must be "replica" or "logical"',
+    fieldPath: ".config.parameters",
   },
   {
     rule: `!has(self.port) || (!(self.port in [${PORTS.pgbackrestTls}, ${PORTS.exporter}]) && self.port != (has(self.patroni) && has(self.patroni.port) ? self.patroni.port : ${PORTS.patroni}))`,
     message: `port must differ from Patroni's port, ${PORTS.pgbackrestTls} (pgBackRest TLS) and ${PORTS.exporter} (exporter)`,
+    fieldPath: ".port",
   },
   {
     rule: "!has(self.patroni) || !has(self.patroni.syncPeriodSeconds) || !has(self.patroni.leaderLeaseDurationSeconds) || self.patroni.syncPeriodSeconds < self.patroni.leaderLeaseDurationSeconds",
     message: "patroni.syncPeriodSeconds must be less than patroni.leaderLeaseDurationSeconds",
+    fieldPath: ".patroni.syncPeriodSeconds",
   },
   {
     rule: "!has(self.patroni) || !has(self.patroni.switchover) || !has(self.patroni.switchover.type) || self.patroni.switchover.type != 'Failover' || has(self.patroni.switchover.targetInstance)",
     message: "patroni.switchover.targetInstance is required when type is Failover",
+    fieldPath: ".patroni.switchover",
   },
   {
     rule: "!has(self.dataSource) || !(has(self.dataSource.postgresCluster) && has(self.dataSource.pgbackrest))",
     message: "dataSource takes either postgresCluster or pgbackrest, not both",
+    fieldPath: ".dataSource",
   },
 ];
 
@@ -145,6 +161,7 @@ const restoreValidations = [
   {
     rule: "!has(self.target) || !has(self.target.type) || !(self.target.type in ['time', 'lsn', 'name', 'xid']) || (has(self.target.value) && self.target.value != '')",
     message: "target.value is required for time, lsn, name and xid targets",
+    fieldPath: ".target",
   },
 ];
 

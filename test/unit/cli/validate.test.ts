@@ -106,7 +106,6 @@ describe("tusk validate", () => {
         "  name: warned",
         "spec:",
         "  postgresVersion: 16",
-        "  colour: blue",
         "  instances:",
         "    - name: one",
         "      dataVolumeClaimSpec:",
@@ -116,8 +115,31 @@ describe("tusk validate", () => {
     );
     const r = await tusk(["validate", file]);
     expect(r.code).toBe(0);
-    expect(r.out).toContain(`${file}:7: warning: spec.colour: unknown field`);
     expect(r.out).toContain(`${file}:5: warning: spec: one instance and no backups`);
+  });
+
+  it("refuses an unknown field, as kubectl's default strict field validation does", async () => {
+    const file = join(tmp, "unknown.yaml");
+    writeFileSync(
+      file,
+      [
+        "apiVersion: postgres.tusk.dev/v1",
+        "kind: PostgresCluster",
+        "metadata:",
+        "  name: coloured",
+        "spec:",
+        "  postgresVersion: 16",
+        "  colour: blue",
+        "  instances:",
+        "    - name: one",
+        "      dataVolumeClaimSpec:",
+        "        resources: {requests: {storage: 1Gi}}",
+        "",
+      ].join("\n"),
+    );
+    const r = await tusk(["validate", file]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`${file}:7: spec.colour: unknown field: kubectl create/apply refuse it`);
   });
 
   it("allows every example in manifests/examples", async () => {

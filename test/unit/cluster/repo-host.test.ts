@@ -71,4 +71,22 @@ describe("the repository host", () => {
     expect(repoHost(res)).toBeUndefined();
     expect((res.children as Json[]).some((c) => c.kind === "PersistentVolumeClaim")).toBe(false);
   });
+
+  it("emits claim templates as the API server stores them, so the sync after a create sends the same", async () => {
+    const steady = await steadyState(withRepos(repo("repo1")));
+    const stored = structuredClone(steady.children);
+    // what kube-apiserver returns for a claim template it stored
+    for (const sts of Object.values(stored[STS]!) as Json[])
+      for (const t of sts.spec.volumeClaimTemplates) {
+        Object.assign(t, { apiVersion: "v1", kind: "PersistentVolumeClaim", status: { phase: "Pending" } });
+        t.spec.volumeMode = "Filesystem";
+      }
+    const res = await sync(withRepos(repo("repo1")), stored, steady.related);
+    expect(JSON.stringify(res.children)).toBe(JSON.stringify(steady.res.children));
+    for (const sts of Object.values(stored[STS]!) as Json[])
+      expect(
+        (res.children as Json[]).find((c) => c.kind === "StatefulSet" && c.metadata.name === sts.metadata.name)!.spec
+          .volumeClaimTemplates,
+      ).toEqual(sts.spec.volumeClaimTemplates);
+  });
 });

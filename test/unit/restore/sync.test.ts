@@ -170,6 +170,24 @@ describe("ScalingDown: waits for the cluster to stop", () => {
 describe("Restoring: the restore Job", () => {
   const status = { phase: "Restoring", instance: "hippo-a-1", jobName: JOB.restore };
 
+  it("fails without creating its Job when the cluster is being deleted before the Job exists (nothing restored)", () => {
+    // found on the real control plane: deleting a namespace mid-restore made every sync ask for
+    // a Job the API server refuses in a terminating namespace
+    const res = run({ status, cluster: clusterObject({ status: stoppedFor("hippo-pitr"), deleting: true }) });
+    expect(res.status.phase).toBe("Failed");
+    expect(reason(res)).toBe("ClusterDeleting");
+    expect(res.status.dataChanged).toBe(false);
+    expect(res.children).toEqual([]);
+    // a Job that already runs is kept: its data may be changing
+    const running = run({
+      status,
+      cluster: clusterObject({ status: stoppedFor("hippo-pitr"), deleting: true }),
+      jobs: [observedJob(JOB.restore, "running")],
+    });
+    expect(running.status.phase).toBe("Restoring");
+    expect(running.children).toHaveLength(1);
+  });
+
   it("reports the Job's start time and returns it unchanged while it runs", () => {
     const job = observedJob(JOB.restore, "running");
     const res = run({ status, cluster: stopped, jobs: [job] });

@@ -1,0 +1,259 @@
+/**
+ * A PostgresCluster's life on the real control plane, in order: its children come from real
+ * Metacontroller and are accepted by the real API server (pods under Pod Security "restricted"
+ * included, though Pending: there is no kubelet); day-two changes converge with no refused
+ * write; once converged nothing is written again; deletion runs the finalize hook and the
+ * garbage collector.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { logSize, metacontrollerErrors, refusedWrites, warningEvents, writesSince } from "./lib/checks.ts";
+import { REPO } from "./lib/control-plane.ts";
+import { type Kube, kube, type Obj } from "./lib/env.ts";
+import { RESYNC_SECONDS } from "./lib/install.ts";
+
+const NS = "kube-cluster";
+const NAME = "hippo";
+const CLUSTER_LABEL = `postgres.tusk.dev/cluster=${NAME}`;
+/**
+ * Without a scheduler or kubelet, pods wait; the hooks report that, they do not fail on it. And
+ * a write Metacontroller lost to a concurrent one (409, "the object has been modified": the
+ * StatefulSet controller updated the same object) is retried on the next sync; refusedWrites
+ * checks that each was.
+ */
+const EXPECTED_WARNINGS = [/FailedScheduling/, /SyncError: .*the object has been modified; please apply your changes/];
+
+let k: Kube;
+let mark = 0;
+let logFrom = 0;
+let manifest: Obj;
+
+beforeAll(async () => {
+  k = kube();
+  mark = k.auditMark();
+  logFrom = logSize(k.env.metacontrollerLog);
+  await k.namespace(NS);
+  manifest = parse(readFileSync(join(REPO, "manifests", "examples", "postgrescluster-minimal.yaml"), "utf8"));
+});
+
+const cluster = () => k.get("postgrescluster", NAME, NS);
+
+async function converged(): Promise<Obj> {
+  return k.waitFor(
+    "the cluster's status to observe its generation",
+    async () => {
+      const c = await cluster();
+      return c?.status?.observedGeneration === c?.metadata.generation ? c : undefined;
+    },
+    { timeoutMs: 60_000, describe: () => k.logs() },
+  );
+}
+
+/** Names of the cluster's children of a kind. */
+async function names(kind: string, selector = CLUSTER_LABEL): Promise<string[]> {
+  return (await k.list(kind, NS, selector)).map((o) => o.metadata.name).sort();
+}
+
+function applyCluster(spec: Obj, annotations: Record<string, string> = {}) {
+  return k.apply({ ...manifest, metadata: { ...manifest.metadata, annotations }, spec }, NS);
+}
+
+describe("a PostgresCluster through real Metacontroller", () => {
+  it("gets its children, its finalizer and a status that observes its generation", async () => {
+    await k.apply(manifest, NS);
+    const c = await converged();
+    expect(c.metadata.finalizers).toContain("metacontroller.io/compositecontroller-tusk-postgrescluster");
+    const sts = await k.waitFor("instance StatefulSets", async () => {
+      const items = await names("statefulsets");
+      return items.length ? items : undefined;
+    });
+    expect(sts.length).toBeGreaterThanOrEqual(1);
+    expect(await names("services")).toEqual(expect.arrayContaining([`${NAME}-primary`, `${NAME}-replicas`]));
+    expect(await names("secrets")).toContain(`${NAME}-pguser-${NAME}`);
+    // every child carries Metacontroller's ownership: the garbage collector deletes it with the cluster
+    for (const kind of ["statefulsets", "services", "secrets", "configmaps"]) {
+      for (const o of await k.list(kind, NS, CLUSTER_LABEL)) {
+        expect(o.metadata.ownerReferences?.[0]?.uid, `${kind}/${o.metadata.name}`).toBe(c.metadata.uid);
+      }
+    }
+  });
+
+  it("passes Pod Security restricted: the StatefulSet controller creates every instance pod", async () => {
+    const sts = await k.list("statefulsets", NS, CLUSTER_LABEL);
+    for (const s of sts) {
+      const replicas = s.spec.replicas as number;
+      const pods = await k.waitFor(
+        `pods of ${s.metadata.name}`,
+        async () => {
+          const items = (await k.list("pods", NS)).filter((p) =>
+            p.metadata.ownerReferences?.some((o: Obj) => o.uid === s.metadata.uid),
+          );
+          return items.length === replicas ? items : undefined;
+        },
+        { timeoutMs: 60_000, describe: async () => (await warningEvents(k, NS)).join("\n") },
+      );
+      // Pending: no scheduler or kubelet in this suite
+      for (const p of pods) expect(p.status.phase).toBe("Pending");
+    }
+    expect(await warningEvents(k, NS, EXPECTED_WARNINGS)).toEqual([]);
+  });
+
+  it("reads right with kubectl get: printer columns and conditions", async () => {
+    const table = await k.must(["-n", NS, "get", "postgrescluster", NAME]);
+    const [head, row] = table.trim().split("\n");
+    expect(head!.split(/\s{2,}/)).toEqual(["NAME", "VERSION", "PHASE", "READY", "PRIMARY", "AGE"]);
+    expect(row).toMatch(new RegExp(`^${NAME}\\s+16\\s+(Pending|Creating)\\s`));
+    const c = await cluster();
+    for (const x of c!.status.conditions as Obj[]) {
+      expect(["True", "False", "Unknown"], x.type).toContain(x.status);
+      expect(x.reason, x.type).toMatch(/^[A-Z][A-Za-z]+$/);
+      expect(x.message, x.type).toBeTruthy();
+    }
+    // what a user scripts against: no instance can be ready without a kubelet
+    await k.must(["-n", NS, "wait", "--for=condition=Ready=False", `postgrescluster/${NAME}`, "--timeout=30s"]);
+  });
+
+  it("no write refused, no sync error so far", async () => {
+    expect(refusedWrites(k, mark, NS)).toEqual([]);
+    expect(metacontrollerErrors(k, logFrom)).toEqual([]);
+  });
+});
+
+describe("day two, with kubectl apply", () => {
+  const base = () => structuredClone(manifest.spec) as Obj;
+
+  it("resources change the instance StatefulSet's template", async () => {
+    const spec = base();
+    spec.instances[0].resources = { requests: { cpu: "250m", memory: "512Mi" }, limits: { memory: "1Gi" } };
+    await applyCluster(spec);
+    await k.waitFor("the new resources in the database container", async () => {
+      const [s] = await k.list("statefulsets", NS, CLUSTER_LABEL);
+      const db = s?.spec.template.spec.containers.find((c: Obj) => c.name === "database");
+      return db?.resources?.limits?.memory === "1Gi";
+    });
+  });
+
+  it("a user added gets its Secret; a user removed loses it", async () => {
+    const spec = base();
+    spec.users = [
+      { name: NAME, databases: [NAME] },
+      { name: "app", databases: ["app"] },
+    ];
+    await applyCluster(spec);
+    await k.waitFor("the Secret of user app", async () => (await names("secrets")).includes(`${NAME}-pguser-app`));
+    spec.users = [{ name: NAME, databases: [NAME] }];
+    await applyCluster(spec);
+    await k.waitFor(
+      "the Secret of user app to go",
+      async () => !(await names("secrets")).includes(`${NAME}-pguser-app`),
+    );
+    expect(await names("secrets")).toContain(`${NAME}-pguser-${NAME}`);
+  });
+
+  it("pgBouncer on, then off", async () => {
+    const spec = base();
+    spec.proxy = { pgBouncer: { replicas: 1 } };
+    await applyCluster(spec);
+    await k.waitFor("the pgBouncer Deployment", async () => (await names("deployments")).length === 1);
+    expect(await names("services")).toContain(`${NAME}-pgbouncer`);
+    delete spec.proxy;
+    await applyCluster(spec);
+    await k.waitFor("the pgBouncer Deployment to go", async () => (await names("deployments")).length === 0);
+    expect(await names("services")).not.toContain(`${NAME}-pgbouncer`);
+  });
+
+  it("a second repo, and an instance set scaled up and down", async () => {
+    const spec = base();
+    spec.backups.pgbackrest.repos.push({
+      name: "repo2",
+      volume: { volumeClaimSpec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } } },
+    });
+    spec.instances[0].replicas = 2;
+    await applyCluster(spec);
+    await k.waitFor("two instance StatefulSets", async () => {
+      const sts = await k.list("statefulsets", NS, `${CLUSTER_LABEL},postgres.tusk.dev/instance-set=instance1`);
+      return sts.length === 2;
+    });
+    // the repo host is created again with both repos' claims, repo1's keeping its name
+    await k.waitFor("the repo host with claims for repo1 and repo2", async () => {
+      const host = await k.get("statefulset", `${NAME}-repo-host`, NS);
+      const claims = (host?.spec.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata.name);
+      return claims.join() === "repo1,repo2";
+    });
+    spec.instances[0].replicas = 1;
+    await applyCluster(spec);
+    await k.waitFor("one instance StatefulSet again", async () => {
+      const sts = await k.list("statefulsets", NS, `${CLUSTER_LABEL},postgres.tusk.dev/instance-set=instance1`);
+      return sts.length === 1;
+    });
+  });
+
+  it("converges with no refused write, no Warning Event and no sync error", async () => {
+    await converged();
+    expect(refusedWrites(k, mark, NS)).toEqual([]);
+    expect(await warningEvents(k, NS, EXPECTED_WARNINGS)).toEqual([]);
+    expect(metacontrollerErrors(k, logFrom)).toEqual([]);
+  });
+});
+
+describe("fixpoint", () => {
+  /**
+   * Metacontroller v1.5.20 compares the hook's status (JSON numbers decoded as float64) with the
+   * stored one (int64) by reflect.DeepEqual, so it sends the unchanged status on every sync;
+   * the API server stores nothing for it (the resourceVersion stays). Any other write, or any
+   * changed resourceVersion, is a hook that does not converge.
+   */
+  it("once converged, nothing is written again for two resync periods", async () => {
+    await converged();
+    // settle: the last change's own follow-up syncs
+    await new Promise((r) => setTimeout(r, 5_000));
+    const before = k.auditMark();
+    const versions = async () =>
+      Object.fromEntries(
+        (
+          await Promise.all(
+            ["statefulsets", "services", "secrets", "configmaps", "serviceaccounts", "roles", "rolebindings"].map(
+              (kind) => k.list(kind, NS, CLUSTER_LABEL),
+            ),
+          )
+        )
+          .flat()
+          .map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]),
+      );
+    const rv = await versions();
+    const clusterRv = (await cluster())!.metadata.resourceVersion;
+    await new Promise((r) => setTimeout(r, (2 * RESYNC_SECONDS + 5) * 1000));
+    expect(writesSince(k, before, NS).filter((w) => !/^update postgresclusters\/status .* -> 200$/.test(w))).toEqual(
+      [],
+    );
+    expect(await versions()).toEqual(rv);
+    expect((await cluster())!.metadata.resourceVersion).toBe(clusterRv);
+  });
+});
+
+describe("deletion", () => {
+  it("runs the finalize hook; children are garbage-collected and the data volumes kept", async () => {
+    const pvcs = await names("persistentvolumeclaims", "");
+    expect(pvcs.length).toBeGreaterThan(0);
+    await k.must(["-n", NS, "delete", "postgrescluster", NAME, "--wait=false"]);
+    await k.waitFor("the cluster to be gone", async () => (await cluster()) === undefined, {
+      timeoutMs: 120_000,
+      describe: async () => `${JSON.stringify((await cluster())?.status)}\n${k.logs()}`,
+    });
+    await k.waitFor(
+      "its children to be garbage-collected",
+      async () => {
+        const left = [];
+        for (const kind of ["statefulsets", "services", "secrets", "configmaps", "jobs", "pods"])
+          left.push(...(await names(kind)).map((n) => `${kind}/${n}`));
+        return left.length === 0 ? true : undefined;
+      },
+      { timeoutMs: 120_000 },
+    );
+    // volumeClaimTemplates with a Retain policy: the data outlives the cluster (finalize.ts)
+    expect(await names("persistentvolumeclaims", "")).toEqual(pvcs);
+    expect(refusedWrites(k, mark, NS)).toEqual([]);
+  });
+});

@@ -1,0 +1,166 @@
+/**
+ * @module
+ * Processes of the kube suite: each daemon runs in its own session with its output in a log
+ * file and its PID recorded under BASE, so a later run stops what an aborted one left behind
+ * (found by PID file and an environment marker, never by process name).
+ */
+import { execFile, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { waitFor } from "../../e2e/lib/wait.ts";
+
+/** Fixed, so leftovers of an aborted run can be found; apart from the e2e suite's base. */
+export const BASE = "/var/tmp/tusk-kube";
+export const MARKER = `TUSK_KUBE_BASE=${BASE}`;
+const PIDS = join(BASE, "pids");
+export const LOGS = join(BASE, "logs");
+
+export interface Daemon {
+  name: string;
+  pid: number;
+  log: string;
+}
+
+export function startDaemon(
+  name: string,
+  argv: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Daemon {
+  mkdirSync(PIDS, { recursive: true });
+  mkdirSync(LOGS, { recursive: true });
+  const log = join(LOGS, `${name}.log`);
+  const fd = openSync(log, "a");
+  const [cmd, ...args] = argv;
+  const child = spawn(cmd!, args, {
+    detached: true,
+    stdio: ["ignore", fd, fd],
+    cwd: opts.cwd ?? BASE,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env, TUSK_KUBE_BASE: BASE },
+  });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`could not start ${name}: ${argv.join(" ")}`);
+  child.unref();
+  child.on("error", () => {});
+  writeFileSync(join(PIDS, `${name}.pid`), `${child.pid}\n`);
+  return { name, pid: child.pid, log };
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+function ours(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(MARKER);
+  } catch {
+    return false;
+  }
+}
+
+export async function stopPid(pid: number, timeoutMs = 20_000): Promise<void> {
+  if (!alive(pid)) return;
+  try {
+    // the whole session: tsx and kubectl start children of their own
+    process.kill(-pid, "SIGTERM");
+  } catch {
+    process.kill(pid, "SIGTERM");
+  }
+  try {
+    await waitFor(`pid ${pid} to exit`, () => !alive(pid), { timeoutMs, intervalMs: 100 });
+  } catch {
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {}
+    await waitFor(`pid ${pid} to exit after SIGKILL`, () => !alive(pid), { timeoutMs: 10_000, intervalMs: 100 });
+  }
+}
+
+/** Stops every recorded daemon, in the order given by `first` (lower first). */
+export async function stopAll(first: (name: string) => number = () => 0): Promise<string[]> {
+  if (!existsSync(PIDS)) return [];
+  const stopped: string[] = [];
+  const files = readdirSync(PIDS).sort((a, b) => first(a) - first(b));
+  for (const f of files) {
+    const pid = Number(readFileSync(join(PIDS, f), "utf8").trim());
+    if (alive(pid) && ours(pid)) {
+      await stopPid(pid);
+      stopped.push(f.replace(/\.pid$/, ""));
+    }
+    rmSync(join(PIDS, f), { force: true });
+  }
+  return stopped;
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", () => resolve(false));
+    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+const handedOut = new Set<number>();
+
+/** A free port on 127.0.0.1 below the ephemeral range (outgoing connections cannot hold it). */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const port = 33000 + Math.floor(Math.random() * 4000);
+    if (handedOut.has(port)) continue;
+    if (await canBind(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("no free port on 127.0.0.1");
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command to completion; never rejects on a non-zero exit. */
+export function run(
+  argv: string[],
+  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const [cmd, ...args] = argv;
+    const child = execFile(
+      cmd!,
+      args,
+      {
+        env: opts.env ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+        timeout: opts.timeoutMs ?? 60_000,
+        maxBuffer: 64 * 1024 * 1024,
+        cwd: opts.cwd ?? "/",
+        killSignal: "SIGKILL",
+      },
+      (err, stdout, stderr) => {
+        const code = err
+          ? typeof (err as { code?: unknown }).code === "number"
+            ? Number((err as { code: number }).code)
+            : 1
+          : 0;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && !stdout ? err.message : "") });
+      },
+    );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
+  });
+}
+
+export function tail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
+  } catch {
+    return `(no ${file})`;
+  }
+}
