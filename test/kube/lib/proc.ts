@@ -10,8 +10,11 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { waitFor } from "../../e2e/lib/wait.ts";
 
-/** Fixed, so leftovers of an aborted run can be found; apart from the e2e suite's base. */
-export const BASE = "/var/tmp/tusk-kube";
+/**
+ * Fixed, so leftovers of an aborted run can be found; apart from the e2e suite's base.
+ * TUSK_KUBE_BASE gives a second run on the same machine a base of its own.
+ */
+export const BASE = process.env.TUSK_KUBE_BASE ?? "/var/tmp/tusk-kube";
 export const MARKER = `TUSK_KUBE_BASE=${BASE}`;
 const PIDS = join(BASE, "pids");
 export const LOGS = join(BASE, "logs");
