@@ -2,10 +2,10 @@
  * Install, for real: what `kubectl apply -k manifests/manual-tls/` (through the suite's overlay,
  * global-setup.ts) leaves in a real API server.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import { REPO } from "./lib/control-plane.ts";
 import { type Kube, kube, type Obj } from "./lib/env.ts";
 
@@ -81,4 +81,42 @@ describe("install", () => {
       expect(cc!.spec.hooks.finalize.webhook.url).toContain("/finalize");
     }
   });
+
+  it("with the CRDs of cert-manager, Knative Serving and the Prometheus Operator, every other kustomization is accepted too", async () => {
+    const crds = join(REPO, ".kube", "crds");
+    const files = readdirSync(crds).filter((f) => f.endsWith(".yaml"));
+    expect(files.length).toBe(5);
+    await k.must(["apply", "--server-side", "-f", crds]);
+    await k.must([
+      "wait",
+      "--for=condition=Established",
+      "--timeout=60s",
+      ...files.map((f) => `crd/${crdName(join(crds, f))}`),
+    ]);
+    // manifests/ as a user with cert-manager applies it; knative/ for Knative; the monitoring
+    // rules and the PodMonitor child through the prometheus-operator component
+    const overlay = join(k.env.overlay, "..", "with-monitoring");
+    mkdirSync(overlay, { recursive: true });
+    writeFileSync(
+      join(overlay, "kustomization.yaml"),
+      stringify({
+        apiVersion: "kustomize.config.k8s.io/v1beta1",
+        kind: "Kustomization",
+        resources: [relative(overlay, join(REPO, "manifests"))],
+        components: [relative(overlay, join(REPO, "manifests", "components", "prometheus-operator"))],
+      }),
+    );
+    for (const dir of [join(REPO, "manifests"), join(REPO, "knative"), overlay]) {
+      const r = await k.kubectl(["apply", "-k", dir, "--dry-run=server"], { timeoutMs: 120_000 });
+      expect(r.stderr, dir).toBe("");
+      expect(r.code, dir).toBe(0);
+      const lines = r.stdout.trim().split("\n");
+      expect(lines.length, dir).toBeGreaterThan(15);
+      for (const line of lines) expect(line, dir).toMatch(/ (created|configured|unchanged) \(server dry run\)$/);
+    }
+  });
 });
+
+function crdName(file: string): string {
+  return (parseAllDocuments(readFileSync(file, "utf8"))[0]!.toJSON() as Obj).metadata.name;
+}
