@@ -4,11 +4,13 @@
  * file and its PID recorded under BASE, so a later run stops what an aborted one left behind
  * (found by PID file and an environment marker, never by process name).
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
+import { alive } from "../../e2e/lib/proc.ts";
 import { waitFor } from "../../e2e/lib/wait.ts";
+
+export { alive, freePort, type RunResult, run, tail } from "../../e2e/lib/proc.ts";
 
 /**
  * Fixed, so leftovers of an aborted run can be found; apart from the e2e suite's base.
@@ -47,15 +49,6 @@ export function startDaemon(
   child.on("error", () => {});
   writeFileSync(join(PIDS, `${name}.pid`), `${child.pid}\n`);
   return { name, pid: child.pid, log };
-}
-
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
 
 function ours(pid: number): boolean {
@@ -98,72 +91,4 @@ export async function stopAll(first: (name: string) => number = () => 0): Promis
     rmSync(join(PIDS, f), { force: true });
   }
   return stopped;
-}
-
-function canBind(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once("error", () => resolve(false));
-    srv.listen({ port, host: "127.0.0.1", exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
-const handedOut = new Set<number>();
-
-/** A free port on 127.0.0.1 below the ephemeral range (outgoing connections cannot hold it). */
-export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 500; attempt++) {
-    const port = 33000 + Math.floor(Math.random() * 4000);
-    if (handedOut.has(port)) continue;
-    if (await canBind(port)) {
-      handedOut.add(port);
-      return port;
-    }
-  }
-  throw new Error("no free port on 127.0.0.1");
-}
-
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to completion; never rejects on a non-zero exit. */
-export function run(
-  argv: string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number; cwd?: string } = {},
-): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const [cmd, ...args] = argv;
-    const child = execFile(
-      cmd!,
-      args,
-      {
-        env: opts.env ?? { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-        timeout: opts.timeoutMs ?? 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-        cwd: opts.cwd ?? "/",
-        killSignal: "SIGKILL",
-      },
-      (err, stdout, stderr) => {
-        const code = err
-          ? typeof (err as { code?: unknown }).code === "number"
-            ? Number((err as { code: number }).code)
-            : 1
-          : 0;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) || (err && !stdout ? err.message : "") });
-      },
-    );
-    if (opts.input !== undefined) child.stdin?.end(opts.input);
-    else child.stdin?.end();
-  });
-}
-
-export function tail(file: string, lines = 40): string {
-  try {
-    return readFileSync(file, "utf8").split("\n").slice(-lines).join("\n");
-  } catch {
-    return `(no ${file})`;
-  }
 }
