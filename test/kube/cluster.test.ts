@@ -305,23 +305,38 @@ describe("deletion", () => {
   it("runs the finalize hook; children are garbage-collected and the data volumes kept", async () => {
     const pvcs = await names("persistentvolumeclaims", "");
     expect(pvcs.length).toBeGreaterThan(0);
+    // a PostgresBackup records a backup in the repository, which outlives the cluster: it is not a child
+    await k.apply(
+      {
+        apiVersion: "postgres.tusk.dev/v1",
+        kind: "PostgresBackup",
+        metadata: { name: "kept" },
+        spec: { cluster: NAME, repoName: "repo1" },
+      },
+      NS,
+    );
+    const uid = (await cluster())!.metadata.uid;
     await k.must(["-n", NS, "delete", "postgrescluster", NAME, "--wait=false"]);
     await k.waitFor("the cluster to be gone", async () => (await cluster()) === undefined, {
       timeoutMs: 120_000,
       describe: async () => `${JSON.stringify((await cluster())?.status)}\n${k.logs()}`,
     });
     await k.waitFor(
-      "its children to be garbage-collected",
+      "its children and their pods to be garbage-collected",
       async () => {
         const left = [];
-        for (const kind of ["statefulsets", "services", "secrets", "configmaps", "jobs", "pods"])
-          left.push(...(await names(kind)).map((n) => `${kind}/${n}`));
+        for (const kind of ["statefulsets", "deployments", "services", "secrets", "configmaps", "jobs", "cronjobs"])
+          for (const o of await k.list(kind, NS))
+            if (o.metadata.ownerReferences?.some((r: Obj) => r.uid === uid)) left.push(`${kind}/${o.metadata.name}`);
+        for (const p of await k.list("pods", NS, "postgres.tusk.dev/cluster"))
+          if (!p.metadata.labels["job-name"]?.startsWith("kept")) left.push(`pods/${p.metadata.name}`);
         return left.length === 0 ? true : undefined;
       },
       { timeoutMs: 120_000 },
     );
     // volumeClaimTemplates with a Retain policy: the data outlives the cluster (finalize.ts)
     expect(await names("persistentvolumeclaims", "")).toEqual(pvcs);
+    expect(await k.get("postgresbackup", "kept", NS)).toBeDefined();
     expect(refusedWrites(k, mark, NS)).toEqual([]);
   });
 });
