@@ -11,6 +11,8 @@
 # pinned files skips the build when nothing changed; Go's build cache makes a rebuild after a pin
 # change incremental.
 set -Eeuo pipefail
+# the Go toolchain's usual place, for a shell whose PATH lacks it
+command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out="$root/.kube"
 bin="$out/bin"
