@@ -9,7 +9,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { logSize, metacontrollerErrors, refusedWrites, warningEvents, writesSince } from "./lib/checks.ts";
+import {
+  logSize,
+  metacontrollerErrors,
+  RETRIED_WARNINGS,
+  refusedWrites,
+  warningEvents,
+  writesSince,
+} from "./lib/checks.ts";
 import { REPO } from "./lib/control-plane.ts";
 import { type Kube, kube, type Obj } from "./lib/env.ts";
 import { RESYNC_SECONDS } from "./lib/install.ts";
@@ -17,21 +24,9 @@ import { RESYNC_SECONDS } from "./lib/install.ts";
 const NS = "kube-cluster";
 const NAME = "hippo";
 const CLUSTER_LABEL = `postgres.tusk.dev/cluster=${NAME}`;
-/**
- * Warnings that come from Kubernetes' and Metacontroller's own eventual consistency, each
- * retried to success, not from a hook:
- * - without a scheduler or kubelet, pods wait;
- * - a write Metacontroller lost to a concurrent one (409, "the object has been modified": the
- *   StatefulSet controller updated the same object) is retried on the next sync (refusedWrites
- *   checks that each was);
- * - the StatefulSet controller can try to create a pod before the ServiceAccount created in the
- *   same sync exists, and retries (the test then waits for every pod);
- * - v1.5.20 writes a deleted parent's status once more after its finalizer is removed.
- */
+/** Besides RETRIED_WARNINGS: v1.5.20 writes a deleted parent's status once more after its finalizer is removed. */
 const EXPECTED_WARNINGS = [
-  /FailedScheduling/,
-  /SyncError: .*the object has been modified; please apply your changes/,
-  /FailedCreate: .*error looking up service account/,
+  ...RETRIED_WARNINGS,
   /SyncError: Sync error: can't update status for Postgres(Backup|Restore) .* not found/,
 ];
 
@@ -127,7 +122,7 @@ describe("a PostgresCluster through real Metacontroller", () => {
 
   it("no write refused, no sync error so far", async () => {
     expect(refusedWrites(k, mark, NS)).toEqual([]);
-    expect(metacontrollerErrors(k, logFrom)).toEqual([]);
+    expect(metacontrollerErrors(k, logFrom, NS)).toEqual([]);
   });
 });
 
@@ -262,7 +257,7 @@ describe("day two, with kubectl apply", () => {
     await converged();
     expect(refusedWrites(k, mark, NS)).toEqual([]);
     expect(await warningEvents(k, NS, EXPECTED_WARNINGS)).toEqual([]);
-    expect(metacontrollerErrors(k, logFrom)).toEqual([]);
+    expect(metacontrollerErrors(k, logFrom, NS)).toEqual([]);
   });
 });
 

@@ -46,7 +46,26 @@ export function writesSince(k: Kube, mark: number, namespace?: string): string[]
     );
 }
 
-/** Warning Events in a namespace, except those a cluster without a kubelet always has. */
+/**
+ * Warnings that come from Kubernetes' and Metacontroller's own eventual consistency, each
+ * retried to success, not from a hook:
+ * - without a scheduler or kubelet, pods wait;
+ * - a write Metacontroller lost to a concurrent one (409, "the object has been modified": the
+ *   StatefulSet controller updated the same object) is retried on the next sync (its
+ *   convergence is what the fixpoint test checks);
+ * - the StatefulSet controller can try to create a pod before the ServiceAccount created in the
+ *   same sync exists, and retries (the tests then wait for every pod);
+ * - the API server's ClusterIP allocator repairs an address it allocated while its repair loop
+ *   was scanning.
+ */
+export const RETRIED_WARNINGS = [
+  /FailedScheduling/,
+  /SyncError: .*the object has been modified; please apply your changes/,
+  /FailedCreate: .*error looking up service account/,
+  /ClusterIPNotAllocated: Cluster IP .* is not allocated; repairing/,
+];
+
+/** Warning Events in a namespace, except those allowed. */
 export async function warningEvents(k: Kube, namespace: string, allow: RegExp[] = []): Promise<string[]> {
   const events = await k.list("events", namespace);
   return events
@@ -55,12 +74,16 @@ export async function warningEvents(k: Kube, namespace: string, allow: RegExp[] 
     .filter((line) => !allow.some((re) => re.test(line)));
 }
 
-/** Lines of Metacontroller's log (klog) at error level, or mentioning a failed sync, from a byte offset. */
-export function metacontrollerErrors(k: Kube, fromByte = 0): string[] {
+/**
+ * Lines of Metacontroller's log (klog) at error level, or mentioning a failed sync, from a byte
+ * offset, about one namespace's objects (other test files' namespaces may still be going away).
+ */
+export function metacontrollerErrors(k: Kube, fromByte: number, namespace: string): string[] {
   const text = readFileSync(k.env.metacontrollerLog, "utf8").slice(fromByte);
   return text
     .split("\n")
     .filter((l) => /^E\d{4}|failed to sync|can't (sync|reconcile|update|create|delete)/.test(l))
+    .filter((l) => l.includes(`${namespace}/`))
     .filter((l) => !RETRIED.some((re) => re.test(l)));
 }
 
