@@ -60,7 +60,7 @@ export function autoCreateUserSchema(annotations: Record<string, string> | undef
   );
 }
 
-/** Patroni 3.0 writes this value for the leader (NOTES P-role: `master`, not `primary`). */
+/** Patroni 3.0 writes this value for the leader (`master`, not `primary`: docs/dataplane-notes.md P8). */
 export const PATRONI_LEADER_VALUE = "master";
 export const PATRONI_REPLICA_VALUE = "replica";
 

@@ -56,7 +56,7 @@ function podSecurity(cluster: PgBackRestCluster): V1PodSpec["securityContext"] {
   return { runAsNonRoot: true, ...ids, seccompProfile: { type: "RuntimeDefault" } };
 }
 
-/** Volume repositories are local only next to the repo host (NOTES B11): same node, same claim. */
+/** Volume repositories are local only next to the repo host (docs/dataplane-notes.md B11): same node, same claim. */
 function repoHostAffinity(cluster: string, user: V1Affinity | undefined): V1Affinity {
   const term: V1PodAffinityTerm = {
     labelSelector: {

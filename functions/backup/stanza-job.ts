@@ -1,10 +1,10 @@
 /**
  * @module
  * The Job that creates the pgBackRest stanza in every repository (`stanza-create`, idempotent,
- * retried while the primary starts or an archive-push holds the lock: NOTES B14). The cluster
- * hook emits it once the primary is ready. Its name carries a hash of the repositories, so
- * adding or moving a repository runs it again and nothing else does. With a volume repository
- * it mounts every repository volume next to the repo host.
+ * retried while the primary starts or an archive-push holds the lock: docs/dataplane-notes.md B14).
+ * The cluster hook emits it once the primary is ready. Its name carries a hash of the repositories,
+ * so adding or moving a repository runs it again and nothing else does. With a volume repository it
+ * mounts every repository volume next to the repo host.
  */
 import type { V1Job } from "@kubernetes/client-node";
 import { names, shortHash } from "../../shared/names.ts";

@@ -16,7 +16,7 @@
  * - The other instances stay at zero until the first one leads, then clone from it.
  * - The source is only read: `pgbackrest restore` and `archive-get` read the repository, the
  *   recovery runs with `archive_command=false`, and the new cluster's own Patroni archives the
- *   new timeline into the new cluster's repositories (dataplane NOTES B7). A clone whose own
+ *   new timeline into the new cluster's repositories (docs/dataplane-notes.md B7). A clone whose own
  *   repository is the source's storage location is refused, since it would archive there.
  * - Done once: the first instance leading (or the latch in the status, `dataSource.restored`)
  *   ends it for good; the Job then stays as observed, and nothing is held.

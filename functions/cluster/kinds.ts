@@ -2,7 +2,7 @@
  * @module
  * apiVersion and kind of every object the cluster hook emits or reads, in one place. The child
  * kinds must equal the CompositeController's `childResources` (same apiVersion), or
- * Metacontroller creates objects it never observes (contracts.md §5.3).
+ * Metacontroller creates objects it never observes (docs/metacontroller-contract.md §2.2).
  */
 import { groupKey } from "../../shared/metacontroller.ts";
 

@@ -20,7 +20,7 @@
  *   `PATRONI_REWIND_USERNAME` / `_PASSWORD`, `PATRONI_RESTAPI_USERNAME` / `_PASSWORD`:
  *   secretKeyRef into `names.internalSecret(cluster)` (keys in `INTERNAL_KEYS`, secret.ts).
  * - Never `PGPASSWORD`, `PGUSER` or other libpq variables: libpq prefers them over the pgpass
- *   file Patroni writes, and replicas then fail to bootstrap (dataplane NOTES P1).
+ *   file Patroni writes, and replicas then fail to bootstrap (docs/dataplane-notes.md P1).
  *
  * Files and directories (pod-layout.ts `PATHS`):
  * - `PATHS.pgdata` (PVC, fsGroup-writable); data directory `<pgdata>/pg<version>`;
@@ -139,7 +139,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typ
 
 /**
  * Timings from the spec: RTO is about `ttl`, and Patroni needs
- * `loop_wait + 2 * retry_timeout <= ttl` (dataplane NOTES §3).
+ * `loop_wait + 2 * retry_timeout <= ttl` (docs/dataplane-notes.md F1).
  */
 function timings(model: ClusterModel): { ttl: number; loop_wait: number; retry_timeout: number } {
   const ttl = model.spec.patroni?.leaderLeaseDurationSeconds ?? 30;

@@ -3,7 +3,7 @@
  * `pgbouncer.ini` (ConfigMap `<cluster>-pgbouncer`) from `spec.proxy.pgBouncer.config`, over
  * defaults, under what the operator owns.
  *
- * Rules the file follows, each learnt on pgBouncer 1.18 (dataplane NOTES §4):
+ * Rules the file follows, each learnt on pgBouncer 1.18 (G1-G7 in docs/dataplane-notes.md):
  * - ONE `[pgbouncer]` section: every `[pgbouncer]` header resets all settings to their defaults
  *   (G7), so user settings are merged here rather than `%include`d.
  * - `[databases]` entries never set `user=`: SCRAM pass-through needs the client's own login
@@ -151,7 +151,7 @@ export function pgbouncerIni(model: ClusterModel): PgBouncerIni {
   const databases = userEntries("databases", config?.databases, ignored);
   const users = userEntries("users", config?.users, ignored);
   const primary = `${names.primaryService(model.name)}.${model.namespace}.svc`;
-  // The fallback: any database, on the leader, as the connecting user (no user=, NOTES G3).
+  // The fallback: any database, on the leader, as the connecting user (no user=, docs/dataplane-notes.md G3).
   const fallback = { "*": `host=${primary} port=${model.port}` };
   const settings = { ...defaults(), ...global, ...own };
   const sorted = (r: Record<string, string>) =>

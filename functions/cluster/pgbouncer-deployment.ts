@@ -6,8 +6,8 @@
  * Service's names, or `proxy.pgBouncer.customTLSSecret`), the CA of Postgres's server
  * certificate (`server-ca/ca.crt`, for `server_tls_sslmode = verify-ca`) and the user's
  * `config.files`. pgBouncer reads its configuration only at start here (a reload can crash
- * 1.18, NOTES G4), so the pod template carries a hash of `pgbouncer.ini`: a change rolls the
- * pods one at a time (maxUnavailable 0) while the Service stays as it is.
+ * 1.18, docs/dataplane-notes.md G4), so the pod template carries a hash of `pgbouncer.ini`: a
+ * change rolls the pods one at a time (maxUnavailable 0) while the Service stays as it is.
  */
 import type { V1Container, V1Deployment, V1PodSpec, V1Volume, V1VolumeProjection } from "@kubernetes/client-node";
 import { ANNOTATION, clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";

@@ -5,7 +5,7 @@
  * verifier, which the users Job sets on the role, so the plain password never reaches the
  * server. pgBouncer's Secret also holds its `auth_file`, where the auth_user's entry must be the
  * PLAIN password: pgBouncer 1.18 cannot log in with a SCRAM verifier when no client SCRAM
- * exchange is there to reuse (dataplane NOTES G1).
+ * exchange is there to reuse (docs/dataplane-notes.md G1).
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import { toBase64 } from "../../shared/crypto/bytes.ts";

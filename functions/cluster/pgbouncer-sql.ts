@@ -3,12 +3,12 @@
  * What the users Job adds for pgBouncer: its auth_user, a least-privilege login role, and the
  * SECURITY DEFINER lookup its `auth_query` calls, so pgBouncer needs no copy of any user's
  * password. pgBouncer 1.18 runs auth_query in the database the client asked for (it has no
- * `auth_dbname`, NOTES G2), so the function goes into every database: `template1` (databases
- * created later inherit it), `postgres`, and each database in `spec.users`. A database created
- * by hand from another template needs it installed the same way.
+ * `auth_dbname`, docs/dataplane-notes.md G2), so the function goes into every database: `template1`
+ * (databases created later inherit it), `postgres`, and each database in `spec.users`. A database
+ * created by hand from another template needs it installed the same way.
  *
  * The lookup returns the role's own SCRAM verifier, which is what SCRAM pass-through needs
- * (NOTES G3), and only for roles that may log in, are not superusers or replication roles, and
+ * (G3), and only for roles that may log in, are not superusers or replication roles, and
  * are not the operator's: those cannot come through pgBouncer.
  */
 import { ROLES } from "../../shared/pod-layout.ts";

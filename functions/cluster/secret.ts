@@ -4,7 +4,7 @@
  * API), the certificate authority with the server and replication certificates, and one Secret
  * per user. Everything random is generated once, when absent from the observed children, and
  * read back from them forever after (a hook that regenerated would change passwords on every
- * sync). Payloads go in `data` (base64), never `stringData` (contracts.md §5.11).
+ * sync). Payloads go in `data` (base64), never `stringData` (docs/metacontroller-contract.md §2.6).
  */
 
 import type { V1Secret } from "@kubernetes/client-node";

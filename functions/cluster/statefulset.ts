@@ -92,7 +92,7 @@ export function patroniEnv(model: ClusterModel): V1EnvVar[] {
  * Postgres's and libpq's own variables, as PGO sets them: `kubectl exec … -c database -- psql`
  * reaches this instance over its Unix socket, and pg_* tools find the data directory. Patroni
  * passes its own data directory, socket and port to Postgres, so these change nothing it starts.
- * Never PGUSER or PGPASSWORD: libpq prefers them to what Patroni passes (dataplane NOTES P1).
+ * Never PGUSER or PGPASSWORD: libpq prefers them to what Patroni passes (docs/dataplane-notes.md P1).
  */
 export function postgresEnv(model: ClusterModel): V1EnvVar[] {
   return [

@@ -16,7 +16,7 @@
  *    settings from postgresql.auto.conf when it starts a node, so a PITR target would be lost.
  *    PostgreSQL starts on the restored directory with a throwaway configuration file (not the
  *    restored postgresql.conf, whose hba/ident paths and archive_command belong to the source:
- *    dataplane NOTES B7), a Unix socket in a private directory, no TCP, and
+ *    docs/dataplane-notes.md B7), a Unix socket in a private directory, no TCP, and
  *    `archive_mode=on` + `archive_command=false`: nothing is pushed anywhere (the source's
  *    repository is never written), yet the new timeline's segments and history file stay
  *    `.ready` and are archived later by this cluster's own Patroni into its own repository.

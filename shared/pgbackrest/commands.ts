@@ -22,9 +22,9 @@ export interface CommandContext {
 
 /**
  * pgBackRest exit codes worth waiting out: 49 host-connect (a TLS server not up yet), 50
- * lock-acquire (another backup or an archive-push holds the stanza lock, NOTES B14), 56
- * db-connect (also what a second concurrent backup meets on the primary's remote lock), 101
- * service (5xx from object storage).
+ * lock-acquire (another backup or an archive-push holds the stanza lock, docs/dataplane-notes.md
+ * B14), 56 db-connect (also what a second concurrent backup meets on the primary's remote lock),
+ * 101 service (5xx from object storage).
  */
 export const TRANSIENT_EXIT_CODES = [49, 50, 56, 101] as const;
 

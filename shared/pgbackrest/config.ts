@@ -9,7 +9,7 @@
  * the stanza, a repo's type and location (from `repos[]`), options of repos not in `repos[]`,
  * a volume repo's path outside its volume, and credentials: keys and passwords never go into
  * this file (a ConfigMap) but into the user's `configuration` Secrets, which the pods project
- * into conf.d next to this file (NOTES B4).
+ * into conf.d next to this file (docs/dataplane-notes.md B4).
  *
  * The user's conf.d files must not repeat an option rendered here: pgBackRest refuses an
  * option set in two files (`[031] option ... cannot be set multiple times`).
@@ -46,7 +46,7 @@ export const OPERATOR_DEFAULTS: Record<string, string> = {
   "process-max": "2",
   // Backups the operator starts should not wait for the next scheduled checkpoint.
   "start-fast": "y",
-  // pgBackRest does not create log-path (NOTES B12); logs go to the container output instead.
+  // pgBackRest does not create log-path (docs/dataplane-notes.md B12); logs go to the container output instead.
   "log-level-file": "off",
 };
 
@@ -155,7 +155,10 @@ export function repoPath(spec: PostgresClusterSpec, repo: Repo, layout?: PgBackR
   return mount;
 }
 
-/** AWS endpoints resolve bucket host names; anything else (MinIO, s3rver, Ceph) needs path style (NOTES B3). */
+/**
+ * AWS endpoints resolve bucket host names; anything else (MinIO, s3rver, Ceph) needs path style
+ * (docs/dataplane-notes.md B3).
+ */
 function isAwsEndpoint(host: string): boolean {
   return /(^|\.)amazonaws\.com(\.cn)?$/i.test(host);
 }
@@ -182,7 +185,7 @@ function repoOptions(
   if (kind === "volume") {
     opts.set(`${p}-type`, "posix");
     // Instances reach a volume repository through the repo host's TLS server; the repo host
-    // and Jobs (which mount the volume next to it, NOTES B11) use it locally.
+    // and Jobs (which mount the volume next to it, docs/dataplane-notes.md B11) use it locally.
     if (role === "instance") {
       opts.set(`${p}-host`, layout.repoHost.host);
       opts.set(`${p}-host-type`, "tls");

@@ -109,8 +109,8 @@ export function pgDataDirectory(spec: PostgresClusterSpec): string {
 
 /**
  * A pod's DNS name through the cluster's headless Service. The pgBackRest TLS client checks
- * the server certificate against exactly this name (NOTES B13), so server certificates need
- * it (or `*.<cluster>-pods.<namespace>.svc`) as a DNS SAN.
+ * the server certificate against exactly this name (docs/dataplane-notes.md B13), so server
+ * certificates need it (or `*.<cluster>-pods.<namespace>.svc`) as a DNS SAN.
  */
 export function podDnsName(cluster: string, namespace: string, pod: string, clusterDomain?: string): string {
   const base = `${pod}.${names.podsService(cluster)}.${namespace}.svc`;

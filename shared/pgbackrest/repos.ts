@@ -7,10 +7,10 @@
 import { parseIni } from "./ini.ts";
 
 export interface S3Endpoint {
-  /** Host name pgBackRest connects to and checks the certificate against (NOTES B1). */
+  /** Host name pgBackRest connects to and checks the certificate against (docs/dataplane-notes.md B1). */
   host: string;
   port?: number;
-  /** `http` when the user wrote http:// (pgBackRest 2.45 only speaks HTTPS to S3, NOTES B2). */
+  /** `http` when the user wrote http:// (pgBackRest 2.45 only speaks HTTPS to S3, docs/dataplane-notes.md B2). */
   scheme?: "http" | "https";
 }
 

@@ -60,7 +60,7 @@ export const pgbackrestConfigMount: V1VolumeMount = {
 
 export const repoVolumeName = (repoName: string) => `pgbackrest-${repoName}`;
 
-/** A volume repository's claim, for a Job that runs next to the repo host (NOTES B11). */
+/** A volume repository's claim, for a Job that runs next to the repo host (docs/dataplane-notes.md B11). */
 export function repoVolume(cluster: string, repoName: string): V1Volume {
   return {
     name: repoVolumeName(repoName),

@@ -224,7 +224,8 @@ describe.skipIf(reason !== undefined)(
       pgData = join(dir, "pgdata");
 
       // Cluster CA, one server certificate for both TLS servers, the client certificate with the
-      // CN the servers authorise, and the S3 endpoint's self-signed certificate (a DNS SAN: NOTES B1).
+      // CN the servers authorise, and the S3 endpoint's self-signed certificate (a DNS SAN:
+      // docs/dataplane-notes.md B1).
       const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
       openssl([
         "req",

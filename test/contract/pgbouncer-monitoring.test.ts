@@ -337,7 +337,8 @@ describe.skipIf(skip !== undefined)(
       expect(monitoring.ok).toBe(false);
       const plain = await viaBouncer("select 1", { sslmode: "disable" });
       expect(plain.ok).toBe(false);
-      // pgBouncer still serves the right password afterwards (server_login_retry is short, NOTES G5).
+      // pgBouncer still serves the right password afterwards (server_login_retry is short,
+      // docs/dataplane-notes.md G5).
       expect((await viaBouncer("select 1")).ok).toBe(true);
     });
 

@@ -78,7 +78,7 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
   const su = c.superConn(c.pgPort(leader));
   const before = Number(await sql(su, "select archived_count from pg_stat_archiver"));
   await sql(su, "create table archived(x int); insert into archived values (1); select pg_switch_wal()");
-  // (a segment completed before the stanza existed fails once and is retried: NOTES §5)
+  // (a segment completed before the stanza existed fails once and is retried: docs/dataplane-notes.md B15)
   const archived = await waitFor(
     "a WAL segment archived",
     async () => {

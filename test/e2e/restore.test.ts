@@ -98,7 +98,7 @@ describe.sequential("point-in-time restore", () => {
       const full = await runBackup(c, "owl-full", "repo1", "full");
       record("5a PITR in place", "full backup (S3)", full.seconds, "s");
 
-      // rows before and after the target; the WAL after the target must reach the repo (NOTES B8)
+      // rows before and after the target; the WAL after the target must reach the repo (docs/dataplane-notes.md B8)
       const su = c.superConn(c.pgPort(leader));
       await sql(
         su,

@@ -1346,7 +1346,7 @@ export class E2ECluster {
     }
   }
 
-  /** kill -9 Patroni and the postmaster (NOTES P4); returns the postmaster's children. */
+  /** kill -9 Patroni and the postmaster (docs/dataplane-notes.md P4); returns the postmaster's children. */
   async hardKill(podName: string): Promise<number[]> {
     const p = this.pod(podName);
     const patroni = p.patroni ? p.daemons.get(p.patroni.container) : undefined;

@@ -1,7 +1,7 @@
 /**
  * @module
- * A single-node etcd 3.4 on 127.0.0.1: the DCS that stands in for the Kubernetes API
- * (Patroni's `etcd3:` section, NOTES P2), plus a reader for Patroni's keys so the suite can
+ * A single-node etcd 3.4 on 127.0.0.1: the DCS that stands in for the Kubernetes API (Patroni's
+ * `etcd3:` section, docs/dataplane-notes.md P2), plus a reader for Patroni's keys so the suite can
  * label pods exactly as Patroni's Kubernetes DCS would.
  */
 import { chmodSync, mkdirSync, rmSync } from "node:fs";

@@ -1,6 +1,6 @@
 /**
  * @module
- * Write load for failover measurements (the method of dataplane NOTES §3):
+ * Write load for failover measurements (docs/dataplane-notes.md F1, F2):
  * - a loop writer: one new connection per insert through a target that is re-resolved on every
  *   attempt (the primary Service), so it measures when writes are possible again;
  * - a burst writer: one session doing autocommit inserts as fast as it can against one server,

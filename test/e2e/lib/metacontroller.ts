@@ -1,10 +1,10 @@
 /**
  * @module
- * A faithful stand-in for Metacontroller's CompositeController loop (reference: contracts.md
- * section 1): the hook is called over HTTP through the same Hono app `npm start` serves, with the
- * observed children keyed `Kind.apiVersion` -> name and the related objects its customize hook
- * asks for; the answer's children are validated against the contract and become the observed
- * children of the next call exactly as the API server would store them.
+ * A faithful stand-in for Metacontroller's CompositeController loop (the contract:
+ * docs/metacontroller-contract.md §1): the hook is called over HTTP through the same Hono app
+ * `npm start` serves, with the observed children keyed `Kind.apiVersion` -> name and the related
+ * objects its customize hook asks for; the answer's children are validated against the contract
+ * and become the observed children of the next call exactly as the API server would store them.
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "../../../functions/server.ts";

@@ -8,7 +8,7 @@
  * - the root filesystem is read-only when the container asks for `readOnlyRootFilesystem`;
  * - /etc/hosts resolves every Service and pod name of the run to 127.0.0.1 (cluster DNS; the
  *   per-pod port is in the mapping, podworld.ts). pgBackRest needs this: it checks the server
- *   certificate against the very name it connects to and has no `hostaddr` (NOTES B13).
+ *   certificate against the very name it connects to and has no `hostaddr` (docs/dataplane-notes.md B13).
  * Mount points missing on the machine (`/pgdata`, `/etc/postgres`, ...) are created empty, listed
  * in `mountpoints.txt` and removed again by the teardown (and by the next run's setup).
  */

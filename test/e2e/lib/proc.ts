@@ -65,7 +65,7 @@ export function mkdirPg(path: string, mode = 0o700): void {
 
 /**
  * The command prefix that runs a program as the postgres OS user with a clean environment.
- * setpriv and env exec (no fork), so the PID we record is the program's own (NOTES P3).
+ * setpriv and env exec (no fork), so the PID we record is the program's own (docs/dataplane-notes.md P3).
  */
 export function asPostgres(env: Record<string, string>, argv: string[]): string[] {
   const { home } = postgresIds();
@@ -207,7 +207,7 @@ function findPostmasterPidFiles(dir: string, depth = 0, out: string[] = []): str
 /**
  * Stops whatever an earlier (aborted) run left: every PID file whose process still runs
  * with the base directory in its command line, then any postmaster under the base directory
- * (Patroni's postgres is re-parented to init and survives a killed Patroni, NOTES P4).
+ * (Patroni's postgres is re-parented to init and survives a killed Patroni, docs/dataplane-notes.md P4).
  */
 export async function killLeftovers(log: (m: string) => void = () => {}): Promise<void> {
   if (existsSync(PIDS)) {

@@ -2,7 +2,7 @@
  * @module
  * An S3-compatible server for backup scenarios: s3rver over HTTPS on 127.0.0.1 with a
  * self-signed certificate whose DNS SAN is `localhost` (pgBackRest 2.45 checks DNS SANs only,
- * NOTES B1), credentials S3RVER/S3RVER (s3rver checks SigV4 with them, NOTES B5).
+ * docs/dataplane-notes.md B1), credentials S3RVER/S3RVER (s3rver checks SigV4 with them, B5).
  */
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,7 +1,6 @@
 #!/usr/bin/env node
 // s3rver (fake S3) over HTTPS on 127.0.0.1 with a pre-created bucket, for pgBackRest (which
-// speaks only HTTPS to S3, dataplane NOTES B2) and the repository reader.
-// Modelled on ../shared/dataplane/s3rver-run.js.
+// speaks only HTTPS to S3, docs/dataplane-notes.md B2) and the repository reader.
 // Usage: node s3rver-run.mjs <dataDir> <key> <cert> <port> <bucket>
 import fs from "node:fs";
 import S3rver from "s3rver";
@@ -20,7 +19,7 @@ const server = new S3rver({
   cert: fs.readFileSync(certFile),
   directory: dataDir,
   silent: process.env.S3RVER_SILENT === "1",
-  vhostBuckets: false, // path-style URIs (NOTES B3)
+  vhostBuckets: false, // path-style URIs (docs/dataplane-notes.md B3)
   configureBuckets: [{ name: bucket, configs: [] }],
 });
 

@@ -70,7 +70,8 @@ describe("PostgresBackup sync: before the Job", () => {
     expect(script).not.toContain("/x");
   });
 
-  it("mounts a volume repo's claim and runs next to the repo host (NOTES B11), keeping the user's affinity", () => {
+  // A volume repository is local only where its claim is mounted (docs/dataplane-notes.md B11).
+  it("mounts a volume repo's claim and runs next to the repo host, keeping the user's affinity", () => {
     const job = syncBackup(syncRequest({ spec: { cluster: "hippo", repoName: "repo1", type: "full" } }))
       .children[0] as Json;
     const pod = job.spec.template.spec;

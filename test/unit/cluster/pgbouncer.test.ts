@@ -13,7 +13,10 @@ const proxied = (pgBouncer: Json = {}, spec: Json = {}) =>
 const ini = (res: { children: unknown[] }) =>
   child(res as never, "ConfigMap", "hippo-pgbouncer").data["pgbouncer.ini"] as string;
 
-/** `[section]` -> key -> value, failing on a repeated section (pgBouncer 1.18 would reset it, NOTES G7). */
+/**
+ * `[section]` -> key -> value, failing on a repeated section (pgBouncer 1.18 would reset it,
+ * docs/dataplane-notes.md G7).
+ */
 function parseIni(text: string): Record<string, Record<string, string>> {
   const out: Record<string, Record<string, string>> = {};
   let section = "";
@@ -275,7 +278,8 @@ describe("pgBouncer: pods and Service", () => {
 });
 
 describe("pgBouncer: credentials and SQL", () => {
-  it("keeps the auth_user's password in plain text in auth_file (NOTES G1) and sets only its verifier on the role", async () => {
+  // pgBouncer cannot run auth_query as an auth_user whose auth_file entry is a verifier (docs/dataplane-notes.md G1).
+  it("keeps the auth_user's password in plain text in auth_file and sets only its verifier on the role", async () => {
     const res = await sync(proxied());
     const secret = decode(child(res, "Secret", "hippo-pgbouncer"));
     expect(secret["users.txt"]).toBe(`"_tusk_pgbouncer" "${secret.password}"\n`);

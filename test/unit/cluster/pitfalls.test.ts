@@ -1,6 +1,6 @@
 /**
- * One test per Metacontroller pitfall in ../shared/reference/contracts.md §5 that concerns the
- * cluster hook, plus the contract's shape rules (§1.3, §1.4).
+ * One test per Metacontroller pitfall in docs/metacontroller-contract.md §2 that concerns the
+ * cluster hook, plus the contract's shape rules (§1.2, §1.3).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,8 +15,8 @@ const controller = parse(
   readFileSync(join(import.meta.dirname, "..", "..", "..", "manifests", "controllers", "postgrescluster.yaml"), "utf8"),
 );
 
-describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () => {
-  it("§5.11: Secret payloads are in data (base64), never stringData", async () => {
+describe("Metacontroller pitfalls (docs/metacontroller-contract.md §2)", { timeout: 60_000 }, () => {
+  it("§2.6: Secret payloads are in data (base64), never stringData", async () => {
     for (const parent of Object.values(SCENARIOS)) {
       const { res } = await steadyState(parent);
       const secrets = (res.children as Json[]).filter((c) => c.kind === "Secret");
@@ -28,7 +28,7 @@ describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () =
     }
   });
 
-  it("§5.1: never emits a controller-uid label, not even one the user put in spec.metadata", async () => {
+  it("§2.1: never emits a controller-uid label, not even one the user put in spec.metadata", async () => {
     const parent = cluster({ metadata: { labels: { "controller-uid": "spoofed", team: "a" } } });
     const { res } = await steadyState(parent);
     for (const c of res.children as Json[]) {
@@ -39,7 +39,7 @@ describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () =
     }
   });
 
-  it("§5.3: returns only kinds the CompositeController declares, at the declared apiVersion", async () => {
+  it("§2.2: returns only kinds the CompositeController declares, at the declared apiVersion", async () => {
     const declared = new Set(
       (controller.spec.childResources as { apiVersion: string; resource: string }[]).map(
         (r) => `${r.apiVersion} ${r.resource}`,
@@ -53,7 +53,7 @@ describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () =
     }
   });
 
-  it("§5.5: status comes from observed objects only (no clock, no counter): same input, same status", async () => {
+  it("§2.4: status comes from observed objects only (no clock, no counter): same input, same status", async () => {
     const { res, children, related } = await steadyState(cluster());
     const again = await sync(cluster(), children, related, 99);
     expect(again.status).toEqual(res.status);
@@ -62,7 +62,7 @@ describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () =
     expect(res.status.phase).toBe("Running");
   });
 
-  it("§5.7: an invalid parent gets HTTP 200, a condition naming the fields, and its children back unchanged", async () => {
+  it("§2.5: an invalid parent gets HTTP 200, a condition naming the fields, and its children back unchanged", async () => {
     const { children, related } = await steadyState(cluster());
     const broken = cluster({ instances: [{ name: "Bad_Name", replicas: 0, dataVolumeClaimSpec: {} }], port: 80 });
     const response = await app.request("/sync", {
@@ -88,7 +88,7 @@ describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () =
     }
   });
 
-  it("§5.7: an invalid parent never makes the hook answer 500, even without children", async () => {
+  it("§2.5: an invalid parent never makes the hook answer 500, even without children", async () => {
     const conflicting = { ...cluster().spec, port: 8008, patroni: { port: 8008 } };
     for (const spec of [undefined, null, 42, "x", {}, { postgresVersion: 99, instances: [] }, conflicting]) {
       const response = await app.request("/sync", {
@@ -102,7 +102,7 @@ describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () =
     }
   });
 
-  it("§5.7: an invalid parent's returned children drop Metacontroller's bookkeeping", async () => {
+  it("§2.5: an invalid parent's returned children drop Metacontroller's bookkeeping", async () => {
     const observed = observe([
       {
         apiVersion: "v1",
@@ -130,7 +130,7 @@ describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () =
     ]);
   });
 
-  it("§1.3/§1.4: reads children keyed Kind.apiVersion with bare names, answers a flat list", async () => {
+  it("§1.2/§1.3: reads children keyed Kind.apiVersion with bare names, answers a flat list", async () => {
     const first = await sync(cluster());
     const internal = (first.children as Json[]).find((c) => c.metadata.name === "hippo-internal")!;
     const password = decode(internal)["superuser-password"];
@@ -150,7 +150,7 @@ describe("Metacontroller pitfalls (contracts.md §5)", { timeout: 60_000 }, () =
     }
   });
 
-  it("§5.4: deterministic: a repeat call and a call with its own children fed back are byte-identical", async () => {
+  it("§2.3: deterministic: a repeat call and a call with its own children fed back are byte-identical", async () => {
     for (const parent of Object.values(SCENARIOS)) {
       const first = await sync(parent);
       const fedBack = observe(first.children as Json[]);

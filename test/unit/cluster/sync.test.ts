@@ -81,7 +81,7 @@ describe("cluster sync: what a cluster gets", () => {
     expect(sts.spec.template.spec.serviceAccountName).toBe("hippo-instance");
     // `kubectl exec … -c database -- psql` reaches this instance, as with PGO: the socket
     // directory, the port and the data directory, and no libpq variable that would override
-    // what Patroni passes (a PGPASSWORD broke replica bootstrap, dataplane NOTES P1).
+    // what Patroni passes (a PGPASSWORD breaks replica bootstrap, docs/dataplane-notes.md P1).
     const libpq = container.env.filter((e: Json) => e.name.startsWith("PG"));
     expect(libpq).toEqual([
       { name: "PGDATA", value: "/pgdata/pg15" },
