@@ -81,12 +81,17 @@ describe("namespace deletion", () => {
         return `${JSON.stringify(ns?.status)}\n${left.stdout}\n${k.logs()}`;
       },
     });
-    // Two refusals come with deleting a namespace under Metacontroller and say nothing about the
+    // Three refusals come with deleting a namespace under Metacontroller and say nothing about the
     // hooks (docs/metacontroller.md): the namespace controller deletes children before their
     // parents, and until a parent is being deleted Metacontroller creates them again, which a
-    // terminating namespace refuses (403); and a create its informer had not yet seen (409
-    // AlreadyExists), which it ignores.
-    const inherent = [/ 403 .* because it is being terminated/, /^create jobs .*: 409 .* already exists/];
+    // terminating namespace refuses (403); a create its informer had not yet seen (409
+    // AlreadyExists), and an update or delete of a child the namespace controller deleted first
+    // (404).
+    const inherent = [
+      / 403 .* because it is being terminated/,
+      /^create jobs .*: 409 .* already exists/,
+      /^(update|delete) \S+ \S+: 404 .* not found/,
+    ];
     expect(refusedWrites(k, mark, NS).filter((w) => !inherent.some((re) => re.test(w)))).toEqual([]);
   });
 });
