@@ -30,6 +30,7 @@ import {
   PostgresClusterSpec as PostgresClusterSpecSchema,
   type Repo,
 } from "../../shared/api/postgres-cluster.ts";
+import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts";
 import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import { type ObjectMap, observedOf } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
@@ -49,7 +50,6 @@ import {
 import { planFromOptions, type RestorePlan, restoreCommandOf } from "../restore/target.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel, InstanceModel } from "./model.ts";
 import type { ObservedPod, ObservedStatefulSet } from "./observed.ts";
 import { binDirectory, dataDirectory, LEADER_ROLE, walDirectory } from "./patroni.ts";
 import { podSecurity } from "./statefulset.ts";

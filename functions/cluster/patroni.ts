@@ -49,13 +49,13 @@
  */
 
 import { stringify } from "yaml";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { archiveGetCommand, archivePushCommand } from "../../shared/pgbackrest/commands.ts";
 import { PATHS, ROLES } from "../../shared/pod-layout.ts";
 import { bootstrapMethod } from "../restore/pod.ts";
 import { sortKeys } from "./canonical.ts";
-import type { ClusterModel } from "./model.ts";
 import { mergeParameters, RESTART_PARAMETERS } from "./parameters.ts";
 import { standbyCallbacks, standbyCluster, standbyReplicaMethods } from "./standby.ts";
 

@@ -14,6 +14,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels, repoHostLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { serverArgs, serverPingArgs } from "../../shared/pgbackrest/commands.ts";
@@ -23,7 +24,6 @@ import { pgbackrestConfigMount, pgbackrestConfigVolume, repoHostVolumeMount } fr
 import { IMAGES, PATHS, PORTS } from "../../shared/pod-layout.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { keepImmutable, podSecurity, restrictedContainerSecurity, storedClaimTemplate } from "./statefulset.ts";
 
 export const PGBACKREST_CONTAINER = "pgbackrest";

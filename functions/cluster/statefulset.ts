@@ -16,6 +16,7 @@ import type {
   V1VolumeProjection,
 } from "@kubernetes/client-node";
 import type { SecretProjection } from "../../shared/api/kube.ts";
+import type { ClusterModel, InstanceModel, InstanceSetModel } from "../../shared/cluster/model.ts";
 import { ANNOTATION, instanceLabels, LABEL, labelValue, pgoInstanceLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { PATHS, POSTGRES_UID } from "../../shared/pod-layout.ts";
@@ -23,7 +24,6 @@ import { contentHash } from "./canonical.ts";
 import { exporterEnabled, scrapeAnnotations, withExporter } from "./exporter.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta, mergedAnnotations, mergedLabels } from "./metadata.ts";
-import type { ClusterModel, InstanceModel, InstanceSetModel } from "./model.ts";
 import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, dataDirectory, restartRelevantConfig } from "./patroni.ts";
 import { instancePgBackRest } from "./pgbackrest.ts";
 import { INTERNAL_KEYS } from "./secret.ts";

@@ -7,6 +7,8 @@
  * cert-renewal.ts), so the same request always gives byte-identical output, and feeding the
  * output back as the observed children changes nothing.
  */
+
+import { type ClusterModel, clusterModel } from "../../shared/cluster/model.ts";
 import type { FieldProblem } from "../../shared/field-path.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
@@ -17,7 +19,6 @@ import { buildStanzaCreateJob } from "../backup/stanza-job.ts";
 import { sortKeys } from "./canonical.ts";
 import { buildClusterConfigMap } from "./configmap.ts";
 import { buildPatroniConfigJob, buildSwitchoverJob, buildUsersJob } from "./job.ts";
-import { type ClusterModel, clusterModel } from "./model.ts";
 import { monitoringChildren } from "./monitoring-children.ts";
 import {
   asDesired,

@@ -12,12 +12,12 @@
  * - reset: clears one other instance's data directory so it re-clones from the restored leader.
  */
 import type { V1Container, V1Job, V1PodSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts";
 import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { restoreArgs } from "../../shared/pgbackrest/commands.ts";
 import { pgbackrestConfigMount, pgbackrestConfigVolume } from "../../shared/pgbackrest/volumes.ts";
 import { PATHS } from "../../shared/pod-layout.ts";
-import type { ClusterModel, InstanceModel } from "../cluster/model.ts";
 import { binDirectory, dataDirectory, walDirectory } from "../cluster/patroni.ts";
 import { podSecurity } from "../cluster/statefulset.ts";
 import { withKind } from "./kinds.ts";

@@ -7,9 +7,9 @@
  */
 import * as z from "zod";
 import { PostgresRestoreSpec } from "../../shared/api/postgres-restore.ts";
+import { type ClusterModel, clusterModel } from "../../shared/cluster/model.ts";
 import { LABEL, labelValue } from "../../shared/labels.ts";
 import { type ObjectMap, observedOf } from "../../shared/metacontroller.ts";
-import { type ClusterModel, clusterModel } from "../cluster/model.ts";
 import { KINDS } from "./kinds.ts";
 
 const Meta = z.looseObject({

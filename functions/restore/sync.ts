@@ -24,11 +24,11 @@
  */
 import type { V1Job } from "@kubernetes/client-node";
 import { PostgresRestoreSpec } from "../../shared/api/postgres-restore.ts";
+import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts";
 import { zodProblems } from "../../shared/field-path.ts";
 import { labelValue } from "../../shared/labels.ts";
 import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import type { ClusterModel, InstanceModel } from "../cluster/model.ts";
 import { LEADER_ROLE } from "../cluster/patroni.ts";
 import { buildDcsResetJob, buildInstanceResetJob, buildRestoreJob, type RestoreRef } from "./job.ts";
 import { KINDS } from "./kinds.ts";

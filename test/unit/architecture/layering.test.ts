@@ -31,11 +31,8 @@ const SIBLING_IMPORT_DEBT: Record<string, string> = {
     "a builder only the cluster hook uses: functions/cluster/",
   "functions/cluster/sync.ts -> functions/backup/stanza-job.ts":
     "a builder only the cluster hook uses: functions/cluster/",
-  "functions/restore/job.ts -> functions/cluster/model.ts": "the cluster model moves to shared/cluster/",
   "functions/restore/job.ts -> functions/cluster/patroni.ts": "the data, WAL and bin directories move to shared/",
   "functions/restore/job.ts -> functions/cluster/statefulset.ts": "pod security moves to shared/pod-security.ts",
-  "functions/restore/observed.ts -> functions/cluster/model.ts": "the cluster model moves to shared/cluster/",
-  "functions/restore/sync.ts -> functions/cluster/model.ts": "the cluster model moves to shared/cluster/",
   "functions/restore/sync.ts -> functions/cluster/patroni.ts": "the leader's role label value is in shared/labels.ts",
 };
 
