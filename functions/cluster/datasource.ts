@@ -39,6 +39,8 @@ import { renderPgBackRestConfig, repoPath } from "../../shared/pgbackrest/config
 import { OPERATOR_CONFIG_FILE, repoKind } from "../../shared/pgbackrest/layout.ts";
 import { parseS3Endpoint } from "../../shared/pgbackrest/repos.ts";
 import { CONFIG_VOLUME, pgbackrestConfigMount, pgbackrestConfigVolume } from "../../shared/pgbackrest/volumes.ts";
+import { binDirectory, dataDirectory, walDirectory } from "../../shared/pod-layout.ts";
+import { podSecurity } from "../../shared/pod-security.ts";
 import { jobState, keepObserved, podsOfJob } from "../restore/observed.ts";
 import {
   dataVolumes,
@@ -51,8 +53,7 @@ import { planFromOptions, type RestorePlan, restoreCommandOf } from "../restore/
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
 import type { ObservedPod, ObservedStatefulSet } from "./observed.ts";
-import { binDirectory, dataDirectory, LEADER_ROLE, walDirectory } from "./patroni.ts";
-import { podSecurity } from "./statefulset.ts";
+import { LEADER_ROLE } from "./patroni.ts";
 
 /** The related object the customize hook asks for when cloning another cluster. */
 export const SOURCE_CLUSTER = {

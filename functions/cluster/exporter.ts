@@ -36,6 +36,7 @@ import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
 import { infoArgs, shellQuote } from "../../shared/pgbackrest/commands.ts";
 import { IMAGES, PATHS, PORTS, ROLES } from "../../shared/pod-layout.ts";
+import { restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
 import { observedSecretData } from "./observed.ts";
@@ -43,7 +44,6 @@ import { hasBackups } from "./pgbackrest.ts";
 import { ROLE_SECRET_KEYS, type RoleCredentials, roleCredentials, roleSecret } from "./pgbouncer-secret.ts";
 import { createRoleSql } from "./pgbouncer-sql.ts";
 import type { ClusterDeps } from "./secret.ts";
-import { restrictedContainerSecurity } from "./statefulset.ts";
 import { quoteIdent, quoteLiteral } from "./users-sql.ts";
 
 export const EXPORTER_CONTAINER = "exporter";

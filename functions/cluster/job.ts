@@ -16,11 +16,11 @@ import type { V1Container, V1EnvVar, V1Job, V1PodSpec, V1Volume, V1VolumeMount }
 import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
+import { podSecurity, restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import { contentHash } from "./canonical.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
 import { INTERNAL_KEYS } from "./secret.ts";
-import { podSecurity, restrictedContainerSecurity } from "./statefulset.ts";
 
 const JOB_HASH_LENGTH = 10;
 const TLS_MOUNT = "/etc/tusk/tls";

@@ -22,9 +22,10 @@ import { pgbackrestConfigData } from "../../shared/pgbackrest/config.ts";
 import { type PgBackRestCluster, repoKind } from "../../shared/pgbackrest/layout.ts";
 import { pgbackrestConfigMount, pgbackrestConfigVolume, repoHostVolumeMount } from "../../shared/pgbackrest/volumes.ts";
 import { IMAGES, PATHS, PORTS } from "../../shared/pod-layout.ts";
+import { podSecurity, restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import { keepImmutable, podSecurity, restrictedContainerSecurity, storedClaimTemplate } from "./statefulset.ts";
+import { keepImmutable, storedClaimTemplate } from "./stored-spec.ts";
 
 export const PGBACKREST_CONTAINER = "pgbackrest";
 

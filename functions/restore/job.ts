@@ -17,9 +17,8 @@ import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { restoreArgs } from "../../shared/pgbackrest/commands.ts";
 import { pgbackrestConfigMount, pgbackrestConfigVolume } from "../../shared/pgbackrest/volumes.ts";
-import { PATHS } from "../../shared/pod-layout.ts";
-import { binDirectory, dataDirectory, walDirectory } from "../cluster/patroni.ts";
-import { podSecurity } from "../cluster/statefulset.ts";
+import { binDirectory, dataDirectory, PATHS, walDirectory } from "../../shared/pod-layout.ts";
+import { podSecurity } from "../../shared/pod-security.ts";
 import { withKind } from "./kinds.ts";
 import {
   dataVolumes,

@@ -26,10 +26,9 @@ import type { V1Job } from "@kubernetes/client-node";
 import { PostgresRestoreSpec } from "../../shared/api/postgres-restore.ts";
 import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts";
 import { zodProblems } from "../../shared/field-path.ts";
-import { labelValue } from "../../shared/labels.ts";
+import { labelValue, PATRONI_LEADER_VALUE } from "../../shared/labels.ts";
 import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { LEADER_ROLE } from "../cluster/patroni.ts";
 import { buildDcsResetJob, buildInstanceResetJob, buildRestoreJob, type RestoreRef } from "./job.ts";
 import { KINDS } from "./kinds.ts";
 import {
@@ -369,7 +368,7 @@ function starting(
   }
   const started: RestoreStatus = { ...status, startInstance: instance.name };
   const pod = instancePods(ctx.req.related, model.name).find((p) => p.name === instance.pod);
-  if (pod?.ready && pod.role === LEADER_ROLE) {
+  if (pod?.ready && pod.role === PATRONI_LEADER_VALUE) {
     const time = pod.readySince ?? restoredAt;
     const message = `restored ${base.backupSet ? `backup set ${base.backupSet}` : "the backup"} (${base.target}) into ${instance.pod}, which leads the cluster${base.timeline !== undefined ? ` on timeline ${base.timeline}` : ""}`;
     return {

@@ -31,18 +31,10 @@ const SIBLING_IMPORT_DEBT: Record<string, string> = {
     "a builder only the cluster hook uses: functions/cluster/",
   "functions/cluster/sync.ts -> functions/backup/stanza-job.ts":
     "a builder only the cluster hook uses: functions/cluster/",
-  "functions/restore/job.ts -> functions/cluster/patroni.ts": "the data, WAL and bin directories move to shared/",
-  "functions/restore/job.ts -> functions/cluster/statefulset.ts": "pod security moves to shared/pod-security.ts",
-  "functions/restore/sync.ts -> functions/cluster/patroni.ts": "the leader's role label value is in shared/labels.ts",
 };
 
 /** Debt: import cycles still there, each with how it breaks. */
-const CYCLE_DEBT: Record<string, string> = {
-  "functions/cluster/statefulset.ts -> functions/cluster/exporter.ts -> functions/cluster/pgbackrest.ts -> functions/cluster/statefulset.ts":
-    "pod security and the StatefulSet helpers leave statefulset.ts",
-  "functions/cluster/statefulset.ts -> functions/cluster/exporter.ts -> functions/cluster/statefulset.ts":
-    "pod security leaves statefulset.ts",
-};
+const CYCLE_DEBT: Record<string, string> = {};
 
 /** Entries that assemble every function and so may import any of them. */
 const ASSEMBLERS = new Set(["functions/server.ts", "functions/node.ts", "functions/deno.ts"]);
