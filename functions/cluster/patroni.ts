@@ -54,7 +54,7 @@ import { LABEL, labelValue, PATRONI_LEADER_VALUE } from "../../shared/labels.ts"
 import { names } from "../../shared/names.ts";
 import { archiveGetCommand, archivePushCommand } from "../../shared/pgbackrest/commands.ts";
 import { binDirectory, dataDirectory, PATHS, ROLES, walDirectory } from "../../shared/pod-layout.ts";
-import { bootstrapMethod } from "../restore/pod.ts";
+import { bootstrapMethod } from "../../shared/restore/pod.ts";
 import { sortKeys } from "./canonical.ts";
 import { mergeParameters, RESTART_PARAMETERS } from "./parameters.ts";
 import { standbyCallbacks, standbyCluster, standbyReplicaMethods } from "./standby.ts";

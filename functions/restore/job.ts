@@ -2,7 +2,7 @@
  * @module
  * The children of a PostgresRestore, all Jobs, each a single container:
  * - restore: `pgbackrest restore` into the target instance's volume, then recovery to the target
- *   (pod.ts), as the cluster's instance ServiceAccount (a cloud identity for object storage)
+ *   (shared/restore/pod.ts), as the cluster's instance ServiceAccount (a cloud identity for object storage)
  *   without its API token;
  * - dcs: deletes Patroni's DCS objects (the Endpoints/ConfigMaps labelled with the cluster and
  *   its Patroni scope: leader, config with the initialize key and timeline history, failover,
@@ -19,7 +19,6 @@ import { restoreArgs } from "../../shared/pgbackrest/commands.ts";
 import { pgbackrestConfigMount, pgbackrestConfigVolume } from "../../shared/pgbackrest/volumes.ts";
 import { binDirectory, dataDirectory, PATHS, walDirectory } from "../../shared/pod-layout.ts";
 import { podSecurity } from "../../shared/pod-security.ts";
-import { withKind } from "./kinds.ts";
 import {
   dataVolumes,
   READY_SUFFIX,
@@ -28,8 +27,9 @@ import {
   restrictedContainerSecurity,
   WORK_SUFFIX,
   workDirectory,
-} from "./pod.ts";
-import { type RestorePlan, restoreCommandOf } from "./target.ts";
+} from "../../shared/restore/pod.ts";
+import { type RestorePlan, restoreCommandOf } from "../../shared/restore/target.ts";
+import { withKind } from "./kinds.ts";
 
 export interface RestoreRef {
   name: string;

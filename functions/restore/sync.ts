@@ -29,22 +29,20 @@ import { zodProblems } from "../../shared/field-path.ts";
 import { labelValue, PATRONI_LEADER_VALUE } from "../../shared/labels.ts";
 import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
+import { jobState, keepObserved, podsOfJob } from "../../shared/observed-job.ts";
+import { parseRestoreFailure, parseRestoreResult } from "../../shared/restore/pod.ts";
+import { planFromRestore, type RestorePlan, windowProblem } from "../../shared/restore/target.ts";
 import { buildDcsResetJob, buildInstanceResetJob, buildRestoreJob, type RestoreRef } from "./job.ts";
 import { KINDS } from "./kinds.ts";
 import {
   type ClusterLookup,
   existingClaims,
   instancePods,
-  jobState,
-  keepObserved,
   otherRestores,
-  podsOfJob,
   publishedWindow,
   relatedCluster,
 } from "./observed.ts";
-import { parseRestoreFailure, parseRestoreResult } from "./pod.ts";
 import { condition, type Phase, previousStatus, type RestoreStatus, TERMINAL } from "./status.ts";
-import { planFromRestore, type RestorePlan, windowProblem } from "./target.ts";
 
 type Child = Record<string, unknown>;
 

@@ -22,10 +22,6 @@ const RUNTIME_ALLOWED: Record<string, string> = {
  * The test fails on any other sibling import and on an entry here that no longer occurs.
  */
 const SIBLING_IMPORT_DEBT: Record<string, string> = {
-  "functions/cluster/datasource.ts -> functions/restore/observed.ts": "the observed-Job readers move to shared/",
-  "functions/cluster/datasource.ts -> functions/restore/pod.ts": "the restore pod moves to shared/restore/",
-  "functions/cluster/datasource.ts -> functions/restore/target.ts": "restore targets move to shared/restore/",
-  "functions/cluster/patroni.ts -> functions/restore/pod.ts": "the restore pod moves to shared/restore/",
   "functions/cluster/sync.ts -> functions/backup/manual.ts": "a builder only the cluster hook uses: functions/cluster/",
   "functions/cluster/sync.ts -> functions/backup/schedules.ts":
     "a builder only the cluster hook uses: functions/cluster/",

@@ -17,11 +17,11 @@ import {
   dcsSelector,
   restoreJobArgs,
 } from "../../../functions/restore/job.ts";
-import { RESTORE_SCRIPT } from "../../../functions/restore/pod.ts";
-import { planFromRestore } from "../../../functions/restore/target.ts";
 import { clusterModel } from "../../../shared/cluster/model.ts";
 import { LABEL } from "../../../shared/labels.ts";
 import { names } from "../../../shared/names.ts";
+import { RESTORE_SCRIPT } from "../../../shared/restore/pod.ts";
+import { planFromRestore } from "../../../shared/restore/target.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
 import { clusterObject, clusterSpec } from "./fixtures.ts";
