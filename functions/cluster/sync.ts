@@ -13,12 +13,11 @@ import type { FieldProblem } from "../../shared/field-path.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { buildManualBackupJob } from "../backup/manual.ts";
-import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "../backup/schedules.ts";
-import { buildStanzaCreateJob } from "../backup/stanza-job.ts";
+import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "./backup-schedules.ts";
 import { sortKeys } from "./canonical.ts";
 import { buildClusterConfigMap } from "./configmap.ts";
 import { buildPatroniConfigJob, buildSwitchoverJob, buildUsersJob } from "./job.ts";
+import { buildManualBackupJob } from "./manual-backup.ts";
 import { monitoringChildren } from "./monitoring-children.ts";
 import {
   asDesired,
@@ -45,6 +44,7 @@ import { type DesiredInstance, planRollout } from "./rolling.ts";
 import { type ClusterDeps, internalSecret, tlsSecrets, userSecrets, usersSqlSecret } from "./secret.ts";
 import { buildServices } from "./service.ts";
 import { buildInstanceServiceAccount } from "./serviceaccount.ts";
+import { buildStanzaCreateJob } from "./stanza-job.ts";
 import { buildInstanceStatefulSet, instancePodTemplate } from "./statefulset.ts";
 import { buildStatus, invalidStatus, type JobReport, leaderPod } from "./status.ts";
 import { triggeredSwitchover } from "./switchover.ts";
