@@ -36,6 +36,21 @@ export const PATHS = {
   exporterConfigDir: "/etc/postgres-exporter",
 } as const;
 
+/** The data directory of a PostgreSQL major version, on the PGDATA volume. */
+export function dataDirectory(version: number): string {
+  return `${PATHS.pgdata}/pg${version}`;
+}
+
+/** The WAL directory of a major version on its own volume (an instance set with `walVolumeClaimSpec`). */
+export function walDirectory(version: number): string {
+  return `${PATHS.pgwal}/pg${version}_wal`;
+}
+
+/** Where the Postgres image keeps a major version's programs. */
+export function binDirectory(version: number): string {
+  return `/usr/lib/postgresql/${version}/bin`;
+}
+
 export const PORTS = {
   postgres: 5432,
   patroni: 8008,

@@ -9,10 +9,10 @@ import type { V1Job } from "@kubernetes/client-node";
 import type { Repo } from "../../shared/api/postgres-cluster.ts";
 import { names } from "../../shared/names.ts";
 import { expireCommand } from "../../shared/pgbackrest/commands.ts";
+import { backupLabels, pgbackrestJobSpec } from "../../shared/pgbackrest/job-pod.ts";
 import type { PgBackRestCluster } from "../../shared/pgbackrest/layout.ts";
-import { type BackupRef, backupLabels } from "./job.ts";
+import type { BackupRef } from "./job.ts";
 import { withKind } from "./kinds.ts";
-import { pgbackrestJobSpec } from "./pod.ts";
 
 export function buildExpireJob(backup: BackupRef, cluster: PgBackRestCluster, repo: Repo, label: string): V1Job {
   const labels = backupLabels(cluster.name, { repoName: repo.name, backup: backup.name, role: "expire" });

@@ -7,31 +7,16 @@
 import type { V1Job } from "@kubernetes/client-node";
 import type { PostgresBackupSpec } from "../../shared/api/postgres-backup.ts";
 import type { Repo } from "../../shared/api/postgres-cluster.ts";
-import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { backupCommand } from "../../shared/pgbackrest/commands.ts";
+import { backupLabels, pgbackrestJobSpec } from "../../shared/pgbackrest/job-pod.ts";
 import type { PgBackRestCluster } from "../../shared/pgbackrest/layout.ts";
 import { withKind } from "./kinds.ts";
-import { pgbackrestJobSpec } from "./pod.ts";
 
 export interface BackupRef {
   name: string;
   namespace: string;
   spec: PostgresBackupSpec;
-}
-
-/** Labels of a pgBackRest Job and its Pods; `backup` selects the Pods in the customize hook. */
-export function backupLabels(
-  cluster: string,
-  options: { repoName?: string; backup?: string; type?: string; role?: string } = {},
-): Record<string, string> {
-  return {
-    ...clusterLabels(cluster, "backup"),
-    [LABEL.pgbackrest]: options.role ?? "backup",
-    ...(options.repoName ? { [LABEL.pgbackrestRepo]: options.repoName } : {}),
-    ...(options.type ? { [LABEL.backupType]: options.type } : {}),
-    ...(options.backup ? { [LABEL.backup]: labelValue(options.backup) } : {}),
-  };
 }
 
 export function buildBackupJob(backup: BackupRef, cluster: PgBackRestCluster, repo: Repo): V1Job {

@@ -9,7 +9,7 @@ import * as z from "zod";
 import type { Condition } from "../../shared/api/kube.ts";
 import type { PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
 import { type BackupSet, InfoParseError, parsePgBackRestInfo } from "../../shared/pgbackrest/info.ts";
-import { CONTAINER } from "./pod.ts";
+import { CONTAINER } from "../../shared/pgbackrest/job-pod.ts";
 
 export const CONDITION = "Succeeded";
 export type Phase = NonNullable<PostgresBackupStatus["phase"]>;

@@ -6,14 +6,15 @@
  * cluster the `on_role_change` callback (standby.ts).
  */
 import type { V1ConfigMap } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
+import { binDirectory } from "../../shared/pod-layout.ts";
 import { canonicalJson } from "./canonical.ts";
 import { DYNAMIC_CONFIG_KEY } from "./job.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
-import { binDirectory, CONFIG_KEY, CONFIG_KEY_WITH_WAL, dynamicConfiguration, patroniYaml } from "./patroni.ts";
+import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, dynamicConfiguration, patroniYaml } from "./patroni.ts";
 import { hasRoleChangeCallback, ROLE_CHANGE_KEY, roleChangeScript } from "./standby.ts";
 
 export function buildClusterConfigMap(model: ClusterModel): V1ConfigMap {

@@ -2,7 +2,7 @@
  * @module
  * A new cluster from a backup (`spec.dataSource.pgbackrest`) or from another cluster's
  * repository (`spec.dataSource.postgresCluster`), as in PGO: its first instance's data directory
- * comes from a restore Job (functions/restore/pod.ts, mode `bootstrap`) before Patroni ever
+ * comes from a restore Job (shared/restore/pod.ts, mode `bootstrap`) before Patroni ever
  * initialises anything.
  *
  * - The first instance's StatefulSet starts as usual, so its volumes exist; its Patroni runs
@@ -30,29 +30,30 @@ import {
   PostgresClusterSpec as PostgresClusterSpecSchema,
   type Repo,
 } from "../../shared/api/postgres-cluster.ts";
+import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts";
 import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import { type ObjectMap, observedOf } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
+import { jobState, keepObserved, podsOfJob } from "../../shared/observed-job.ts";
 import { restoreArgs } from "../../shared/pgbackrest/commands.ts";
 import { renderPgBackRestConfig, repoPath } from "../../shared/pgbackrest/config.ts";
 import { OPERATOR_CONFIG_FILE, repoKind } from "../../shared/pgbackrest/layout.ts";
 import { parseS3Endpoint } from "../../shared/pgbackrest/repos.ts";
 import { CONFIG_VOLUME, pgbackrestConfigMount, pgbackrestConfigVolume } from "../../shared/pgbackrest/volumes.ts";
-import { jobState, keepObserved, podsOfJob } from "../restore/observed.ts";
+import { binDirectory, dataDirectory, walDirectory } from "../../shared/pod-layout.ts";
+import { podSecurity } from "../../shared/pod-security.ts";
 import {
   dataVolumes,
   parseRestoreFailure,
   parseRestoreResult,
   restoreContainer,
   workDirectory,
-} from "../restore/pod.ts";
-import { planFromOptions, type RestorePlan, restoreCommandOf } from "../restore/target.ts";
+} from "../../shared/restore/pod.ts";
+import { planFromOptions, type RestorePlan, restoreCommandOf } from "../../shared/restore/target.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel, InstanceModel } from "./model.ts";
 import type { ObservedPod, ObservedStatefulSet } from "./observed.ts";
-import { binDirectory, dataDirectory, LEADER_ROLE, walDirectory } from "./patroni.ts";
-import { podSecurity } from "./statefulset.ts";
+import { LEADER_ROLE } from "./patroni.ts";
 
 /** The related object the customize hook asks for when cloning another cluster. */
 export const SOURCE_CLUSTER = {

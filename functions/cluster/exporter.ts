@@ -30,20 +30,20 @@ import type {
   V1VolumeProjection,
 } from "@kubernetes/client-node";
 import { stringify } from "yaml";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
 import { infoArgs, shellQuote } from "../../shared/pgbackrest/commands.ts";
 import { IMAGES, PATHS, PORTS, ROLES } from "../../shared/pod-layout.ts";
+import { restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { observedSecretData } from "./observed.ts";
 import { hasBackups } from "./pgbackrest.ts";
 import { ROLE_SECRET_KEYS, type RoleCredentials, roleCredentials, roleSecret } from "./pgbouncer-secret.ts";
 import { createRoleSql } from "./pgbouncer-sql.ts";
 import type { ClusterDeps } from "./secret.ts";
-import { restrictedContainerSecurity } from "./statefulset.ts";
 import { quoteIdent, quoteLiteral } from "./users-sql.ts";
 
 export const EXPORTER_CONTAINER = "exporter";

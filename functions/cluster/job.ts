@@ -13,14 +13,14 @@
  * - switchover: `POST /switchover` to move the leader before its pod is replaced or removed.
  */
 import type { V1Container, V1EnvVar, V1Job, V1PodSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
+import { podSecurity, restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import { contentHash } from "./canonical.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { INTERNAL_KEYS } from "./secret.ts";
-import { podSecurity, restrictedContainerSecurity } from "./statefulset.ts";
 
 const JOB_HASH_LENGTH = 10;
 const TLS_MOUNT = "/etc/tusk/tls";

@@ -43,8 +43,12 @@ export const OPTIONAL_KINDS = {
 export const CHILD_KINDS: readonly ChildKind[] = Object.keys(KINDS) as ChildKind[];
 
 /** Sets apiVersion/kind; builders never write them by hand. */
-export function withKind<T extends object>(kind: ChildKind, body: T): T & { apiVersion: string; kind: string } {
-  const { apiVersion, kind: k } = KINDS[kind];
+export function withKind<T extends object>(
+  kind: ChildKind | keyof typeof OPTIONAL_KINDS,
+  body: T,
+): T & { apiVersion: string; kind: string } {
+  const { apiVersion, kind: k } =
+    kind in KINDS ? KINDS[kind as ChildKind] : OPTIONAL_KINDS[kind as keyof typeof OPTIONAL_KINDS];
   return { apiVersion, kind: k, ...body };
 }
 

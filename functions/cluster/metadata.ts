@@ -6,7 +6,7 @@
  */
 import type { V1ObjectMeta } from "@kubernetes/client-node";
 import type { Metadata } from "../../shared/api/kube.ts";
-import type { ClusterModel } from "./model.ts";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 
 const FOREIGN_LABELS = ["controller-uid"];
 

@@ -5,9 +5,10 @@
  * controller lists PodMonitors, and the SQL the users Job appends. The sidecars themselves are
  * part of the pod templates (statefulset.ts, pgbouncer-deployment.ts).
  */
+
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { buildExporterConfigMap, exporterEnabled, monitoringSecret, monitoringSql } from "./exporter.ts";
-import type { ClusterModel } from "./model.ts";
 import { buildPodMonitor } from "./podmonitor.ts";
 import type { ClusterDeps } from "./secret.ts";
 

@@ -49,36 +49,24 @@
  */
 
 import { stringify } from "yaml";
-import { LABEL, labelValue } from "../../shared/labels.ts";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
+import { LABEL, labelValue, PATRONI_LEADER_VALUE } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { archiveGetCommand, archivePushCommand } from "../../shared/pgbackrest/commands.ts";
-import { PATHS, ROLES } from "../../shared/pod-layout.ts";
-import { bootstrapMethod } from "../restore/pod.ts";
+import { binDirectory, dataDirectory, PATHS, ROLES, walDirectory } from "../../shared/pod-layout.ts";
+import { bootstrapMethod } from "../../shared/restore/pod.ts";
 import { sortKeys } from "./canonical.ts";
-import type { ClusterModel } from "./model.ts";
 import { mergeParameters, RESTART_PARAMETERS } from "./parameters.ts";
 import { standbyCallbacks, standbyCluster, standbyReplicaMethods } from "./standby.ts";
 
 /** Patroni 3.0 labels the leader `master`; newer versions need to be told to keep doing so. */
-export const LEADER_ROLE = "master";
+export const LEADER_ROLE = PATRONI_LEADER_VALUE;
 
 /** Patroni's default; a replica further behind than this never becomes leader. */
 const MAXIMUM_LAG_ON_FAILOVER = 1048576;
 
 export const CONFIG_KEY = "patroni.yaml";
 export const CONFIG_KEY_WITH_WAL = "patroni-pgwal.yaml";
-
-export function dataDirectory(version: number): string {
-  return `${PATHS.pgdata}/pg${version}`;
-}
-
-export function walDirectory(version: number): string {
-  return `${PATHS.pgwal}/pg${version}_wal`;
-}
-
-export function binDirectory(version: number): string {
-  return `/usr/lib/postgresql/${version}/bin`;
-}
 
 export const TLS_FILES = {
   certificate: `${PATHS.tlsDir}/tls.crt`,

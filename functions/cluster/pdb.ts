@@ -5,11 +5,11 @@
  * block node drains forever).
  */
 import type { V1PodDisruptionBudget } from "@kubernetes/client-node";
+import type { ClusterModel, InstanceSetModel } from "../../shared/cluster/model.ts";
 import { instanceSetLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel, InstanceSetModel } from "./model.ts";
 
 export function buildInstanceSetPdb(model: ClusterModel, set: InstanceSetModel): V1PodDisruptionBudget | undefined {
   const minAvailable = set.spec.minAvailable ?? (set.spec.replicas > 1 ? 1 : undefined);

@@ -14,6 +14,7 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels, repoHostLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { serverArgs, serverPingArgs } from "../../shared/pgbackrest/commands.ts";
@@ -21,10 +22,10 @@ import { pgbackrestConfigData } from "../../shared/pgbackrest/config.ts";
 import { type PgBackRestCluster, repoKind } from "../../shared/pgbackrest/layout.ts";
 import { pgbackrestConfigMount, pgbackrestConfigVolume, repoHostVolumeMount } from "../../shared/pgbackrest/volumes.ts";
 import { IMAGES, PATHS, PORTS } from "../../shared/pod-layout.ts";
+import { podSecurity, restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
-import { keepImmutable, podSecurity, restrictedContainerSecurity, storedClaimTemplate } from "./statefulset.ts";
+import { keepImmutable, storedClaimTemplate } from "./stored-spec.ts";
 
 export const PGBACKREST_CONTAINER = "pgbackrest";
 

@@ -8,10 +8,10 @@
  * certificates (secret.ts).
  */
 import type { V1Secret } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import type { ClusterModel } from "./model.ts";
 import { buildPgBouncerConfigMap, pgbouncerIni, pgbouncerSpec } from "./pgbouncer-configmap.ts";
 import { buildPgBouncerDeployment } from "./pgbouncer-deployment.ts";
 import { buildPgBouncerPdb } from "./pgbouncer-pdb.ts";

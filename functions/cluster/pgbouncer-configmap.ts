@@ -39,12 +39,12 @@
  * `config.global`, or its connections close at every check.
  */
 import type { V1ConfigMap } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { PATHS, ROLES } from "../../shared/pod-layout.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { AUTH_QUERY } from "./pgbouncer-sql.ts";
 
 export const INI_KEY = "pgbouncer.ini";

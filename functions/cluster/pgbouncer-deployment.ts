@@ -10,17 +10,17 @@
  * change rolls the pods one at a time (maxUnavailable 0) while the Service stays as it is.
  */
 import type { V1Container, V1Deployment, V1PodSpec, V1Volume, V1VolumeProjection } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { ANNOTATION, clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { IMAGES, PATHS } from "../../shared/pod-layout.ts";
+import { podSecurity, restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import { contentHash } from "./canonical.ts";
 import { exporterEnabled, pgbouncerExporterContainer, scrapeAnnotations } from "./exporter.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta, mergedAnnotations, mergedLabels } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { INI_KEY, PGBOUNCER_FILES, pgbouncerSpec } from "./pgbouncer-configmap.ts";
 import { AUTH_FILE_KEY } from "./pgbouncer-secret.ts";
-import { podSecurity, restrictedContainerSecurity } from "./statefulset.ts";
 
 export const PGBOUNCER_CONTAINER = "pgbouncer";
 export const PGBOUNCER_PORT_NAME = "pgbouncer";

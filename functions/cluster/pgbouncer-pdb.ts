@@ -5,11 +5,11 @@
  * budget it can never meet would block drains forever.
  */
 import type { V1PodDisruptionBudget } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { pgbouncerSpec } from "./pgbouncer-configmap.ts";
 import { pgbouncerSelector } from "./pgbouncer-deployment.ts";
 

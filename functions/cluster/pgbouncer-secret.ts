@@ -8,6 +8,7 @@
  * exchange is there to reuse (docs/dataplane-notes.md G1).
  */
 import type { V1Secret } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { toBase64 } from "../../shared/crypto/bytes.ts";
 import { generatePassword } from "../../shared/crypto/password.ts";
 import { parseScramVerifier, scramSha256Verifier, verifierMatches } from "../../shared/crypto/scram.ts";
@@ -17,7 +18,6 @@ import { names } from "../../shared/names.ts";
 import { ROLES } from "../../shared/pod-layout.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { observedSecretData } from "./observed.ts";
 import type { ClusterDeps } from "./secret.ts";
 

@@ -5,11 +5,11 @@
  * configuration change rolls the Deployment behind it without touching it.
  */
 import type { V1Service, V1ServicePort } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { pgbouncerSpec } from "./pgbouncer-configmap.ts";
 import { PGBOUNCER_PORT_NAME, pgbouncerSelector } from "./pgbouncer-deployment.ts";
 

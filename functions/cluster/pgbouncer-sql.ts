@@ -11,8 +11,9 @@
  * (G3), and only for roles that may log in, are not superusers or replication roles, and
  * are not the operator's: those cannot come through pgBouncer.
  */
+
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { ROLES } from "../../shared/pod-layout.ts";
-import type { ClusterModel } from "./model.ts";
 import type { RoleCredentials } from "./pgbouncer-secret.ts";
 import { psqlConnect, quoteIdent, quoteLiteral, SESSION } from "./users-sql.ts";
 

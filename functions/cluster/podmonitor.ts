@@ -10,12 +10,13 @@
  * already adds `namespace`, `pod` and `container`), which the alert rules and the dashboard in
  * manifests/monitoring/ group by.
  */
+
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { EXPORTER_PORT_NAME, exporterEnabled, METRICS_PATH, PGBOUNCER_EXPORTER_PORT_NAME, webTls } from "./exporter.ts";
 import { OPTIONAL_KINDS } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 
 const { apiVersion, kind, resource } = OPTIONAL_KINDS.PodMonitor;
 

@@ -11,15 +11,15 @@
  */
 import type { V1Job, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes/client-node";
 import * as z from "zod";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
+import { podSecurity, restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import { contentHash } from "./canonical.ts";
 import { childKey, withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { asDesired, type JobState, jobState, observedChildren } from "./observed.ts";
-import { podSecurity, restrictedContainerSecurity } from "./statefulset.ts";
 import type { JobReport } from "./status.ts";
 
 /** The claim templates of an instance StatefulSet (statefulset.ts), also their `data` label. */

@@ -18,10 +18,10 @@
  */
 import type { V1Job } from "@kubernetes/client-node";
 import type { Condition } from "../../shared/api/kube.ts";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import type { ClusterModel } from "./model.ts";
 import type { ObservedPod } from "./observed.ts";
 import {
   apiError,

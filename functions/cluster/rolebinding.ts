@@ -4,12 +4,12 @@
  * namespace only.
  */
 import type { V1RoleBinding } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { observedChildren } from "./observed.ts";
 import { INSTANCE_CLUSTER_ROLE } from "./role.ts";
 

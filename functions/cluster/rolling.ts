@@ -20,7 +20,7 @@
  * - Shutdown scales replicas to zero first and the leader last.
  */
 import type { V1PodTemplateSpec } from "@kubernetes/client-node";
-import type { ClusterModel, InstanceModel, InstanceSetModel } from "./model.ts";
+import type { ClusterModel, InstanceModel, InstanceSetModel } from "../../shared/cluster/model.ts";
 import type { ObservedPod, ObservedStatefulSet } from "./observed.ts";
 import { LEADER_ROLE } from "./patroni.ts";
 

@@ -8,6 +8,7 @@
  */
 
 import type { V1Secret } from "@kubernetes/client-node";
+import type { ClusterModel, UserModel } from "../../shared/cluster/model.ts";
 import { toBase64 } from "../../shared/crypto/bytes.ts";
 import { generatePassword } from "../../shared/crypto/password.ts";
 import { parseScramVerifier, scramSha256Verifier, verifierMatches } from "../../shared/crypto/scram.ts";
@@ -26,7 +27,6 @@ import { ROLES } from "../../shared/pod-layout.ts";
 import { renewalDue, replacementAnnotations } from "./cert-renewal.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel, UserModel } from "./model.ts";
 import { observedSecretData } from "./observed.ts";
 
 /** Randomness and time, injected; used only to generate what is absent. */

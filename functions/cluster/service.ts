@@ -8,11 +8,11 @@
  */
 import type { V1Service, V1ServicePort } from "@kubernetes/client-node";
 import type { ServiceSpec } from "../../shared/api/kube.ts";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels, LABEL, labelValue, PATRONI_REPLICA_VALUE } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 import { LEADER_ROLE } from "./patroni.ts";
 
 function postgresPort(model: ClusterModel, nodePort?: number): V1ServicePort {

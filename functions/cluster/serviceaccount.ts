@@ -4,11 +4,11 @@
  * rolebinding.ts).
  */
 import type { V1ServiceAccount } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { clusterLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
-import type { ClusterModel } from "./model.ts";
 
 export function buildInstanceServiceAccount(model: ClusterModel): V1ServiceAccount {
   return withKind("ServiceAccount", {

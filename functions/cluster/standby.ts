@@ -28,10 +28,10 @@
  * held until then, can log in after that.
  */
 import type { V1EnvVar } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { names } from "../../shared/names.ts";
 import { archiveGetCommand, restoreArgs, shellQuote } from "../../shared/pgbackrest/commands.ts";
 import { PATHS, PORTS, ROLES } from "../../shared/pod-layout.ts";
-import type { ClusterModel } from "./model.ts";
 import { INTERNAL_KEYS } from "./secret.ts";
 import { quoteIdent, quoteLiteral } from "./users-sql.ts";
 

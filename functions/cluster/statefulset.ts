@@ -16,18 +16,20 @@ import type {
   V1VolumeProjection,
 } from "@kubernetes/client-node";
 import type { SecretProjection } from "../../shared/api/kube.ts";
+import type { ClusterModel, InstanceModel, InstanceSetModel } from "../../shared/cluster/model.ts";
 import { ANNOTATION, instanceLabels, LABEL, labelValue, pgoInstanceLabels } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
-import { PATHS, POSTGRES_UID } from "../../shared/pod-layout.ts";
+import { dataDirectory, PATHS } from "../../shared/pod-layout.ts";
+import { podSecurity, restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import { contentHash } from "./canonical.ts";
 import { exporterEnabled, scrapeAnnotations, withExporter } from "./exporter.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta, mergedAnnotations, mergedLabels } from "./metadata.ts";
-import type { ClusterModel, InstanceModel, InstanceSetModel } from "./model.ts";
-import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, dataDirectory, restartRelevantConfig } from "./patroni.ts";
+import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, restartRelevantConfig } from "./patroni.ts";
 import { instancePgBackRest } from "./pgbackrest.ts";
 import { INTERNAL_KEYS } from "./secret.ts";
 import { hasRoleChangeCallback, ROLE_CHANGE_KEY, roleChangeEnv } from "./standby.ts";
+import { keepImmutable, storedClaimTemplate } from "./stored-spec.ts";
 
 export const DATABASE_CONTAINER = "database";
 
@@ -133,32 +135,6 @@ export function certificateVolume(model: ClusterModel): V1ProjectedVolumeSource 
         "tls.key",
       ]),
     ],
-  };
-}
-
-export const restrictedContainerSecurity = {
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"] },
-  privileged: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-};
-
-/** Pod-level security for Pod Security "restricted"; OpenShift assigns the UID itself. */
-export function podSecurity(model: ClusterModel): V1PodSpec["securityContext"] {
-  const ids = model.spec.openshift
-    ? {}
-    : {
-        runAsUser: POSTGRES_UID,
-        runAsGroup: POSTGRES_UID,
-        fsGroup: POSTGRES_UID,
-        fsGroupChangePolicy: "OnRootMismatch",
-      };
-  return {
-    runAsNonRoot: true,
-    ...ids,
-    seccompProfile: { type: "RuntimeDefault" },
-    ...(model.spec.supplementalGroups?.length ? { supplementalGroups: model.spec.supplementalGroups } : {}),
   };
 }
 
@@ -350,29 +326,6 @@ export interface StatefulSetOptions {
 }
 
 const IMMUTABLE = ["selector", "serviceName", "volumeClaimTemplates", "podManagementPolicy"] as const;
-
-/**
- * A claim template as the API server stores it (kind, default volumeMode, a Pending status).
- * Metacontroller replaces a list whose items have no merge key wholesale, so a template sent in
- * any other form differs from the stored one: the sync after a create then updates the
- * StatefulSet once to record what it sent (seen against kube-apiserver racing the StatefulSet
- * controller, 409).
- */
-export function storedClaimTemplate(template: V1PersistentVolumeClaim): V1PersistentVolumeClaim {
-  const spec = { ...template.spec } as NonNullable<V1PersistentVolumeClaim["spec"]>;
-  spec.volumeMode ??= "Filesystem";
-  return { apiVersion: "v1", kind: "PersistentVolumeClaim", ...template, spec, status: { phase: "Pending" } };
-}
-
-/** Kubernetes refuses changes to these: a changed spec must not make every sync fail. */
-export function keepImmutable(
-  spec: Record<string, unknown>,
-  observed: Record<string, unknown> | undefined,
-  keys: readonly string[],
-): void {
-  const observedSpec = (observed?.spec ?? {}) as Record<string, unknown>;
-  for (const key of keys) if (observedSpec[key] !== undefined) spec[key] = observedSpec[key];
-}
 
 export function buildInstanceStatefulSet(
   model: ClusterModel,

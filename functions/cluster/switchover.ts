@@ -18,10 +18,10 @@
  */
 import type { V1Job } from "@kubernetes/client-node";
 import type { Condition } from "../../shared/api/kube.ts";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { buildSwitchoverJob, triggeredSwitchoverJobName } from "./job.ts";
-import type { ClusterModel } from "./model.ts";
 import { asDesired, jobState, type ObservedPod, observedChildren } from "./observed.ts";
 import { LEADER_ROLE } from "./patroni.ts";
 import type { JobReport } from "./status.ts";

@@ -7,17 +7,17 @@
  * cert-renewal.ts), so the same request always gives byte-identical output, and feeding the
  * output back as the observed children changes nothing.
  */
+
+import { type ClusterModel, clusterModel } from "../../shared/cluster/model.ts";
 import type { FieldProblem } from "../../shared/field-path.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { buildManualBackupJob } from "../backup/manual.ts";
-import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "../backup/schedules.ts";
-import { buildStanzaCreateJob } from "../backup/stanza-job.ts";
+import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "./backup-schedules.ts";
 import { sortKeys } from "./canonical.ts";
 import { buildClusterConfigMap } from "./configmap.ts";
 import { buildPatroniConfigJob, buildSwitchoverJob, buildUsersJob } from "./job.ts";
-import { type ClusterModel, clusterModel } from "./model.ts";
+import { buildManualBackupJob } from "./manual-backup.ts";
 import { monitoringChildren } from "./monitoring-children.ts";
 import {
   asDesired,
@@ -44,6 +44,7 @@ import { type DesiredInstance, planRollout } from "./rolling.ts";
 import { type ClusterDeps, internalSecret, tlsSecrets, userSecrets, usersSqlSecret } from "./secret.ts";
 import { buildServices } from "./service.ts";
 import { buildInstanceServiceAccount } from "./serviceaccount.ts";
+import { buildStanzaCreateJob } from "./stanza-job.ts";
 import { buildInstanceStatefulSet, instancePodTemplate } from "./statefulset.ts";
 import { buildStatus, invalidStatus, type JobReport, leaderPod } from "./status.ts";
 import { triggeredSwitchover } from "./switchover.ts";

@@ -19,10 +19,10 @@
  * business, reload included.
  */
 import type { V1Job, V1Secret } from "@kubernetes/client-node";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { caVolume, internalEnv, job } from "./job.ts";
-import type { ClusterModel } from "./model.ts";
 import { INTERNAL_KEYS } from "./secret.ts";
 
 const CA_MOUNT = "/etc/tusk/tls";

@@ -22,10 +22,10 @@
  */
 import type { V1Job } from "@kubernetes/client-node";
 import type { Condition } from "../../shared/api/kube.ts";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
 import { compareQuantities, parseQuantity, type Quantity } from "../../shared/quantity.ts";
-import type { ClusterModel } from "./model.ts";
 import {
   apiError,
   buildApiJob,

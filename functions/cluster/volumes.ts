@@ -6,8 +6,8 @@
  * only while there is work, so a cluster that never resizes or scales down has none of it.
  */
 import type { Condition } from "../../shared/api/kube.ts";
+import type { ClusterModel } from "../../shared/cluster/model.ts";
 import type { ObjectMap } from "../../shared/metacontroller.ts";
-import type { ClusterModel } from "./model.ts";
 import { type ObservedPod, observedChildren } from "./observed.ts";
 import { buildClaimRbac, observedClaims } from "./pvc-access.ts";
 import { planClaimCleanup } from "./pvc-cleanup.ts";

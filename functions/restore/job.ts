@@ -2,7 +2,7 @@
  * @module
  * The children of a PostgresRestore, all Jobs, each a single container:
  * - restore: `pgbackrest restore` into the target instance's volume, then recovery to the target
- *   (pod.ts), as the cluster's instance ServiceAccount (a cloud identity for object storage)
+ *   (shared/restore/pod.ts), as the cluster's instance ServiceAccount (a cloud identity for object storage)
  *   without its API token;
  * - dcs: deletes Patroni's DCS objects (the Endpoints/ConfigMaps labelled with the cluster and
  *   its Patroni scope: leader, config with the initialize key and timeline history, failover,
@@ -12,15 +12,13 @@
  * - reset: clears one other instance's data directory so it re-clones from the restored leader.
  */
 import type { V1Container, V1Job, V1PodSpec, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts";
 import { clusterLabels, LABEL, labelValue } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { restoreArgs } from "../../shared/pgbackrest/commands.ts";
 import { pgbackrestConfigMount, pgbackrestConfigVolume } from "../../shared/pgbackrest/volumes.ts";
-import { PATHS } from "../../shared/pod-layout.ts";
-import type { ClusterModel, InstanceModel } from "../cluster/model.ts";
-import { binDirectory, dataDirectory, walDirectory } from "../cluster/patroni.ts";
-import { podSecurity } from "../cluster/statefulset.ts";
-import { withKind } from "./kinds.ts";
+import { binDirectory, dataDirectory, PATHS, walDirectory } from "../../shared/pod-layout.ts";
+import { podSecurity } from "../../shared/pod-security.ts";
 import {
   dataVolumes,
   READY_SUFFIX,
@@ -29,8 +27,9 @@ import {
   restrictedContainerSecurity,
   WORK_SUFFIX,
   workDirectory,
-} from "./pod.ts";
-import { type RestorePlan, restoreCommandOf } from "./target.ts";
+} from "../../shared/restore/pod.ts";
+import { type RestorePlan, restoreCommandOf } from "../../shared/restore/target.ts";
+import { withKind } from "./kinds.ts";
 
 export interface RestoreRef {
   name: string;

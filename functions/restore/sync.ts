@@ -24,28 +24,25 @@
  */
 import type { V1Job } from "@kubernetes/client-node";
 import { PostgresRestoreSpec } from "../../shared/api/postgres-restore.ts";
+import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts";
 import { zodProblems } from "../../shared/field-path.ts";
-import { labelValue } from "../../shared/labels.ts";
+import { labelValue, PATRONI_LEADER_VALUE } from "../../shared/labels.ts";
 import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import type { ClusterModel, InstanceModel } from "../cluster/model.ts";
-import { LEADER_ROLE } from "../cluster/patroni.ts";
+import { jobState, keepObserved, podsOfJob } from "../../shared/observed-job.ts";
+import { parseRestoreFailure, parseRestoreResult } from "../../shared/restore/pod.ts";
+import { planFromRestore, type RestorePlan, windowProblem } from "../../shared/restore/target.ts";
 import { buildDcsResetJob, buildInstanceResetJob, buildRestoreJob, type RestoreRef } from "./job.ts";
 import { KINDS } from "./kinds.ts";
 import {
   type ClusterLookup,
   existingClaims,
   instancePods,
-  jobState,
-  keepObserved,
   otherRestores,
-  podsOfJob,
   publishedWindow,
   relatedCluster,
 } from "./observed.ts";
-import { parseRestoreFailure, parseRestoreResult } from "./pod.ts";
 import { condition, type Phase, previousStatus, type RestoreStatus, TERMINAL } from "./status.ts";
-import { planFromRestore, type RestorePlan, windowProblem } from "./target.ts";
 
 type Child = Record<string, unknown>;
 
@@ -369,7 +366,7 @@ function starting(
   }
   const started: RestoreStatus = { ...status, startInstance: instance.name };
   const pod = instancePods(ctx.req.related, model.name).find((p) => p.name === instance.pod);
-  if (pod?.ready && pod.role === LEADER_ROLE) {
+  if (pod?.ready && pod.role === PATRONI_LEADER_VALUE) {
     const time = pod.readySince ?? restoredAt;
     const message = `restored ${base.backupSet ? `backup set ${base.backupSet}` : "the backup"} (${base.target}) into ${instance.pod}, which leads the cluster${base.timeline !== undefined ? ` on timeline ${base.timeline}` : ""}`;
     return {

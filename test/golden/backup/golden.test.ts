@@ -6,10 +6,14 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildManualBackupJob } from "../../../functions/backup/manual.ts";
-import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "../../../functions/backup/schedules.ts";
-import { buildStanzaCreateJob } from "../../../functions/backup/stanza-job.ts";
 import { syncBackup } from "../../../functions/backup/sync.ts";
+import {
+  backupSchedules,
+  buildScheduleCronJob,
+  buildSchedulePingSource,
+} from "../../../functions/cluster/backup-schedules.ts";
+import { buildManualBackupJob } from "../../../functions/cluster/manual-backup.ts";
+import { buildStanzaCreateJob } from "../../../functions/cluster/stanza-job.ts";
 import { syncRequest } from "../../unit/backup/fixtures.ts";
 import { SCENARIOS } from "../../unit/pgbackrest/scenarios.ts";
 

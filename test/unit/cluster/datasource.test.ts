@@ -6,9 +6,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { parseRestoreResult, RESTORE_SCRIPT } from "../../../functions/restore/pod.ts";
 import { LABEL } from "../../../shared/labels.ts";
 import type { ObjectMap, SyncResponse } from "../../../shared/metacontroller.ts";
+import { parseRestoreResult, RESTORE_SCRIPT } from "../../../shared/restore/pod.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
 import { byKind, child, cluster, type Json, observe, podsOf, sync, volume } from "./fixtures.ts";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { clusterModel } from "../../../functions/cluster/model.ts";
 import { serverDnsNames } from "../../../functions/cluster/secret.ts";
+import { clusterModel } from "../../../shared/cluster/model.ts";
 import { verifierMatches } from "../../../shared/crypto/scram.ts";
 import { certificateInfo, verifyCertificate } from "../../../shared/crypto/x509.ts";
 import { LABEL } from "../../../shared/labels.ts";

@@ -8,7 +8,6 @@ import { join } from "node:path";
  * every Job valid for the API server and admitted under Pod Security "restricted".
  */
 import { describe, expect, it } from "vitest";
-import { clusterModel } from "../../../functions/cluster/model.ts";
 import { patroniConfig } from "../../../functions/cluster/patroni.ts";
 import { buildInstanceStatefulSet, instancePodTemplate } from "../../../functions/cluster/statefulset.ts";
 import {
@@ -18,10 +17,11 @@ import {
   dcsSelector,
   restoreJobArgs,
 } from "../../../functions/restore/job.ts";
-import { RESTORE_SCRIPT } from "../../../functions/restore/pod.ts";
-import { planFromRestore } from "../../../functions/restore/target.ts";
+import { clusterModel } from "../../../shared/cluster/model.ts";
 import { LABEL } from "../../../shared/labels.ts";
 import { names } from "../../../shared/names.ts";
+import { RESTORE_SCRIPT } from "../../../shared/restore/pod.ts";
+import { planFromRestore } from "../../../shared/restore/target.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
 import { clusterObject, clusterSpec } from "./fixtures.ts";

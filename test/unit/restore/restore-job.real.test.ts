@@ -27,10 +27,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterModel } from "../../../functions/cluster/model.ts";
 import { buildRestoreJob } from "../../../functions/restore/job.ts";
-import { bootstrapMethod, parseRestoreFailure, parseRestoreResult } from "../../../functions/restore/pod.ts";
-import { planFromRestore } from "../../../functions/restore/target.ts";
+import { clusterModel } from "../../../shared/cluster/model.ts";
+import { bootstrapMethod, parseRestoreFailure, parseRestoreResult } from "../../../shared/restore/pod.ts";
+import { planFromRestore } from "../../../shared/restore/target.ts";
 import { clusterObject, clusterSpec } from "./fixtures.ts";
 
 const run = promisify(execFile);

@@ -10,7 +10,7 @@ import {
   targetTimeMillis,
   unquoteOption,
   windowProblem,
-} from "../../../functions/restore/target.ts";
+} from "../../../shared/restore/target.ts";
 
 const plan = (spec: Record<string, unknown>) => {
   const r = planFromRestore({ cluster: "hippo", repoName: "repo1", ...spec } as never);

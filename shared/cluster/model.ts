@@ -4,12 +4,12 @@
  * need: instance names per set, users with their Secrets, ports and image. An invalid spec gives
  * field problems instead of a model, so the hook can answer with a condition (never a 500).
  */
-import { type InstanceSet, PostgresClusterSpec, type UserSpec } from "../../shared/api/postgres-cluster.ts";
-import { type FieldProblem, zodProblems } from "../../shared/field-path.ts";
-import { ANNOTATION, autoCreateUserSchema } from "../../shared/labels.ts";
-import type { Parent } from "../../shared/metacontroller.ts";
-import { boundedName, instanceSetName, names } from "../../shared/names.ts";
-import { IMAGES, PORTS, ROLES } from "../../shared/pod-layout.ts";
+import { type InstanceSet, PostgresClusterSpec, type UserSpec } from "../api/postgres-cluster.ts";
+import { type FieldProblem, zodProblems } from "../field-path.ts";
+import { ANNOTATION, autoCreateUserSchema } from "../labels.ts";
+import type { Parent } from "../metacontroller.ts";
+import { boundedName, instanceSetName, names } from "../names.ts";
+import { IMAGES, PORTS, ROLES } from "../pod-layout.ts";
 
 export interface InstanceModel {
   /** Instance set name (PGO's 00, 01 ... when unnamed). */
@@ -59,8 +59,9 @@ export interface ClusterModel {
    */
   restartId?: string;
   /**
-   * Set by the restore gate (restore-gate.ts) while Patroni may have to bootstrap from a restored
-   * data directory (an in-place restore, a new cluster from spec.dataSource): never initdb then.
+   * Set by the cluster hook's restore gate (functions/cluster/restore-gate.ts) while Patroni may
+   * have to bootstrap from a restored data directory (an in-place restore, a new cluster from
+   * spec.dataSource): never initdb then.
    */
   bootstrapFromRestore?: boolean;
 }

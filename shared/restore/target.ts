@@ -10,8 +10,8 @@
  * value is removed (`--target="2021-06-09 14:15:11-04"`, as PGO's examples write it), which is
  * what admission accepts.
  */
-import type { PostgresRestoreSpec } from "../../shared/api/postgres-restore.ts";
-import type { RestoreCommand, RestoreTargetType } from "../../shared/pgbackrest/commands.ts";
+import type { PostgresRestoreSpec } from "../api/postgres-restore.ts";
+import type { RestoreCommand, RestoreTargetType } from "../pgbackrest/commands.ts";
 
 export interface RestorePlan {
   set?: string;

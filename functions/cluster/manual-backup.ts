@@ -10,11 +10,10 @@ import type { V1Job } from "@kubernetes/client-node";
 import { ANNOTATION } from "../../shared/labels.ts";
 import { names, shortHash } from "../../shared/names.ts";
 import { backupCommand } from "../../shared/pgbackrest/commands.ts";
+import { backupLabels, pgbackrestJobSpec } from "../../shared/pgbackrest/job-pod.ts";
 import type { PgBackRestCluster } from "../../shared/pgbackrest/layout.ts";
 import { optionValue } from "../../shared/pgbackrest/options.ts";
-import { backupLabels } from "./job.ts";
 import { withKind } from "./kinds.ts";
-import { pgbackrestJobSpec } from "./pod.ts";
 
 export function manualBackupJobName(cluster: string, id: string): string {
   return names.manualBackupJob(cluster, shortHash(id, 10));

@@ -10,10 +10,9 @@ import type { V1Job } from "@kubernetes/client-node";
 import { names, shortHash } from "../../shared/names.ts";
 import { stanzaCreateCommand } from "../../shared/pgbackrest/commands.ts";
 import { repoPath } from "../../shared/pgbackrest/config.ts";
+import { backupLabels, pgbackrestJobSpec } from "../../shared/pgbackrest/job-pod.ts";
 import { type PgBackRestCluster, repoKind } from "../../shared/pgbackrest/layout.ts";
-import { backupLabels } from "./job.ts";
 import { withKind } from "./kinds.ts";
-import { pgbackrestJobSpec } from "./pod.ts";
 
 /** What the stanza depends on: each repo's kind, location and path. */
 export function stanzaFingerprint(cluster: PgBackRestCluster): string {

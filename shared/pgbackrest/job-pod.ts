@@ -15,18 +15,27 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
-import type { Repo } from "../../shared/api/postgres-cluster.ts";
-import { LABEL, repoHostLabels } from "../../shared/labels.ts";
-import { type PgBackRestCluster, repoKind } from "../../shared/pgbackrest/layout.ts";
-import {
-  pgbackrestConfigMount,
-  pgbackrestConfigVolume,
-  repoVolume,
-  repoVolumeMount,
-} from "../../shared/pgbackrest/volumes.ts";
-import { IMAGES, PATHS, POSTGRES_UID } from "../../shared/pod-layout.ts";
+import type { Repo } from "../api/postgres-cluster.ts";
+import { clusterLabels, LABEL, labelValue, repoHostLabels } from "../labels.ts";
+import { IMAGES, PATHS, POSTGRES_UID } from "../pod-layout.ts";
+import { type PgBackRestCluster, repoKind } from "./layout.ts";
+import { pgbackrestConfigMount, pgbackrestConfigVolume, repoVolume, repoVolumeMount } from "./volumes.ts";
 
 export const CONTAINER = "pgbackrest";
+
+/** Labels of a pgBackRest Job and its Pods; `backup` selects the Pods in the customize hook. */
+export function backupLabels(
+  cluster: string,
+  options: { repoName?: string; backup?: string; type?: string; role?: string } = {},
+): Record<string, string> {
+  return {
+    ...clusterLabels(cluster, "backup"),
+    [LABEL.pgbackrest]: options.role ?? "backup",
+    ...(options.repoName ? { [LABEL.pgbackrestRepo]: options.repoName } : {}),
+    ...(options.type ? { [LABEL.backupType]: options.type } : {}),
+    ...(options.backup ? { [LABEL.backup]: labelValue(options.backup) } : {}),
+  };
+}
 
 export interface PgBackRestJobPod {
   cluster: PgBackRestCluster;

@@ -14,10 +14,9 @@ import type { PgBackRest } from "../../shared/api/postgres-cluster.ts";
 import { clusterLabels, LABEL } from "../../shared/labels.ts";
 import { names } from "../../shared/names.ts";
 import { type BackupType, backupCommand } from "../../shared/pgbackrest/commands.ts";
+import { backupLabels, pgbackrestJobSpec } from "../../shared/pgbackrest/job-pod.ts";
 import type { PgBackRestCluster } from "../../shared/pgbackrest/layout.ts";
-import { backupLabels } from "./job.ts";
 import { withKind } from "./kinds.ts";
-import { pgbackrestJobSpec } from "./pod.ts";
 
 /** Schedule keys in the spec and the backup type each runs. */
 export const SCHEDULE_TYPES: Record<keyof NonNullable<PgBackRest["repos"][number]["schedules"]>, BackupType> = {

@@ -33,7 +33,7 @@
  * Stage `check` means nothing was changed yet.
  */
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
-import { PATHS, ROLES } from "../../shared/pod-layout.ts";
+import { PATHS, ROLES } from "../pod-layout.ts";
 
 export const RESTORE_CONTAINER = "restore";
 
