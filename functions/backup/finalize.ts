@@ -14,11 +14,12 @@ import type { PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
+import { keepObserved } from "../../shared/observed-job.ts";
 import { relatedCluster } from "./cluster.ts";
 import { buildExpireJob } from "./expire-job.ts";
 import { KINDS } from "./kinds.ts";
 import { errorText, jobState, ObservedJob, podsOfJob } from "./status.ts";
-import { keepObserved, parseBackup, previousStatus, relatedPods } from "./sync.ts";
+import { parseBackup, previousStatus, relatedPods } from "./sync.ts";
 
 export const EXPIRED = "Expired";
 

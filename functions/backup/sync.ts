@@ -11,11 +11,13 @@
  * - A finished backup (Succeeded/Failed with a completion time in the status) whose Job is gone
  *   (TTL, or deleted by hand) is not run again: the status is kept and no Job is emitted.
  */
+
 import type { V1Job } from "@kubernetes/client-node";
 import { PostgresBackupSpec, PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
 import { zodProblems } from "../../shared/field-path.ts";
 import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
+import { keepObserved } from "../../shared/observed-job.ts";
 import { describeRetention, retentionFor } from "../../shared/pgbackrest/config.ts";
 import { backupTarget, relatedCluster } from "./cluster.ts";
 import { type BackupRef, buildBackupJob } from "./job.ts";
@@ -50,29 +52,6 @@ export function parseBackup(
   return {
     ok: true,
     backup: { name: parent.metadata.name, namespace: parent.metadata.namespace ?? "default", spec: spec.data },
-  };
-}
-
-/** An observed child returned unchanged in substance: what was applied, without server state. */
-export function keepObserved(raw: Record<string, unknown>): Record<string, unknown> {
-  const meta = (raw.metadata ?? {}) as Record<string, unknown>;
-  const labels = { ...((meta.labels as Record<string, string> | undefined) ?? {}) };
-  delete labels["controller-uid"];
-  const annotations = Object.fromEntries(
-    Object.entries((meta.annotations as Record<string, string> | undefined) ?? {}).filter(
-      ([k]) => !k.startsWith("metacontroller.k8s.io/"),
-    ),
-  );
-  return {
-    apiVersion: raw.apiVersion ?? KINDS.Job.apiVersion,
-    kind: raw.kind ?? KINDS.Job.kind,
-    metadata: {
-      name: meta.name,
-      ...(meta.namespace ? { namespace: meta.namespace } : {}),
-      ...(Object.keys(labels).length ? { labels } : {}),
-      ...(Object.keys(annotations).length ? { annotations } : {}),
-    },
-    spec: raw.spec,
   };
 }
 
