@@ -7,13 +7,13 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { syncBackup } from "../../../functions/backup/sync.ts";
+import { buildManualBackupJob } from "../../../functions/cluster/pgbackrest/manual-backup.ts";
 import {
   backupSchedules,
   buildScheduleCronJob,
   buildSchedulePingSource,
-} from "../../../functions/cluster/backup-schedules.ts";
-import { buildManualBackupJob } from "../../../functions/cluster/manual-backup.ts";
-import { buildStanzaCreateJob } from "../../../functions/cluster/stanza-job.ts";
+} from "../../../functions/cluster/pgbackrest/schedules.ts";
+import { buildStanzaCreateJob } from "../../../functions/cluster/pgbackrest/stanza-job.ts";
 import { syncRequest } from "../../unit/backup/fixtures.ts";
 import { SCENARIOS } from "../../unit/pgbackrest/scenarios.ts";
 
