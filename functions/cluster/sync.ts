@@ -13,6 +13,7 @@ import type { FieldProblem } from "../../shared/field-path.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
+import type { ClusterDeps } from "./deps.ts";
 import { buildInstanceSetPdb } from "./instance/pdb.ts";
 import { bindingsAfterTheirRoles, buildInstanceRoleBinding } from "./instance/rolebinding.ts";
 import { type DesiredInstance, planRollout } from "./instance/rollout.ts";
@@ -22,7 +23,6 @@ import { buildInstanceStatefulSet, instancePodTemplate } from "./instance/statef
 import { monitoringChildren } from "./monitoring/children.ts";
 import { podMonitorsListed } from "./monitoring/podmonitor.ts";
 import { sortKeys } from "./objects/canonical.ts";
-import { buildPatroniConfigJob, buildSwitchoverJob, buildUsersJob } from "./objects/job.ts";
 import {
   asDesired,
   jobState,
@@ -33,6 +33,7 @@ import {
 } from "./observe/observed.ts";
 import { dynamicConfiguration } from "./patroni/config.ts";
 import { buildClusterConfigMap } from "./patroni/configmap.ts";
+import { buildPatroniConfigJob, buildSwitchoverJob } from "./patroni/jobs.ts";
 import { triggeredSwitchover } from "./patroni/switchover.ts";
 import { buildManualBackupJob } from "./pgbackrest/manual-backup.ts";
 import {
@@ -48,11 +49,14 @@ import { pgbouncerChildren } from "./pgbouncer/children.ts";
 import { restoreGate } from "./restore/gate.ts";
 import { buildStatus, invalidStatus, type JobReport, leaderPod } from "./status.ts";
 import { buildTlsReloadJob } from "./tls/reload-job.ts";
-import { type ClusterDeps, internalSecret, tlsSecrets, userSecrets, usersSqlSecret } from "./users/secrets.ts";
+import { tlsSecrets } from "./tls/secrets.ts";
+import { internalSecret } from "./users/internal-secret.ts";
+import { buildUsersJob } from "./users/job.ts";
+import { userSecrets, usersSqlSecret } from "./users/secrets.ts";
 import { optionsProblem, usersSql } from "./users/sql.ts";
 import { volumeWork } from "./volumes/work.ts";
 
-export type { ClusterDeps } from "./users/secrets.ts";
+export type { ClusterDeps } from "./deps.ts";
 
 /** Re-sync soon while something is under way; pods changing also re-trigger a sync. */
 const RESYNC_PENDING_SECONDS = 10;

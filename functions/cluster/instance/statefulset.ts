@@ -29,7 +29,7 @@ import { keepImmutable, storedClaimTemplate } from "../objects/stored-spec.ts";
 import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, restartRelevantConfig } from "../patroni/config.ts";
 import { instancePgBackRest } from "../pgbackrest/pgbackrest.ts";
 import { hasRoleChangeCallback, ROLE_CHANGE_KEY, roleChangeEnv } from "../restore/standby.ts";
-import { INTERNAL_KEYS } from "../users/secrets.ts";
+import { INTERNAL_KEYS } from "../users/internal-secret.ts";
 
 export const DATABASE_CONTAINER = "database";
 

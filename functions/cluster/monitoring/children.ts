@@ -8,7 +8,7 @@
 
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
-import type { ClusterDeps } from "../users/secrets.ts";
+import type { ClusterDeps } from "../deps.ts";
 import { buildExporterConfigMap, exporterEnabled, monitoringSecret, monitoringSql } from "./exporter.ts";
 import { buildPodMonitor } from "./podmonitor.ts";
 

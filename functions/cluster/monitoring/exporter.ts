@@ -37,14 +37,13 @@ import { names } from "../../../shared/names.ts";
 import { infoArgs, shellQuote } from "../../../shared/pgbackrest/commands.ts";
 import { IMAGES, PATHS, PORTS, ROLES } from "../../../shared/pod-layout.ts";
 import { restrictedContainerSecurity } from "../../../shared/pod-security.ts";
+import type { ClusterDeps } from "../deps.ts";
 import { withKind } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
 import { observedSecretData } from "../observe/observed.ts";
 import { hasBackups } from "../pgbackrest/pgbackrest.ts";
-import { ROLE_SECRET_KEYS, type RoleCredentials, roleCredentials, roleSecret } from "../pgbouncer/secret.ts";
-import { createRoleSql } from "../pgbouncer/sql.ts";
-import type { ClusterDeps } from "../users/secrets.ts";
-import { quoteIdent, quoteLiteral } from "../users/sql.ts";
+import { ROLE_SECRET_KEYS, type RoleCredentials, roleCredentials, roleSecret } from "../users/role-secret.ts";
+import { createRoleSql, quoteIdent, quoteLiteral } from "../users/sql.ts";
 
 export const EXPORTER_CONTAINER = "exporter";
 export const PGBOUNCER_EXPORTER_CONTAINER = "pgbouncer-exporter";

@@ -11,11 +11,11 @@ import { clusterLabels } from "../../../shared/labels.ts";
 import { names } from "../../../shared/names.ts";
 import { binDirectory } from "../../../shared/pod-layout.ts";
 import { canonicalJson } from "../objects/canonical.ts";
-import { DYNAMIC_CONFIG_KEY } from "../objects/job.ts";
 import { withKind } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
 import { hasRoleChangeCallback, ROLE_CHANGE_KEY, roleChangeScript } from "../restore/standby.ts";
 import { CONFIG_KEY, CONFIG_KEY_WITH_WAL, dynamicConfiguration, patroniYaml } from "./config.ts";
+import { DYNAMIC_CONFIG_KEY } from "./jobs.ts";
 
 export function buildClusterConfigMap(model: ClusterModel): V1ConfigMap {
   const withWal = model.sets.some((s) => s.spec.walVolumeClaimSpec !== undefined);

@@ -21,10 +21,10 @@ import type { Condition } from "../../../shared/api/kube.ts";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
-import { buildSwitchoverJob, triggeredSwitchoverJobName } from "../objects/job.ts";
 import { asDesired, jobState, type ObservedPod, observedChildren } from "../observe/observed.ts";
 import type { JobReport } from "../status.ts";
 import { LEADER_ROLE } from "./config.ts";
+import { buildSwitchoverJob, triggeredSwitchoverJobName } from "./jobs.ts";
 
 export const SWITCHOVER_CONDITION = "Switchover";
 

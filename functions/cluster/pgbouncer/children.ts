@@ -12,7 +12,7 @@ import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
-import type { ClusterDeps } from "../users/secrets.ts";
+import type { ClusterDeps } from "../deps.ts";
 import { buildPgBouncerConfigMap, pgbouncerIni, pgbouncerSpec } from "./configmap.ts";
 import { buildPgBouncerDeployment } from "./deployment.ts";
 import { buildPgBouncerPdb } from "./pdb.ts";

@@ -14,8 +14,8 @@
 
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { ROLES } from "../../../shared/pod-layout.ts";
-import { psqlConnect, quoteIdent, quoteLiteral, SESSION } from "../users/sql.ts";
-import type { RoleCredentials } from "./secret.ts";
+import type { RoleCredentials } from "../users/role-secret.ts";
+import { createRoleSql, psqlConnect, quoteIdent, quoteLiteral, SESSION } from "../users/sql.ts";
 
 /**
  * Schema and function of the lookup; the schema is named after the role and owned by the
@@ -31,16 +31,6 @@ export const AUTH_QUERY = `SELECT username, password FROM ${AUTH_FUNCTION}($1)`;
 export function authDatabases(model: ClusterModel): string[] {
   const listed = model.users.flatMap((u) => u.databases);
   return ["template1", "postgres", ...[...new Set(listed)].filter((d) => d !== "template1" && d !== "postgres").sort()];
-}
-
-export function createRoleSql(role: string): string[] {
-  return [
-    "DO $tusk$ BEGIN",
-    `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role)}) THEN`,
-    `    CREATE ROLE ${quoteIdent(role)};`,
-    "  END IF;",
-    "END $tusk$;",
-  ];
 }
 
 function lookupSql(): string[] {

@@ -32,7 +32,7 @@ import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { names } from "../../../shared/names.ts";
 import { archiveGetCommand, restoreArgs, shellQuote } from "../../../shared/pgbackrest/commands.ts";
 import { PATHS, PORTS, ROLES } from "../../../shared/pod-layout.ts";
-import { INTERNAL_KEYS } from "../users/secrets.ts";
+import { INTERNAL_KEYS } from "../users/internal-secret.ts";
 import { quoteIdent, quoteLiteral } from "../users/sql.ts";
 
 /** The replica method's name in Patroni's configuration. */

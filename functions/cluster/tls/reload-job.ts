@@ -23,7 +23,7 @@ import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
 import { names } from "../../../shared/names.ts";
 import { caVolume, internalEnv, job } from "../objects/job.ts";
-import { INTERNAL_KEYS } from "../users/secrets.ts";
+import { INTERNAL_KEYS } from "../users/internal-secret.ts";
 
 const CA_MOUNT = "/etc/tusk/tls";
 const MAX_TRIES = 60;

@@ -111,3 +111,14 @@ export function usersSql(users: UserCredentials[], appendix: string[] = [], user
   lines.push(...appendix);
   return `${lines.join("\n")}\n`;
 }
+
+/** Creates a role the operator manages, if absent; the ALTER ROLE that follows sets what it may do. */
+export function createRoleSql(role: string): string[] {
+  return [
+    "DO $tusk$ BEGIN",
+    `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = ${quoteLiteral(role)}) THEN`,
+    `    CREATE ROLE ${quoteIdent(role)};`,
+    "  END IF;",
+    "END $tusk$;",
+  ];
+}
