@@ -36,13 +36,8 @@ import { buildClusterConfigMap } from "./patroni/configmap.ts";
 import { buildPatroniConfigJob, buildSwitchoverJob } from "./patroni/jobs.ts";
 import { triggeredSwitchover } from "./patroni/switchover.ts";
 import { buildManualBackupJob } from "./pgbackrest/manual-backup.ts";
-import {
-  buildPgBackRestConfigMap,
-  hasBackups,
-  pgbackrestCluster,
-  planRepoHost,
-  type RepoHostPlan,
-} from "./pgbackrest/pgbackrest.ts";
+import { buildPgBackRestConfigMap, hasBackups, pgbackrestCluster } from "./pgbackrest/pgbackrest.ts";
+import { planRepoHost, type RepoHostPlan } from "./pgbackrest/repo-host.ts";
 import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "./pgbackrest/schedules.ts";
 import { buildStanzaCreateJob } from "./pgbackrest/stanza-job.ts";
 import { pgbouncerChildren } from "./pgbouncer/children.ts";

@@ -9,8 +9,10 @@
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import type { ClusterDeps } from "../deps.ts";
-import { buildExporterConfigMap, exporterEnabled, monitoringSecret, monitoringSql } from "./exporter.ts";
+import { exporterEnabled } from "./exporter.ts";
 import { buildPodMonitor } from "./podmonitor.ts";
+import { buildExporterConfigMap } from "./queries.ts";
+import { monitoringSecret, monitoringSql } from "./role.ts";
 
 export async function monitoringChildren(
   model: ClusterModel,

@@ -21,29 +21,12 @@
  * Operator component is installed would restart every database when it is. The Prometheus
  * Operator ignores them.
  */
-import type {
-  V1ConfigMap,
-  V1Container,
-  V1EnvVar,
-  V1Secret,
-  V1Volume,
-  V1VolumeProjection,
-} from "@kubernetes/client-node";
-import { stringify } from "yaml";
+import type { V1Container, V1EnvVar, V1Volume, V1VolumeProjection } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import { clusterLabels } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
-import { infoArgs, shellQuote } from "../../../shared/pgbackrest/commands.ts";
 import { IMAGES, PATHS, PORTS, ROLES } from "../../../shared/pod-layout.ts";
 import { restrictedContainerSecurity } from "../../../shared/pod-security.ts";
-import type { ClusterDeps } from "../deps.ts";
-import { withKind } from "../objects/kinds.ts";
-import { childMeta } from "../objects/metadata.ts";
-import { observedSecretData } from "../observe/observed.ts";
-import { hasBackups } from "../pgbackrest/pgbackrest.ts";
-import { ROLE_SECRET_KEYS, type RoleCredentials, roleCredentials, roleSecret } from "../users/role-secret.ts";
-import { createRoleSql, quoteIdent, quoteLiteral } from "../users/sql.ts";
+import { ROLE_SECRET_KEYS } from "../users/role-secret.ts";
 
 export const EXPORTER_CONTAINER = "exporter";
 export const PGBOUNCER_EXPORTER_CONTAINER = "pgbouncer-exporter";
@@ -65,7 +48,6 @@ export const EXPORTER_FILES = {
 /** The schema holding the pgBackRest lookup (named after the role, owned by the superuser). */
 export const MONITORING_SCHEMA = ROLES.monitoring;
 /** pgBackRest is asked at most this often; backups are hours apart, `info` may take seconds on S3. */
-const BACKUP_INFO_MAX_AGE = "5 minutes";
 
 export function exporterSpec(model: ClusterModel) {
   return model.spec.monitoring?.pgmonitor?.exporter;
@@ -87,223 +69,6 @@ export function scrapeAnnotations(model: ClusterModel, pod: "postgres" | "pgboun
     ...(pod === "postgres" && webTls(model) ? { "prometheus.io/scheme": "https" } : {}),
   };
 }
-
-// ------------------------------------------------------------------ queries
-
-interface Metric {
-  usage: "GAUGE" | "COUNTER" | "LABEL";
-  description: string;
-}
-interface Query {
-  query: string;
-  metrics: Record<string, Metric>[];
-}
-
-const gauge = (description: string): Metric => ({ usage: "GAUGE", description });
-const counter = (description: string): Metric => ({ usage: "COUNTER", description });
-const label = (description: string): Metric => ({ usage: "LABEL", description });
-
-const sql = (...lines: string[]) => lines.join("\n");
-
-/** postgres_exporter's `extend.query-path` file: name prefix -> query and its columns. */
-export function exporterQueries(model: ClusterModel): Record<string, Query> {
-  const queries: Record<string, Query> = {
-    ccp_is_in_recovery: {
-      query: "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN 1 ELSE 2 END AS status",
-      metrics: [{ status: gauge("1 on a replica, 2 on the primary (pgMonitor's encoding)") }],
-    },
-    ccp_replication_lag: {
-      query: sql(
-        "SELECT CASE",
-        "  WHEN NOT pg_catalog.pg_is_in_recovery() THEN 0",
-        "  WHEN pg_catalog.pg_last_wal_receive_lsn() = pg_catalog.pg_last_wal_replay_lsn() THEN 0",
-        "  ELSE COALESCE(EXTRACT(EPOCH FROM pg_catalog.now() - pg_catalog.pg_last_xact_replay_timestamp()), 0)",
-        "END AS replay_time",
-      ),
-      metrics: [{ replay_time: gauge("Seconds this replica's replay is behind what it received (0 on the primary)") }],
-    },
-    ccp_replication_lag_size: {
-      // The WHERE keeps pg_current_wal_lsn(), which fails during recovery, off replicas.
-      query: sql(
-        "SELECT application_name AS replica,",
-        "       CASE WHEN pg_catalog.pg_is_in_recovery() THEN 0",
-        "            ELSE COALESCE(pg_catalog.pg_wal_lsn_diff(pg_catalog.pg_current_wal_lsn(), replay_lsn), 0) END AS bytes",
-        "  FROM pg_catalog.pg_stat_replication",
-        " WHERE NOT pg_catalog.pg_is_in_recovery()",
-      ),
-      metrics: [
-        { replica: label("The replica's application_name (its pod name under Patroni)") },
-        { bytes: gauge("Bytes of WAL the replica has not replayed yet, seen from the primary") },
-      ],
-    },
-    ccp_archive_command_status: {
-      query: sql(
-        "SELECT CASE WHEN last_failed_time IS NOT NULL",
-        "             AND (last_archived_time IS NULL OR last_failed_time > last_archived_time) THEN 1 ELSE 0 END AS failing,",
-        "       EXTRACT(EPOCH FROM pg_catalog.now() - last_archived_time) AS seconds_since_last_archive,",
-        "       archived_count, failed_count",
-        "  FROM pg_catalog.pg_stat_archiver",
-      ),
-      metrics: [
-        { failing: gauge("1 while the most recent archive attempt failed") },
-        { seconds_since_last_archive: gauge("Seconds since a WAL file was last archived (NaN: never)") },
-        { archived_count: counter("WAL files archived") },
-        { failed_count: counter("Failed archive attempts") },
-      ],
-    },
-    ccp_wal_activity: {
-      query: "SELECT COALESCE(sum(size), 0) AS total_size_bytes FROM pg_catalog.pg_ls_waldir()",
-      metrics: [{ total_size_bytes: gauge("Size of pg_wal") }],
-    },
-    ccp_connection_stats: {
-      query: sql(
-        "SELECT count(*) FILTER (WHERE state = 'active') AS active,",
-        "       count(*) FILTER (WHERE state = 'idle') AS idle,",
-        "       count(*) FILTER (WHERE state LIKE 'idle in transaction%') AS idle_in_txn,",
-        "       count(*) AS total,",
-        "       pg_catalog.current_setting('max_connections')::float8 AS max_connections,",
-        "       COALESCE(max(EXTRACT(EPOCH FROM pg_catalog.now() - query_start)) FILTER (WHERE state = 'active'), 0) AS max_query_time,",
-        "       COALESCE(max(EXTRACT(EPOCH FROM pg_catalog.now() - xact_start)), 0) AS max_tx_time,",
-        "       COALESCE(max(EXTRACT(EPOCH FROM pg_catalog.now() - state_change)) FILTER (WHERE state LIKE 'idle in transaction%'), 0) AS max_idle_in_txn_time",
-        "  FROM pg_catalog.pg_stat_activity",
-        " WHERE backend_type = 'client backend'",
-      ),
-      metrics: [
-        { active: gauge("Client connections running a statement") },
-        { idle: gauge("Idle client connections") },
-        { idle_in_txn: gauge("Client connections idle inside a transaction") },
-        { total: gauge("Client connections") },
-        { max_connections: gauge("max_connections") },
-        { max_query_time: gauge("Seconds the longest running statement has run") },
-        { max_tx_time: gauge("Seconds the oldest open transaction has been open") },
-        { max_idle_in_txn_time: gauge("Seconds the longest idle-in-transaction session has idled") },
-      ],
-    },
-    ccp_database_size: {
-      query: sql(
-        "SELECT datname AS dbname, pg_catalog.pg_database_size(oid) AS bytes",
-        "  FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate",
-      ),
-      metrics: [{ dbname: label("Database") }, { bytes: gauge("Size of the database") }],
-    },
-  };
-  if (hasBackups(model)) {
-    queries.ccp_backrest_last_backup = {
-      query: `SELECT repo, type, seconds_since_completion AS time_since_completion_seconds FROM ${MONITORING_SCHEMA}.pgbackrest_last_backups()`,
-      metrics: [
-        { repo: label("pgBackRest repository number (1 for repo1)") },
-        { type: label("full, diff or incr") },
-        { time_since_completion_seconds: gauge("Seconds since the newest backup of this type finished") },
-      ],
-    };
-  }
-  return queries;
-}
-
-export function exporterQueriesYaml(model: ClusterModel): string {
-  return `# Generated by Tusk (postgres_exporter --extend.query-path).\n${stringify(exporterQueries(model), { lineWidth: 0 })}`;
-}
-
-// ------------------------------------------------------------------ children
-
-export function buildExporterConfigMap(model: ClusterModel): V1ConfigMap {
-  const data: Record<string, string> = {
-    [EXPORTER_FILES.queries.slice(PATHS.exporterConfigDir.length + 1)]: exporterQueriesYaml(model),
-  };
-  if (webTls(model)) {
-    data[EXPORTER_FILES.webConfig.slice(PATHS.exporterConfigDir.length + 1)] = stringify({
-      tls_server_config: {
-        cert_file: `${EXPORTER_FILES.webTlsDir}/tls.crt`,
-        key_file: `${EXPORTER_FILES.webTlsDir}/tls.key`,
-      },
-    });
-  }
-  return withKind("ConfigMap", {
-    metadata: childMeta(model, names.exporterConfig(model.name), clusterLabels(model.name, "monitoring")),
-    data,
-  });
-}
-
-/** `<cluster>-monitoring`: the monitoring role's login. */
-export async function monitoringSecret(
-  model: ClusterModel,
-  children: ObjectMap,
-  deps: ClusterDeps,
-): Promise<{ secret: V1Secret; credentials: RoleCredentials }> {
-  const name = names.monitoringSecret(model.name);
-  const credentials = await roleCredentials(ROLES.monitoring, observedSecretData(children, name), deps);
-  return { secret: roleSecret(model, name, "monitoring", credentials), credentials };
-}
-
-// ------------------------------------------------------------------ SQL
-
-/** The command the backup lookup runs as the postgres OS user in the database container. */
-export function pgbackrestInfoCommand(): string {
-  return infoArgs().map(shellQuote).join(" ");
-}
-
-function backupLookupSql(): string[] {
-  const schema = quoteIdent(MONITORING_SCHEMA);
-  const role = quoteIdent(ROLES.monitoring);
-  return [
-    `CREATE TABLE IF NOT EXISTS ${schema}.pgbackrest_info (refreshed_at timestamptz NOT NULL, info jsonb NOT NULL);`,
-    `REVOKE ALL ON TABLE ${schema}.pgbackrest_info FROM PUBLIC;`,
-    `CREATE OR REPLACE FUNCTION ${schema}.pgbackrest_last_backups()`,
-    "  RETURNS TABLE (repo text, type text, seconds_since_completion double precision)",
-    "  LANGUAGE plpgsql SECURITY DEFINER",
-    "  SET search_path = pg_catalog, pg_temp",
-    "AS $tusk$",
-    "DECLARE",
-    "  output text;",
-    "BEGIN",
-    // Only the primary can write the cache; replicas read what replication brings.
-    "  IF NOT pg_is_in_recovery() AND NOT EXISTS (",
-    `      SELECT 1 FROM ${schema}.pgbackrest_info WHERE refreshed_at > now() - interval ${quoteLiteral(BACKUP_INFO_MAX_AGE)}) THEN`,
-    "    BEGIN",
-    "      CREATE TEMP TABLE IF NOT EXISTS tusk_pgbackrest_output (n bigserial, line text) ON COMMIT DELETE ROWS;",
-    // CSV with control characters as quote and delimiter: no escape processing touches the JSON.
-    `      EXECUTE format('COPY pg_temp.tusk_pgbackrest_output (line) FROM PROGRAM %L WITH (FORMAT csv, DELIMITER E''\\x1f'', QUOTE E''\\x1e'')', ${quoteLiteral(pgbackrestInfoCommand())});`,
-    "      SELECT string_agg(line, E'\\n' ORDER BY n) INTO output FROM pg_temp.tusk_pgbackrest_output;",
-    `      DELETE FROM ${schema}.pgbackrest_info;`,
-    `      INSERT INTO ${schema}.pgbackrest_info VALUES (now(), output::jsonb);`,
-    "    EXCEPTION WHEN OTHERS THEN",
-    // Keep the last good answer: its ages keep growing, so a stuck pgBackRest still alerts.
-    "      RAISE WARNING 'pgbackrest info failed: %', SQLERRM;",
-    "    END;",
-    "  END IF;",
-    "  RETURN QUERY",
-    "    SELECT (b.value -> 'database' ->> 'repo-key'), (b.value ->> 'type'),",
-    "           EXTRACT(EPOCH FROM now())::double precision - max((b.value -> 'timestamp' ->> 'stop')::double precision)",
-    `      FROM ${schema}.pgbackrest_info AS i,`,
-    "           jsonb_array_elements(i.info) AS s,",
-    "           jsonb_array_elements(s.value -> 'backup') AS b",
-    "     WHERE NOT COALESCE((b.value ->> 'error')::boolean, false)",
-    "     GROUP BY 1, 2;",
-    "END",
-    "$tusk$;",
-    `REVOKE ALL ON FUNCTION ${schema}.pgbackrest_last_backups() FROM PUBLIC;`,
-    `GRANT EXECUTE ON FUNCTION ${schema}.pgbackrest_last_backups() TO ${role};`,
-  ];
-}
-
-/** Appended to the users SQL; runs in the `postgres` database, where the exporter connects. */
-export function monitoringSql(model: ClusterModel, credentials: RoleCredentials): string[] {
-  const role = quoteIdent(credentials.role);
-  const schema = quoteIdent(MONITORING_SCHEMA);
-  return [
-    "",
-    "-- The exporter's login: pg_monitor (statistics views, pg_ls_waldir) and nothing else.",
-    ...createRoleSql(credentials.role),
-    `ALTER ROLE ${role} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD ${quoteLiteral(credentials.verifier)};`,
-    `GRANT pg_monitor TO ${role};`,
-    `CREATE SCHEMA IF NOT EXISTS ${schema};`,
-    `REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC;`,
-    `GRANT USAGE ON SCHEMA ${schema} TO ${role};`,
-    ...(hasBackups(model) ? backupLookupSql() : []),
-  ];
-}
-
-// ------------------------------------------------------------------ containers
 
 function configVolume(model: ClusterModel): V1Volume {
   const exporter = exporterSpec(model)!;
