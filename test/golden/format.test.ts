@@ -74,6 +74,19 @@ describe("golden YAML format", () => {
     expect(text).not.toContain(password);
   });
 
+  it("a document that is part of a ConfigMap's or a Secret's data is shown as that object's data", () => {
+    const text = renderGolden([
+      ["config", { "dynamic.json": '{"ttl":30}' }, { dataOf: "ConfigMap" }],
+      ["secret", { user: b64("app"), password: b64("kk88MvSiU.xmyL05Czvs5(ZG") }, { dataOf: "Secret" }],
+    ]);
+    expect(text).toContain("# pretty-printed by the golden test");
+    expect(text).toContain(
+      "--- # secret\n# decoded by the golden test: the hook emits these base64-encoded under data\n",
+    );
+    expect(text).toContain(`stringData:\n  user: app\n`);
+    expect(text).toContain(`data:\n  password: ${b64("kk88MvSiU.xmyL05Czvs5(ZG")}\n`);
+  });
+
   it("refuses to show a password in clear under a key it does not know as a credential", () => {
     const password = "kk88MvSiU.xmyL05Czvs5(ZG";
     expect(() => secretData({ password: b64(password), dsn: b64(`user=app password=${password}`) })).toThrow(

@@ -37,9 +37,10 @@ type Json = Record<string, any>;
 
 /**
  * One YAML document of a golden file: a label for the `---` line, and the value; with
- * `{ secretData: true }`, the value is a Secret's `data` and is shown as a Secret's is.
+ * `{ dataOf: "Secret" }` or `{ dataOf: "ConfigMap" }`, the value is (part of) such an object's
+ * `data` and is shown as that object's would be.
  */
-export type GoldenDocument = readonly [label: string, value: unknown, options?: { secretData?: boolean }];
+export type GoldenDocument = readonly [label: string, value: unknown, options?: { dataOf?: "Secret" | "ConfigMap" }];
 
 export const REDACTED_PEM = "<redacted: random PEM>";
 
@@ -129,11 +130,17 @@ interface Note {
 /** The YAML text of a golden file (exported for test/golden/format.test.ts). */
 export function renderGolden(documents: readonly GoldenDocument[]): string {
   const values = documents.map(([, value]) => JSON.parse(JSON.stringify(value ?? null)) as unknown);
-  const dataOf = (v: unknown, i: number) => (documents[i]![2]?.secretData ? (v as Json) : isSecret(v) ? v.data : null);
-  const passwords = values.flatMap((v, i) => passwordsIn(dataOf(v, i) ?? {}));
-  const shown = values.map((value, i) =>
-    documents[i]![2]?.secretData ? reviewSecretData(value as Json, passwords) : forReview(value, passwords),
-  );
+  const dataOf = (i: number) => documents[i]![2]?.dataOf;
+  const secretDataOf = (v: unknown, i: number) => (dataOf(i) === "Secret" ? (v as Json) : isSecret(v) ? v.data : null);
+  const passwords = values.flatMap((v, i) => passwordsIn(secretDataOf(v, i) ?? {}));
+  const shown = values.map((value, i) => {
+    if (dataOf(i) === "Secret") return reviewSecretData(value as Json, passwords);
+    if (dataOf(i) === "ConfigMap") {
+      const notes: Note[] = [];
+      return { value: prettyJson(value as Json, [], notes), notes };
+    }
+    return forReview(value, passwords);
+  });
   const text = shown
     .map(({ value, notes }, i) => {
       const doc = new Document(value, { aliasDuplicateObjects: false });

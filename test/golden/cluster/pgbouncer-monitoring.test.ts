@@ -56,7 +56,7 @@ function relevant(res: SyncResponse, pattern: RegExp): GoldenDocument[] {
         volumes: template.spec.volumes.filter((v: Json) => v.name === "exporter-config"),
       },
     ],
-    ["userSecret: the data of Secret hippo-pguser-app", userSecret?.data ?? {}, { secretData: true }],
+    ["userSecret: the data of Secret hippo-pguser-app", userSecret?.data ?? {}, { dataOf: "Secret" }],
     [
       "conditions: Valid and Switchover",
       (res.status.conditions as Json[]).filter((c) => ["Valid", "Switchover"].includes(c.type)),
