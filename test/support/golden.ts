@@ -14,11 +14,14 @@
  * - Every multi-line string (Patroni YAML, pgBackRest and pgBouncer ini, SQL, scripts) is a
  *   literal block scalar (`|`), one line of the embedded file per line of the golden; asserted.
  *   No line is folded (`lineWidth: 0`); keys keep the hook's order (no sorting: the hook's
- *   order is deterministic and was compared before, so it still is).
+ *   order is deterministic and was compared before, so it still is), except two orders that no
+ *   longer count: where `children` sat among the response's keys, and how a Secret's decoded and
+ *   base64 keys interleaved in its `data`.
  * - A Secret's `data` is split: values that are UTF-8 text are shown decoded under `stringData`
  *   (marked by a comment: the hook emits them base64-encoded under `data`); credentials (keys
  *   ending in `password` or `uri`, pgBouncer's `users.txt`: they hold a password in clear) stay
- *   base64 under `data`, still compared byte for byte (the seeded passwords are deterministic);
+ *   base64 under `data`, still compared byte for byte (the seeded passwords are deterministic;
+ *   SCRAM `verifier`s are salted hashes, shown decoded as they are in the users SQL);
  *   certificates and keys, random by nature, are redacted (`<redacted: random PEM>`) as before.
  * - A ConfigMap or Secret value under a `*.json` key that is one line of compact JSON (Patroni's
  *   dynamic configuration) is shown pretty-printed, marked by a comment; it is only shown so when
