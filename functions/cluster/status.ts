@@ -9,8 +9,10 @@ import type { PostgresClusterStatus } from "../../shared/api/postgres-cluster.ts
 import type { ClusterModel } from "../../shared/cluster/model.ts";
 import type { FieldProblem } from "../../shared/field-path.ts";
 import type { DesiredInstance, RolloutPlan } from "./instance/rollout.ts";
-import type { JobState, ObservedPod } from "./observe/observed.ts";
+import type { ObservedPod } from "./observe/observed.ts";
+import type { Part } from "./part.ts";
 import { LEADER_ROLE } from "./patroni/config.ts";
+import type { GateStatus } from "./restore/gate.ts";
 
 type ConditionStatus = Condition["status"];
 
@@ -30,24 +32,43 @@ export function leaderPod(pods: Map<string, ObservedPod>): ObservedPod | undefin
     .sort((a, b) => a.name.localeCompare(b.name))[0];
 }
 
-export interface JobReport {
-  name: string;
-  what: string;
-  state: JobState;
-}
-
 export interface StatusInput {
   model: ClusterModel;
   desired: DesiredInstance[];
   pods: Map<string, ObservedPod>;
   plan: RolloutPlan;
-  jobs: JobReport[];
-  /** Settings that were not applied (operator-owned parameters, unusable user options). */
-  ignored: string[];
+  /** What the parts report: their Jobs, ignored settings and own conditions. */
+  parts: Part;
+  /** What a restore, data source or standby decides over the instances' own status. */
+  gate: GateStatus;
 }
 
-export function buildStatus(input: StatusInput): PostgresClusterStatus {
+/**
+ * The status, built in this one place: the instances' phase and conditions, then what the gate
+ * decides over them (a condition of the same type replaced in place, others added), then the
+ * parts' own conditions.
+ */
+export function clusterStatus(input: StatusInput): PostgresClusterStatus {
+  const { gate } = input;
+  const base = instanceStatus(input);
+  const conditions = [...(base.conditions ?? [])];
+  for (const c of gate.conditions) {
+    const i = conditions.findIndex((x) => x.type === c.type);
+    if (i >= 0) conditions[i] = c;
+    else conditions.push(c);
+  }
+  return {
+    ...base,
+    ...(gate.phase ? { phase: gate.phase } : {}),
+    conditions: [...conditions, ...input.parts.conditions],
+    ...(gate.restore ? { restore: gate.restore } : {}),
+    ...(gate.dataSource ? { dataSource: gate.dataSource } : {}),
+  };
+}
+
+function instanceStatus(input: StatusInput): PostgresClusterStatus {
   const { model, desired, pods, plan } = input;
+  const { jobs, ignored } = input.parts;
   const generation = model.generation;
   const leader = leaderPod(pods);
   const podOf = (d: DesiredInstance) => pods.get(`${d.instance.name}-0`);
@@ -66,8 +87,8 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
     };
   });
 
-  const runningJobs = input.jobs.filter((j) => j.state === "running");
-  const failedJobs = input.jobs.filter((j) => j.state === "failed");
+  const runningJobs = jobs.filter((j) => j.state === "running");
+  const failedJobs = jobs.filter((j) => j.state === "failed");
   const instancePods = desired.filter((d) => podOf(d) !== undefined);
 
   let phase: string;
@@ -158,12 +179,12 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
       : condition("Degraded", "False", "AsExpected", "nothing is degraded", generation),
   );
   conditions.push(
-    input.ignored.length
+    ignored.length
       ? condition(
           "Valid",
           "True",
           "SettingsIgnored",
-          `the spec is usable, but these settings were ignored: ${input.ignored.join("; ")}`,
+          `the spec is usable, but these settings were ignored: ${ignored.join("; ")}`,
           generation,
         )
       : condition("Valid", "True", "SpecAccepted", "the spec is valid", generation),

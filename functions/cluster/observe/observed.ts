@@ -2,7 +2,7 @@
  * @module
  * Readers for what Metacontroller observed: the few fields the hook needs from children and
  * related Pods, through small loose schemas (observed objects are raw JSON; anything may be
- * missing on an object that was just created).
+ * missing on an object that was just created). observe/cluster.ts runs them once per sync.
  */
 import * as z from "zod";
 import { fromBase64 } from "../../../shared/crypto/bytes.ts";
@@ -171,9 +171,4 @@ export function asDesired(observed: Record<string, unknown>): Record<string, unk
   if (Object.keys(labels).length) meta.labels = labels;
   else delete meta.labels;
   return { ...rest, metadata: meta };
-}
-
-/** Every observed child, as a flat list, in the form a sync response carries. */
-export function observedAsDesired(children: ObjectMap): Record<string, unknown>[] {
-  return Object.values(children).flatMap((group) => Object.values(group).map(asDesired));
 }

@@ -20,9 +20,9 @@ import type { V1Job } from "@kubernetes/client-node";
 import type { Condition } from "../../../shared/api/kube.ts";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
-import { asDesired, jobState, type ObservedPod, observedChildren } from "../observe/observed.ts";
-import type { JobReport } from "../status.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
+import { asDesired } from "../observe/observed.ts";
+import { type Part, part } from "../part.ts";
 import { LEADER_ROLE } from "./config.ts";
 import { buildSwitchoverJob, triggeredSwitchoverJobName } from "./jobs.ts";
 
@@ -33,22 +33,10 @@ const TRIGGER_BACKOFF_LIMIT = 2;
 
 export interface TriggerInput {
   model: ClusterModel;
-  annotations: Record<string, string> | undefined;
-  children: ObjectMap;
-  pods: Map<string, ObservedPod>;
+  observed: ObservedCluster;
   /** A rolling update is moving the leader itself in this sync. */
   rollingSwitchover: boolean;
 }
-
-export interface TriggerOutcome {
-  /** The trigger's Job: as observed once it exists. */
-  children: object[];
-  /** For the Progressing condition while the Job runs. */
-  jobs: JobReport[];
-  conditions: Condition[];
-}
-
-const NOTHING: TriggerOutcome = { children: [], jobs: [], conditions: [] };
 
 function condition(model: ClusterModel, status: Condition["status"], reason: string, message: string): Condition {
   return {
@@ -70,16 +58,16 @@ function suspended(job: V1Job): V1Job {
   return { ...job, spec: { ...job.spec!, suspend: true } };
 }
 
-export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
-  const { model, pods } = input;
-  const id = input.annotations?.[ANNOTATION.switchoverTrigger];
-  if (id === undefined || id === "") return NOTHING;
+export function triggeredSwitchover(input: TriggerInput): Part {
+  const { model } = input;
+  const { pods } = input.observed;
+  const id = input.observed.annotations[ANNOTATION.switchoverTrigger];
+  if (id === undefined || id === "") return part();
   const settings = model.spec.patroni?.switchover;
   const type = settings?.type ?? "Switchover";
   const what = `${type.toLowerCase()} ${JSON.stringify(id)}`;
   if (!settings?.enabled)
-    return {
-      ...NOTHING,
+    return part({
       conditions: [
         condition(
           model,
@@ -88,15 +76,14 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
           `${ANNOTATION.switchoverTrigger} is ${JSON.stringify(id)}, but spec.patroni.switchover.enabled is not true: nothing was done`,
         ),
       ],
-    };
+    });
 
   const name = triggeredSwitchoverJobName(model, id);
-  const state = jobState(input.children, name);
-  const observed = observedChildren(input.children, "Job")[name];
+  const observed = input.observed.jobs.get(name);
   if (observed) {
-    const skipped = (observed.spec as { suspend?: boolean } | undefined)?.suspend === true;
+    const { state, raw } = observed;
+    const skipped = (raw.spec as { suspend?: boolean } | undefined)?.suspend === true;
     const outcome: Record<typeof state, [Condition["status"], string, string]> = {
-      absent: ["Unknown", "Pending", `${what} is about to start`],
       running: ["Unknown", "Running", `${what} is running (Job ${name})`],
       succeeded: ["True", "Succeeded", `${what} succeeded (Job ${name})`],
       failed: [
@@ -108,21 +95,18 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
     const [status, reason, message] = skipped
       ? (["True", "AlreadyLeader", `${what}: the target already led when it was asked for; nothing was done`] as const)
       : outcome[state];
-    return {
-      children: [asDesired(observed)],
+    return part({
+      children: [asDesired(raw)],
       jobs: state === "running" && !skipped ? [{ name, what, state }] : [],
       conditions: [condition(model, status, reason, message)],
-    };
+    });
   }
 
-  const waiting = (message: string): TriggerOutcome => ({
-    ...NOTHING,
-    conditions: [condition(model, "False", "Waiting", `${what} waits: ${message}`)],
-  });
+  const waiting = (message: string): Part =>
+    part({ conditions: [condition(model, "False", "Waiting", `${what} waits: ${message}`)] });
   const target = targetPod(model, settings.targetInstance);
   if (settings.targetInstance !== undefined && target === undefined)
-    return {
-      ...NOTHING,
+    return part({
       conditions: [
         condition(
           model,
@@ -131,14 +115,13 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
           `spec.patroni.switchover.targetInstance ${JSON.stringify(settings.targetInstance)} is not an instance of this cluster (${model.instances.map((i) => i.name).join(", ")})`,
         ),
       ],
-    };
+    });
   if (type === "Failover" && target === undefined)
-    return {
-      ...NOTHING,
+    return part({
       conditions: [
         condition(model, "False", "InvalidTarget", "type Failover needs spec.patroni.switchover.targetInstance"),
       ],
-    };
+    });
   if (model.shutdown) return waiting("the cluster is shut down");
   if (input.rollingSwitchover) return waiting("a rolling update is moving the leader");
 
@@ -158,18 +141,17 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
   return start(model, job, what, leader.name === target);
 }
 
-function start(model: ClusterModel, job: V1Job, what: string, alreadyLeads: boolean): TriggerOutcome {
+function start(model: ClusterModel, job: V1Job, what: string, alreadyLeads: boolean): Part {
   const limited: V1Job = { ...job, spec: { ...job.spec!, backoffLimit: TRIGGER_BACKOFF_LIMIT } };
   const name = job.metadata!.name!;
   if (alreadyLeads)
-    return {
+    return part({
       children: [suspended(limited)],
-      jobs: [],
       conditions: [condition(model, "True", "AlreadyLeader", `${what}: the target already leads; nothing was done`)],
-    };
-  return {
+    });
+  return part({
     children: [limited],
     jobs: [{ name, what, state: "absent" }],
     conditions: [condition(model, "Unknown", "Pending", `${what} starts (Job ${name})`)],
-  };
+  });
 }

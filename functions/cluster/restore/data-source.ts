@@ -32,9 +32,8 @@ import {
 } from "../../../shared/api/postgres-cluster.ts";
 import type { ClusterModel, InstanceModel } from "../../../shared/cluster/model.ts";
 import { clusterLabels, LABEL, labelValue } from "../../../shared/labels.ts";
-import { type ObjectMap, observedOf } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
-import { jobState, keepObserved, podsOfJob } from "../../../shared/observed-job.ts";
+import { jobState, keepObserved } from "../../../shared/observed-job.ts";
 import { restoreArgs } from "../../../shared/pgbackrest/commands.ts";
 import { renderPgBackRestConfig, repoPath } from "../../../shared/pgbackrest/config.ts";
 import { OPERATOR_CONFIG_FILE, repoKind } from "../../../shared/pgbackrest/layout.ts";
@@ -52,7 +51,7 @@ import {
 import { planFromOptions, type RestorePlan, restoreCommandOf } from "../../../shared/restore/target.ts";
 import { withKind } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
-import type { ObservedPod, ObservedStatefulSet } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import { LEADER_ROLE } from "../patroni/config.ts";
 
 /** The related object the customize hook asks for when cloning another cluster. */
@@ -132,7 +131,7 @@ function ownRepoProblem(model: ClusterModel, sourceSpec: PostgresClusterSpec, re
     : undefined;
 }
 
-function sourceOf(model: ClusterModel, related: ObjectMap): SourceLookup | undefined {
+function sourceOf(model: ClusterModel, observed: ObservedCluster): SourceLookup | undefined {
   const ds = model.spec.dataSource;
   if (ds?.postgresCluster) {
     const pc = ds.postgresCluster;
@@ -149,7 +148,7 @@ function sourceOf(model: ClusterModel, related: ObjectMap): SourceLookup | undef
         reason: "SourceInOtherNamespace",
         message: `the source cluster must be in this namespace (${model.namespace}): a Pod cannot mount another namespace's pgBackRest configuration; use spec.dataSource.pgbackrest with the repository's settings instead`,
       };
-    const raw = observedOf(related, SOURCE_CLUSTER.kind, SOURCE_CLUSTER.apiVersion)[name] as
+    const raw = observed.related(SOURCE_CLUSTER.kind, SOURCE_CLUSTER.apiVersion, name) as
       | { spec?: unknown }
       | undefined;
     if (!raw) return { ok: false, reason: "SourceNotFound", message: `PostgresCluster ${name} does not exist` };
@@ -324,30 +323,20 @@ function condition(status: Condition["status"], reason: string, message: string,
   };
 }
 
-export interface DataSourceInput {
-  model: ClusterModel;
-  children: ObjectMap;
-  related: ObjectMap;
-  pods: Map<string, ObservedPod>;
-  statefulSets: Map<string, ObservedStatefulSet>;
-  prevStatus: unknown;
-}
-
 /** Where the data-source bootstrap stands, from the observed Job, Pods and StatefulSets. */
-export function dataSourceState(input: DataSourceInput): DataSourceState {
-  const { model } = input;
+export function dataSourceState(model: ClusterModel, observed: ObservedCluster): DataSourceState {
   const none: DataSourceState = { bootstrapping: false, children: [], holdOthers: false };
   const ds = model.spec.dataSource;
   if (!ds?.postgresCluster && !ds?.pgbackrest) return none;
   const jobName = names.dataSourceJob(model.name);
-  const observed = observedOf<Record<string, unknown>>(input.children, "Job", "batch/v1")[jobName];
-  const kept = observed ? [keepObserved(observed)] : [];
+  const job = observed.jobs.get(jobName)?.raw;
+  const kept = job ? [keepObserved(job)] : [];
   const { instance } = firstInstance(model);
-  const first = input.pods.get(instance.pod);
-  const othersUp = [...input.statefulSets.values()].some(
+  const first = observed.pods.get(instance.pod);
+  const othersUp = [...observed.instanceStatefulSets.values()].some(
     (s) => s.name !== instance.name && ((s.raw.spec as { replicas?: number } | undefined)?.replicas ?? 0) > 0,
   );
-  const latch = previousLatch(input.prevStatus);
+  const latch = previousLatch(observed.previousStatus);
   const restoredNow = first?.ready === true && first.role === LEADER_ROLE;
   if (latch?.restored || restoredNow || othersUp) {
     return {
@@ -358,7 +347,7 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
     };
   }
 
-  const lookup = sourceOf(model, input.related);
+  const lookup = sourceOf(model, observed);
   if (!lookup?.ok) {
     const problem = lookup ?? { reason: "SourceNotFound", message: "no data source" };
     return {
@@ -384,7 +373,7 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
   const plan = planned.plan;
   const base: DataSourceStatus = { restored: false, jobName, target: plan.description, source: source.description };
   const configMaps = source.configMap ? [source.configMap] : [];
-  if (!observed) {
+  if (!job) {
     return {
       bootstrapping: true,
       children: [...configMaps, buildDataSourceJob(model, source, plan)],
@@ -394,7 +383,7 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
       progress: `restoring the first instance from ${source.description} (Job ${jobName})`,
     };
   }
-  const state = jobState(observed, podsOfJob(input.related, jobName));
+  const state = jobState(job, observed.jobPods(jobName));
   if (state.state === "failed") {
     const failure = parseRestoreFailure(state.message, state.reason ?? "the restore Job failed");
     return {

@@ -24,9 +24,8 @@
  * new certificate stays (replacementAnnotations).
  */
 import { ANNOTATION } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { shortHash } from "../../../shared/names.ts";
-import { observedChildren } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const LEAF_RENEWAL_DAYS = 30;
@@ -44,7 +43,7 @@ export function renewalDue(notAfter: Date, now: Date, kind: "ca" | "leaf"): bool
  * kept, none for a first certificate.
  */
 export function replacementAnnotations(
-  children: ObjectMap,
+  observed: ObservedCluster,
   secretName: string,
   observedCertificate: string | undefined,
   certificate: string,
@@ -52,9 +51,6 @@ export function replacementAnnotations(
   if (observedCertificate === undefined || observedCertificate === "") return undefined;
   if (observedCertificate !== certificate)
     return { [ANNOTATION.replacedCertificate]: shortHash(observedCertificate, 16) };
-  const meta = (observedChildren(children, "Secret")[secretName]?.metadata ?? {}) as {
-    annotations?: Record<string, string>;
-  };
-  const kept = meta.annotations?.[ANNOTATION.replacedCertificate];
+  const kept = observed.secrets.get(secretName)?.annotations[ANNOTATION.replacedCertificate];
   return kept ? { [ANNOTATION.replacedCertificate]: kept } : undefined;
 }

@@ -14,13 +14,12 @@ import {
   issueCertificate,
   renewCertificateAuthority,
 } from "../../../shared/crypto/x509.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { boundedName, names } from "../../../shared/names.ts";
 import { clientCommonName } from "../../../shared/pgbackrest/layout.ts";
 import { ROLES } from "../../../shared/pod-layout.ts";
 import type { ClusterDeps } from "../deps.ts";
 import { secret } from "../objects/secret.ts";
-import { observedSecretData } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import { renewalDue, replacementAnnotations } from "./renewal.ts";
 
 const CA_YEARS = 20;
@@ -69,11 +68,15 @@ function notBefore(deps: ClusterDeps): Date {
 const sameSet = (a: string[], b: string[]) =>
   a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
 
-async function certificateAuthority(model: ClusterModel, children: ObjectMap, deps: ClusterDeps): Promise<CertAndKey> {
-  const observed = observedSecretData(children, names.caSecret(model.name));
-  if (observed?.["ca.crt"] && observed["ca.key"]) {
-    const info = await certificateInfo(observed["ca.crt"]).catch(() => undefined);
-    const kept = { certificate: observed["ca.crt"], privateKey: observed["ca.key"] };
+async function certificateAuthority(
+  model: ClusterModel,
+  observed: ObservedCluster,
+  deps: ClusterDeps,
+): Promise<CertAndKey> {
+  const stored = observed.secrets.get(names.caSecret(model.name))?.data;
+  if (stored?.["ca.crt"] && stored["ca.key"]) {
+    const info = await certificateInfo(stored["ca.crt"]).catch(() => undefined);
+    const kept = { certificate: stored["ca.crt"], privateKey: stored["ca.key"] };
     if (info?.isCA && !renewalDue(info.notAfter, deps.now(), "ca")) return kept;
     // Same key pair: what the old CA certificate signed stays trusted (tls/renewal.ts).
     if (info?.isCA) {
@@ -125,23 +128,27 @@ async function leafCertificate(
  * and replication certificates unless the user brings their own (customTLSSecret,
  * customReplicationTLSSecret), which the pods then project instead.
  */
-export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps: ClusterDeps): Promise<V1Secret[]> {
-  const ca = await certificateAuthority(model, children, deps);
+export async function tlsSecrets(
+  model: ClusterModel,
+  observed: ObservedCluster,
+  deps: ClusterDeps,
+): Promise<V1Secret[]> {
+  const ca = await certificateAuthority(model, observed, deps);
   const out: V1Secret[] = [
     secret(model, names.caSecret(model.name), "pki", { "ca.crt": ca.certificate, "ca.key": ca.privateKey }),
   ];
   if (!model.spec.customTLSSecret) {
     const name = names.serverCertSecret(model.name);
-    const observed = observedSecretData(children, name);
+    const stored = observed.secrets.get(name)?.data;
     const cert = await leafCertificate(
       ca,
-      observed,
+      stored,
       { commonName: names.primaryService(model.name), dnsNames: serverDnsNames(model), usage: "server" },
       deps,
     );
     // A replaced server certificate makes Postgres reload (tls/reload-job.ts).
     out.push(
-      tlsSecret(model, name, ca, cert, replacementAnnotations(children, name, observed?.["tls.crt"], cert.certificate)),
+      tlsSecret(model, name, ca, cert, replacementAnnotations(observed, name, stored?.["tls.crt"], cert.certificate)),
     );
   }
   if (model.spec.backups?.pgbackrest) {
@@ -150,7 +157,7 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
     const name = names.pgbackrestClientSecret(model.name);
     const cert = await leafCertificate(
       ca,
-      observedSecretData(children, name),
+      observed.secrets.get(name)?.data,
       { commonName: clientCommonName(model.name), dnsNames: [], usage: "client" },
       deps,
     );
@@ -160,10 +167,10 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
   if (bouncer && !bouncer.customTLSSecret) {
     // What pgBouncer shows its clients: its Service's names (the server certificate's are the instances').
     const name = names.pgbouncerCertSecret(model.name);
-    const observed = observedSecretData(children, name);
+    const stored = observed.secrets.get(name)?.data;
     const cert = await leafCertificate(
       ca,
-      observed,
+      stored,
       {
         commonName: names.pgbouncer(model.name),
         dnsNames: serviceDnsNames(names.pgbouncer(model.name), model.namespace),
@@ -173,14 +180,14 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
     );
     // A replaced certificate restarts pgBouncer (pgbouncer/children.ts).
     out.push(
-      tlsSecret(model, name, ca, cert, replacementAnnotations(children, name, observed?.["tls.crt"], cert.certificate)),
+      tlsSecret(model, name, ca, cert, replacementAnnotations(observed, name, stored?.["tls.crt"], cert.certificate)),
     );
   }
   if (!model.spec.customReplicationTLSSecret) {
     const name = names.replicationCertSecret(model.name);
     const cert = await leafCertificate(
       ca,
-      observedSecretData(children, name),
+      observed.secrets.get(name)?.data,
       { commonName: ROLES.replication, dnsNames: [], usage: "client" },
       deps,
     );
