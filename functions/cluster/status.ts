@@ -41,6 +41,12 @@ export interface StatusInput {
   parts: Part;
   /** What a restore, data source or standby decides over the instances' own status. */
   gate: GateStatus;
+  /** The status published last (its `initialized` latch). */
+  previousStatus: unknown;
+}
+
+function wasInitialized(previous: unknown): boolean {
+  return (previous as { initialized?: unknown } | undefined)?.initialized === true;
 }
 
 /**
@@ -76,6 +82,9 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
   const ready = desired.filter((d) => podOf(d)?.ready === true);
   const notReady = desired.filter((d) => podOf(d)?.ready !== true).map((d) => d.instance.name);
   const primaryReady = leader?.ready === true;
+  // Patroni labels a member's pod with its role once it runs; after that, the latch in the
+  // previous status remembers it, so a cluster whose pods are all gone is down, not new.
+  const initialized = [...pods.values()].some((p) => p.role !== undefined) || wasInitialized(input.previousStatus);
 
   const instances = model.sets.map((set) => {
     const mine = desired.filter((d) => d.set.name === set.name);
@@ -97,9 +106,9 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
     if (plan.progress.length) phase = "Updating";
     else if (notReady.length || failedJobs.length) phase = "Degraded";
     else phase = "Running";
-  } else if (instancePods.length === 0 && plan.progress.some((p) => p.reason === "Creating")) phase = "Pending";
-  else if (![...pods.values()].some((p) => p.role !== undefined)) phase = "Creating";
-  else phase = "Degraded";
+  } else if (initialized) phase = "Degraded";
+  else if (instancePods.length === 0 && plan.progress.some((p) => p.reason === "Creating")) phase = "Pending";
+  else phase = "Creating";
 
   const conditions: Condition[] = [];
   if (model.shutdown) {
@@ -163,6 +172,8 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
   );
 
   const degraded: string[] = [];
+  if (!model.shutdown && !primaryReady && initialized)
+    degraded.push(leader ? `the leader ${leader.name} is not ready` : "no instance is the Patroni leader");
   if (!model.shutdown && primaryReady && notReady.length)
     degraded.push(`instance(s) not ready: ${notReady.join(", ")}`);
   for (const j of failedJobs)
@@ -172,7 +183,7 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
       ? condition(
           "Degraded",
           "True",
-          failedJobs.length ? "JobFailed" : "InstancesNotReady",
+          failedJobs.length ? "JobFailed" : primaryReady ? "InstancesNotReady" : "NoPrimary",
           degraded.join("; "),
           generation,
         )
@@ -193,6 +204,7 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
   return {
     phase,
     ...(leader ? { primary: leader.name } : {}),
+    ...(initialized ? { initialized: true } : {}),
     readyInstances: `${ready.length}/${desiredCount}`,
     instances,
     conditions,
@@ -204,12 +216,15 @@ export function invalidStatus(
   problems: FieldProblem[],
   pods: Map<string, ObservedPod>,
   generation: number | undefined,
+  previousStatus: unknown,
 ): PostgresClusterStatus {
+  const initialized = [...pods.values()].some((p) => p.role !== undefined) || wasInitialized(previousStatus);
   const message = `the spec is invalid, nothing was changed: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`;
   const leader = leaderPod(pods);
   return {
     phase: "Invalid",
     ...(leader ? { primary: leader.name } : {}),
+    ...(initialized ? { initialized: true } : {}),
     conditions: [
       condition("Ready", "False", "InvalidSpec", "the spec is invalid; see the Valid condition", generation),
       condition("Progressing", "False", "InvalidSpec", "nothing is changed until the spec is fixed", generation),

@@ -87,10 +87,12 @@ export async function syncCluster(
   if (!parsed.ok)
     // Never delete a cluster's children because its spec is bad: return them unchanged.
     return {
-      status: invalidStatus(parsed.problems, observed.pods, request.parent.metadata.generation) as Record<
-        string,
-        unknown
-      >,
+      status: invalidStatus(
+        parsed.problems,
+        observed.pods,
+        request.parent.metadata.generation,
+        observed.previousStatus,
+      ) as Record<string, unknown>,
       children: canonicalChildren(observed.asDesired()),
     };
 
@@ -170,7 +172,15 @@ export async function syncCluster(
   const children = canonicalChildren(bindingsAfterTheirRoles(parts.children, observed));
 
   // Status.
-  const status = clusterStatus({ model, desired, pods: observed.pods, plan, parts, gate: gate.status });
+  const status = clusterStatus({
+    model,
+    desired,
+    pods: observed.pods,
+    plan,
+    parts,
+    gate: gate.status,
+    previousStatus: observed.previousStatus,
+  });
   const busy =
     plan.progress.length > 0 ||
     parts.jobs.some((j) => j.state === "running") ||

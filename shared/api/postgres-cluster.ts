@@ -302,6 +302,10 @@ export const PostgresClusterStatus = z.looseObject({
     .optional()
     .meta({ description: "Pending, Creating, Running, Updating, Degraded, Stopped, Invalid." }),
   primary: z.string().optional().meta({ description: "Pod name of the current Patroni leader." }),
+  initialized: z.boolean().optional().meta({
+    description:
+      "True once an instance has run as a Patroni member: from then on, no instance running is an outage (Degraded), not a cluster being created.",
+  }),
   readyInstances: z.string().optional().meta({ description: "Ready/desired instances, e.g. 2/2." }),
   instances: z.array(InstanceSetStatus).optional(),
   lastBackup: z.string().optional(),
