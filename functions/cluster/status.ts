@@ -41,12 +41,8 @@ export interface StatusInput {
   parts: Part;
   /** What a restore, data source or standby decides over the instances' own status. */
   gate: GateStatus;
-  /** The status published last (its `initialized` latch). */
-  previousStatus: unknown;
-}
-
-function wasInitialized(previous: unknown): boolean {
-  return (previous as { initialized?: unknown } | undefined)?.initialized === true;
+  /** An instance has run as a Patroni member (observe/cluster.ts). */
+  initialized: boolean;
 }
 
 /**
@@ -82,9 +78,7 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
   const ready = desired.filter((d) => podOf(d)?.ready === true);
   const notReady = desired.filter((d) => podOf(d)?.ready !== true).map((d) => d.instance.name);
   const primaryReady = leader?.ready === true;
-  // Patroni labels a member's pod with its role once it runs; after that, the latch in the
-  // previous status remembers it, so a cluster whose pods are all gone is down, not new.
-  const initialized = [...pods.values()].some((p) => p.role !== undefined) || wasInitialized(input.previousStatus);
+  const { initialized } = input;
 
   const instances = model.sets.map((set) => {
     const mine = desired.filter((d) => d.set.name === set.name);
@@ -216,9 +210,8 @@ export function invalidStatus(
   problems: FieldProblem[],
   pods: Map<string, ObservedPod>,
   generation: number | undefined,
-  previousStatus: unknown,
+  initialized: boolean,
 ): PostgresClusterStatus {
-  const initialized = [...pods.values()].some((p) => p.role !== undefined) || wasInitialized(previousStatus);
   const message = `the spec is invalid, nothing was changed: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`;
   const leader = leaderPod(pods);
   return {

@@ -91,7 +91,7 @@ export async function syncCluster(
         parsed.problems,
         observed.pods,
         request.parent.metadata.generation,
-        observed.previousStatus,
+        observed.initialized,
       ) as Record<string, unknown>,
       children: canonicalChildren(observed.asDesired()),
     };
@@ -179,7 +179,7 @@ export async function syncCluster(
     plan,
     parts,
     gate: gate.status,
-    previousStatus: observed.previousStatus,
+    initialized: observed.initialized,
   });
   const busy =
     plan.progress.length > 0 ||

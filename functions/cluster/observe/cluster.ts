@@ -39,6 +39,12 @@ export interface ObservedCluster {
   annotations: Record<string, string>;
   /** The status the hook published last (latches such as `dataSource.restored` live there). */
   previousStatus: unknown;
+  /**
+   * An instance has run as a Patroni member: Patroni labels its pod with its role once it runs,
+   * and the status latches it (`status.initialized`), so a cluster whose pods are all gone is
+   * still known to hold data.
+   */
+  initialized: boolean;
   /** The CompositeController lists PodMonitors among its children (the CRD is installed). */
   podMonitorsListed: boolean;
   /** Instance Pods by name. */
@@ -78,11 +84,16 @@ export function observeCluster(request: SyncRequest): ObservedCluster {
     const meta = (raw.metadata ?? {}) as { annotations?: Record<string, string> };
     secrets.set(name, { data: observedSecretData(children, name) ?? {}, annotations: meta.annotations ?? {} });
   }
+  const pods = observedPods(related);
+  const initialized =
+    [...pods.values()].some((p) => p.role !== undefined) ||
+    (request.parent.status as { initialized?: unknown } | undefined)?.initialized === true;
   return {
     annotations: request.parent.metadata.annotations ?? {},
+    initialized,
     previousStatus: request.parent.status,
     podMonitorsListed: podMonitorsListed(request.controller),
-    pods: observedPods(related),
+    pods,
     instanceStatefulSets: observedInstanceStatefulSets(children),
     statefulSetNames: new Set(Object.keys(observedChildren(children, "StatefulSet"))),
     jobs,

@@ -337,6 +337,18 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
     (s) => s.name !== instance.name && ((s.raw.spec as { replicas?: number } | undefined)?.replicas ?? 0) > 0,
   );
   const latch = previousLatch(observed.previousStatus);
+  // Create-only: a data source added to a cluster that already holds data would restore over
+  // live volumes and switch Patroni's bootstrap; it is reported and left alone.
+  if (!latch && !job && observed.initialized)
+    return {
+      ...none,
+      condition: condition(
+        "False",
+        "CreateOnly",
+        "spec.dataSource was set on a cluster that already holds data: it is read only when a cluster is created, so nothing was restored; remove it, or create a new cluster with it",
+        model,
+      ),
+    };
   const restoredNow = first?.ready === true && first.role === LEADER_ROLE;
   if (latch?.restored || restoredNow || othersUp) {
     return {
