@@ -10,7 +10,7 @@ import { createRepoReader, type RepoReader } from "../../shared/io/repo-reads.ts
 import { CustomizeRequest, SyncRequest } from "../../shared/metacontroller.ts";
 import { customizeCluster } from "./customize.ts";
 import { finalizeCluster } from "./finalize.ts";
-import { currentlyPublished, repoReadPlan, withRepoStatus } from "./repo-status.ts";
+import { currentlyPublished, repoReadPlan, withRepoStatus } from "./pgbackrest/repo-status.ts";
 import { type ClusterDeps, type ClusterOptions, syncCluster } from "./sync.ts";
 
 export const runtimeDeps: ClusterDeps = {

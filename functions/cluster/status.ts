@@ -8,9 +8,9 @@ import type { Condition } from "../../shared/api/kube.ts";
 import type { PostgresClusterStatus } from "../../shared/api/postgres-cluster.ts";
 import type { ClusterModel } from "../../shared/cluster/model.ts";
 import type { FieldProblem } from "../../shared/field-path.ts";
-import type { JobState, ObservedPod } from "./observed.ts";
-import { LEADER_ROLE } from "./patroni.ts";
-import type { DesiredInstance, RolloutPlan } from "./rolling.ts";
+import type { DesiredInstance, RolloutPlan } from "./instance/rollout.ts";
+import type { JobState, ObservedPod } from "./observe/observed.ts";
+import { LEADER_ROLE } from "./patroni/config.ts";
 
 type ConditionStatus = Condition["status"];
 

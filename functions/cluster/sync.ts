@@ -4,7 +4,7 @@
  * related Pods in; every desired child and the status out. Randomness and time are injected
  * and used only to generate Secrets and certificates absent from the observed children (or,
  * for certificates, due for renewal: the one moment the output depends on the clock,
- * cert-renewal.ts), so the same request always gives byte-identical output, and feeding the
+ * tls/renewal.ts), so the same request always gives byte-identical output, and feeding the
  * output back as the observed children changes nothing.
  */
 
@@ -13,12 +13,16 @@ import type { FieldProblem } from "../../shared/field-path.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "./backup-schedules.ts";
-import { sortKeys } from "./canonical.ts";
-import { buildClusterConfigMap } from "./configmap.ts";
-import { buildPatroniConfigJob, buildSwitchoverJob, buildUsersJob } from "./job.ts";
-import { buildManualBackupJob } from "./manual-backup.ts";
-import { monitoringChildren } from "./monitoring-children.ts";
+import type { ClusterDeps } from "./deps.ts";
+import { buildInstanceSetPdb } from "./instance/pdb.ts";
+import { bindingsAfterTheirRoles, buildInstanceRoleBinding } from "./instance/rolebinding.ts";
+import { type DesiredInstance, planRollout } from "./instance/rollout.ts";
+import { buildInstanceServiceAccount } from "./instance/serviceaccount.ts";
+import { buildServices } from "./instance/services.ts";
+import { buildInstanceStatefulSet, instancePodTemplate } from "./instance/statefulset.ts";
+import { monitoringChildren } from "./monitoring/children.ts";
+import { podMonitorsListed } from "./monitoring/podmonitor.ts";
+import { sortKeys } from "./objects/canonical.ts";
 import {
   asDesired,
   jobState,
@@ -26,33 +30,28 @@ import {
   observedChildren,
   observedInstanceStatefulSets,
   observedPods,
-} from "./observed.ts";
-import { dynamicConfiguration } from "./patroni.ts";
-import { buildInstanceSetPdb } from "./pdb.ts";
-import {
-  buildPgBackRestConfigMap,
-  hasBackups,
-  pgbackrestCluster,
-  planRepoHost,
-  type RepoHostPlan,
-} from "./pgbackrest.ts";
-import { pgbouncerChildren } from "./pgbouncer-children.ts";
-import { podMonitorsListed } from "./podmonitor.ts";
-import { restoreGate } from "./restore-gate.ts";
-import { bindingsAfterTheirRoles, buildInstanceRoleBinding } from "./rolebinding.ts";
-import { type DesiredInstance, planRollout } from "./rolling.ts";
-import { type ClusterDeps, internalSecret, tlsSecrets, userSecrets, usersSqlSecret } from "./secret.ts";
-import { buildServices } from "./service.ts";
-import { buildInstanceServiceAccount } from "./serviceaccount.ts";
-import { buildStanzaCreateJob } from "./stanza-job.ts";
-import { buildInstanceStatefulSet, instancePodTemplate } from "./statefulset.ts";
+} from "./observe/observed.ts";
+import { dynamicConfiguration } from "./patroni/config.ts";
+import { buildClusterConfigMap } from "./patroni/configmap.ts";
+import { buildPatroniConfigJob, buildSwitchoverJob } from "./patroni/jobs.ts";
+import { triggeredSwitchover } from "./patroni/switchover.ts";
+import { buildManualBackupJob } from "./pgbackrest/manual-backup.ts";
+import { buildPgBackRestConfigMap, hasBackups, pgbackrestCluster } from "./pgbackrest/pgbackrest.ts";
+import { planRepoHost, type RepoHostPlan } from "./pgbackrest/repo-host.ts";
+import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "./pgbackrest/schedules.ts";
+import { buildStanzaCreateJob } from "./pgbackrest/stanza-job.ts";
+import { pgbouncerChildren } from "./pgbouncer/children.ts";
+import { restoreGate } from "./restore/gate.ts";
 import { buildStatus, invalidStatus, type JobReport, leaderPod } from "./status.ts";
-import { triggeredSwitchover } from "./switchover.ts";
-import { buildTlsReloadJob } from "./tls-reload.ts";
-import { optionsProblem, usersSql } from "./users-sql.ts";
-import { volumeWork } from "./volumes.ts";
+import { buildTlsReloadJob } from "./tls/reload-job.ts";
+import { tlsSecrets } from "./tls/secrets.ts";
+import { internalSecret } from "./users/internal-secret.ts";
+import { buildUsersJob } from "./users/job.ts";
+import { userSecrets, usersSqlSecret } from "./users/secrets.ts";
+import { optionsProblem, usersSql } from "./users/sql.ts";
+import { volumeWork } from "./volumes/work.ts";
 
-export type { ClusterDeps } from "./secret.ts";
+export type { ClusterDeps } from "./deps.ts";
 
 /** Re-sync soon while something is under way; pods changing also re-trigger a sync. */
 const RESYNC_PENDING_SECONDS = 10;
@@ -87,7 +86,7 @@ export async function syncCluster(
   const pods = observedPods(request.related);
   const parsed = clusterModel(request.parent);
   if (!parsed.ok) return invalidResponse(request, parsed.problems, pods);
-  // Restores, data sources and standby clusters (restore-gate.ts) adjust the model, Jobs, replicas and status.
+  // Restores, data sources and standby clusters (restore/gate.ts) adjust the model, Jobs, replicas and status.
   const gate = restoreGate({
     model: parsed.model,
     children: request.children,

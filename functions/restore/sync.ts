@@ -7,7 +7,7 @@
  *   A restore that cannot work is Failed at once, with the reason and no Job, and the cluster is
  *   never stopped for it. An older restore of the same cluster still running makes this one
  *   fail (one restore at a time; create it again later).
- * - ScalingDown: the cluster's restore gate (functions/cluster/restore-gate.ts) scales every
+ * - ScalingDown: the cluster's restore gate (functions/cluster/restore/gate.ts) scales every
  *   instance to zero once the restore is past Pending. The restore waits until the cluster's
  *   status says `restore: {name: <this>, state: Stopped}` and no instance Pod is left, so the
  *   restore Job never shares a volume with a running Postgres.

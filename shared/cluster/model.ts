@@ -59,7 +59,7 @@ export interface ClusterModel {
    */
   restartId?: string;
   /**
-   * Set by the cluster hook's restore gate (functions/cluster/restore-gate.ts) while Patroni may
+   * Set by the cluster hook's restore gate (functions/cluster/restore/gate.ts) while Patroni may
    * have to bootstrap from a restored data directory (an in-place restore, a new cluster from
    * spec.dataSource): never initdb then.
    */

@@ -1,49 +1,60 @@
 /**
  * Golden files: the Jobs, CronJobs and PingSources of the backup work for representative
- * clusters, exactly as emitted. Regenerate with
+ * clusters, exactly as emitted, as YAML for review (test/support/golden.ts: one document per
+ * object, labelled with its role, multi-line strings as `|` blocks). Regenerate with
  * `UPDATE_GOLDEN=1 npx vitest run --project unit test/golden/backup`.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { syncBackup } from "../../../functions/backup/sync.ts";
+import { buildManualBackupJob } from "../../../functions/cluster/pgbackrest/manual-backup.ts";
 import {
   backupSchedules,
   buildScheduleCronJob,
   buildSchedulePingSource,
-} from "../../../functions/cluster/backup-schedules.ts";
-import { buildManualBackupJob } from "../../../functions/cluster/manual-backup.ts";
-import { buildStanzaCreateJob } from "../../../functions/cluster/stanza-job.ts";
+} from "../../../functions/cluster/pgbackrest/schedules.ts";
+import { buildStanzaCreateJob } from "../../../functions/cluster/pgbackrest/stanza-job.ts";
+import { type GoldenDocument, goldenYaml, responseDocuments } from "../../support/golden.ts";
 import { syncRequest } from "../../unit/backup/fixtures.ts";
 import { SCENARIOS } from "../../unit/pgbackrest/scenarios.ts";
 
-function golden(name: string, value: unknown): void {
-  const file = join(import.meta.dirname, `${name}.json`);
-  const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run with UPDATE_GOLDEN=1 to create it`);
-  expect(text).toBe(readFileSync(file, "utf8"));
-}
+const golden = (name: string, documents: GoldenDocument[]) =>
+  goldenYaml(join(import.meta.dirname, `${name}.yaml`), documents);
+
+/** An object as a document labelled with its role, or `null` labelled `no <kind>` when there is none. */
+const role = (name: string, kind: string, obj: Record<string, any> | undefined): GoldenDocument => [
+  obj ? `${name}: ${obj.kind} ${obj.metadata.name}` : `${name}: no ${kind}`,
+  obj ?? null,
+];
 
 describe("backup golden files", () => {
   it("PostgresBackup sync: S3 and volume repo", () => {
-    golden("postgresbackup-s3", syncBackup(syncRequest()));
+    golden("postgresbackup-s3", responseDocuments(syncBackup(syncRequest())));
     golden(
       "postgresbackup-volume",
-      syncBackup(syncRequest({ spec: { cluster: "hippo", repoName: "repo1", type: "diff" } })),
+      responseDocuments(syncBackup(syncRequest({ spec: { cluster: "hippo", repoName: "repo1", type: "diff" } }))),
     );
   });
 
   for (const [name, cluster] of Object.entries(SCENARIOS)) {
     it(`cluster-side objects: ${name}`, () => {
-      golden(`${name}.cluster-objects`, {
-        stanza: buildStanzaCreateJob(cluster) ?? null,
-        manual: buildManualBackupJob(cluster, "manual-1") ?? null,
-        schedules: backupSchedules(cluster).map((s) => ({
-          pingSource: buildSchedulePingSource(cluster, s.repoName, s.type, s.schedule),
-          cronJob: buildScheduleCronJob(cluster, s.repoName, s.type, s.schedule) ?? null,
-        })),
-      });
+      golden(`${name}.cluster-objects`, [
+        role("stanza", "Job", buildStanzaCreateJob(cluster)),
+        role("manual", "Job", buildManualBackupJob(cluster, "manual-1")),
+        // Each schedule: its PingSource, then its CronJob (or null).
+        ...backupSchedules(cluster).flatMap((s) => [
+          role(
+            `schedule ${s.repoName} ${s.type}`,
+            "PingSource",
+            buildSchedulePingSource(cluster, s.repoName, s.type, s.schedule),
+          ),
+          role(
+            `schedule ${s.repoName} ${s.type}`,
+            "CronJob",
+            buildScheduleCronJob(cluster, s.repoName, s.type, s.schedule),
+          ),
+        ]),
+      ]);
     });
   }
 });

@@ -1,8 +1,10 @@
 /**
  * Golden files for pgBouncer, monitoring and switchover on request: the children each option
  * adds (steady state, pods running and Jobs done), with pgbouncer.ini, the users SQL and the
- * exporter queries as plain text files so a reviewer reads them as they are deployed.
- * Certificates and keys are random by nature and redacted. Regenerate with
+ * exporter queries also as plain text files so a reviewer reads them as they are deployed. The rest
+ * is YAML for review (test/support/golden.ts: one document per child, then the pod parts, the
+ * user Secret and the conditions; multi-line strings as `|` blocks; Secret data decoded except
+ * credentials). Certificates and keys are random by nature and redacted. Regenerate with
  * `UPDATE_GOLDEN=1 npx vitest run --project unit test/golden/cluster/pgbouncer-monitoring.test.ts`.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -11,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { syncCluster } from "../../../functions/cluster/sync.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
 import { type ObjectMap, SyncRequest, type SyncResponse } from "../../../shared/metacontroller.ts";
+import { childDocument, type GoldenDocument, goldenYaml } from "../../support/golden.ts";
 import {
   cluster,
   decode,
@@ -23,8 +26,6 @@ import {
   volume,
 } from "../../unit/cluster/fixtures.ts";
 
-const PEM_KEYS = new Set(["ca.crt", "ca.key", "tls.crt", "tls.key"]);
-
 function golden(file: string, text: string): void {
   const path = join(import.meta.dirname, file);
   if (process.env.UPDATE_GOLDEN) writeFileSync(path, text);
@@ -32,30 +33,35 @@ function golden(file: string, text: string): void {
   expect(text).toBe(readFileSync(path, "utf8"));
 }
 
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+const yaml = (name: string, documents: GoldenDocument[]) =>
+  goldenYaml(join(import.meta.dirname, `${name}.yaml`), documents);
 
-function redact(child: Json): Json {
-  const copy = JSON.parse(JSON.stringify(child)) as Json;
-  if (copy.kind === "Secret")
-    for (const key of Object.keys(copy.data ?? {})) if (PEM_KEYS.has(key)) copy.data[key] = "<redacted: random PEM>";
-  return copy;
-}
-
-/** The children an option adds, by name, plus the parts of the instance pods it changes. */
-function relevant(res: SyncResponse, pattern: RegExp): Json {
-  const children = (res.children as Json[]).filter((c) => pattern.test(c.metadata.name)).map(redact);
+/**
+ * The children an option adds, by name (one document each), plus the parts of the instance pods
+ * it changes, the app user's Secret data (PEM redacted, credentials base64, the rest decoded by
+ * test/support/golden.ts) and the conditions that tell.
+ */
+function relevant(res: SyncResponse, pattern: RegExp): GoldenDocument[] {
+  const children = (res.children as Json[]).filter((c) => pattern.test(c.metadata.name));
   const sts = (res.children as Json[]).find((c) => c.kind === "StatefulSet" && c.metadata.name === "hippo-instance1-0");
   const template = sts?.spec.template;
-  return {
-    children,
-    instancePod: template && {
-      annotations: template.metadata.annotations,
-      sidecars: template.spec.containers.filter((c: Json) => c.name === "exporter"),
-      volumes: template.spec.volumes.filter((v: Json) => v.name === "exporter-config"),
-    },
-    userSecret: decode((res.children as Json[]).find((c) => c.metadata.name === "hippo-pguser-app") ?? {}),
-    conditions: (res.status.conditions as Json[]).filter((c) => ["Valid", "Switchover"].includes(c.type)),
-  };
+  const userSecret = (res.children as Json[]).find((c) => c.metadata.name === "hippo-pguser-app");
+  return [
+    ...children.map(childDocument),
+    [
+      "instancePod: the parts of StatefulSet hippo-instance1-0's pod template the option changes",
+      template && {
+        annotations: template.metadata.annotations,
+        sidecars: template.spec.containers.filter((c: Json) => c.name === "exporter"),
+        volumes: template.spec.volumes.filter((v: Json) => v.name === "exporter-config"),
+      },
+    ],
+    ["userSecret: the data of Secret hippo-pguser-app", userSecret?.data ?? {}, { dataOf: "Secret" }],
+    [
+      "conditions: Valid and Switchover",
+      (res.status.conditions as Json[]).filter((c) => ["Valid", "Switchover"].includes(c.type)),
+    ],
+  ];
 }
 
 const WITH_PODMONITORS = {
@@ -126,7 +132,7 @@ describe("pgBouncer golden files", { timeout: 60_000 }, () => {
   for (const [name, parent] of Object.entries(PGBOUNCER)) {
     it(name, async () => {
       const { res } = await steadyState(parent);
-      golden(`${name}.json`, json(relevant(res, /pgbouncer/)));
+      yaml(name, relevant(res, /pgbouncer/));
       const configMap = (res.children as Json[]).find(
         (c) => c.kind === "ConfigMap" && c.metadata.name === "hippo-pgbouncer",
       );
@@ -153,7 +159,7 @@ describe("monitoring and switchover golden files", { timeout: 60_000 }, () => {
     const { res } = await steadyState(
       cluster({ users, proxy: { pgBouncer: {} }, monitoring: { pgmonitor: { exporter: {} } } }),
     );
-    golden("monitoring-annotations.json", json(relevant(res, /exporter|monitoring|metrics|pgbouncer$/)));
+    yaml("monitoring-annotations", relevant(res, /exporter|monitoring|metrics|pgbouncer$/));
   });
 
   it("monitoring-podmonitor: every exporter option under a controller that lists PodMonitors", async () => {
@@ -175,7 +181,7 @@ describe("monitoring and switchover golden files", { timeout: 60_000 }, () => {
         },
       }),
     );
-    golden("monitoring-podmonitor.json", json(relevant(res, /exporter|monitoring|metrics|pgbouncer$/)));
+    yaml("monitoring-podmonitor", relevant(res, /exporter|monitoring|metrics|pgbouncer$/));
     const configMap = (res.children as Json[]).find((c) => c.metadata.name === "hippo-exporter")!;
     golden("monitoring-queries.yaml", configMap.data["queries.yaml"]);
   });
@@ -188,6 +194,6 @@ describe("monitoring and switchover golden files", { timeout: 60_000 }, () => {
     });
     parent.metadata.annotations = { [ANNOTATION.switchoverTrigger]: "2026-03-01T12:00", [ANNOTATION.restart]: "r1" };
     const { res } = await steadyState(parent);
-    golden("switchover-trigger.json", json(relevant(res, /switchover/)));
+    yaml("switchover-trigger", relevant(res, /switchover/));
   });
 });

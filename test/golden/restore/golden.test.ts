@@ -2,14 +2,15 @@
  * Golden files: what the restore work emits, exactly. The PostgresRestore hook's answer when
  * the restore Job is created, for every restore shape; its answer when the cluster starts again
  * (DCS and reset Jobs); the cluster hook's data-source Job and ConfigMap for a clone and for a
- * pgBackRest repository; and a standby cluster's Patroni configuration. Regenerate with
- * `UPDATE_GOLDEN=1 npx vitest run --project unit test/golden/restore`.
+ * pgBackRest repository; and a standby cluster's Patroni configuration. As YAML for review
+ * (test/support/golden.ts: one document per object, multi-line strings as `|` blocks).
+ * Regenerate with `UPDATE_GOLDEN=1 npx vitest run --project unit test/golden/restore`.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, it } from "vitest";
 import { syncRestore } from "../../../functions/restore/sync.ts";
 import type { SyncResponse } from "../../../shared/metacontroller.ts";
+import { type GoldenDocument, goldenYaml, responseDocuments } from "../../support/golden.ts";
 import { byKind, child, cluster, type Json, sync, volume } from "../../unit/cluster/fixtures.ts";
 import {
   clusterObject,
@@ -21,13 +22,8 @@ import {
   syncRequest,
 } from "../../unit/restore/fixtures.ts";
 
-function golden(name: string, value: unknown): void {
-  const file = join(import.meta.dirname, `${name}.json`);
-  const text = `${JSON.stringify(value, null, 2)}\n`;
-  if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
-  if (!existsSync(file)) throw new Error(`${file} is missing: run with UPDATE_GOLDEN=1 to create it`);
-  expect(text).toBe(readFileSync(file, "utf8"));
-}
+const golden = (name: string, documents: GoldenDocument[]) =>
+  goldenYaml(join(import.meta.dirname, `${name}.yaml`), documents);
 
 const SHAPES: Record<string, Json> = {
   latest: {},
@@ -44,12 +40,14 @@ describe("PostgresRestore golden files", () => {
     it(`restore Job: ${name}`, () => {
       golden(
         `restore-${name}`,
-        syncRestore(
-          syncRequest({
-            spec: { cluster: "hippo", repoName: "repo2", ...target },
-            status: { phase: "ScalingDown", instance: "hippo-a-1" },
-            cluster: clusterObject({ status: stoppedFor("hippo-pitr") }),
-          }),
+        responseDocuments(
+          syncRestore(
+            syncRequest({
+              spec: { cluster: "hippo", repoName: "repo2", ...target },
+              status: { phase: "ScalingDown", instance: "hippo-a-1" },
+              cluster: clusterObject({ status: stoppedFor("hippo-pitr") }),
+            }),
+          ),
         ),
       );
     });
@@ -58,13 +56,15 @@ describe("PostgresRestore golden files", () => {
   it("starting: DCS reset and instance resets", () => {
     golden(
       "restore-starting",
-      syncRestore(
-        syncRequest({
-          status: { phase: "Restoring", instance: "hippo-a-1", jobName: JOB.restore },
-          cluster: clusterObject({ status: stoppedFor("hippo-pitr") }),
-          jobs: [observedJob(JOB.restore, "succeeded")],
-          pods: [jobPod(JOB.restore, 0, RESTORED_MESSAGE)],
-        }),
+      responseDocuments(
+        syncRestore(
+          syncRequest({
+            status: { phase: "Restoring", instance: "hippo-a-1", jobName: JOB.restore },
+            cluster: clusterObject({ status: stoppedFor("hippo-pitr") }),
+            jobs: [observedJob(JOB.restore, "succeeded")],
+            pods: [jobPod(JOB.restore, 0, RESTORED_MESSAGE)],
+          }),
+        ),
       ),
     );
   });
@@ -73,13 +73,25 @@ describe("PostgresRestore golden files", () => {
 const s3 = (bucket: string) => ({ bucket, endpoint: "s3.example.com", region: "x" });
 const instances = [{ name: "a", replicas: 2, dataVolumeClaimSpec: volume, walVolumeClaimSpec: volume }];
 
-function dataSourceObjects(res: SyncResponse): Json {
-  return {
-    job: byKind(res, "Job").find((j) => j.metadata.name === "hippo-datasource") ?? null,
-    configMap: byKind(res, "ConfigMap").find((c) => c.metadata.name === "hippo-datasource") ?? null,
-    replicas: Object.fromEntries(byKind(res, "StatefulSet").map((s) => [s.metadata.name, s.spec.replicas])),
-    status: { dataSource: (res.status as Json).dataSource, conditions: (res.status as Json).conditions },
-  };
+/** The data-source Job and ConfigMap (or null), the StatefulSets' replicas and the status parts. */
+function dataSourceObjects(res: SyncResponse): GoldenDocument[] {
+  const job = byKind(res, "Job").find((j) => j.metadata.name === "hippo-datasource");
+  const configMap = byKind(res, "ConfigMap").find((c) => c.metadata.name === "hippo-datasource");
+  return [
+    [job ? "job: Job hippo-datasource" : "job: no Job hippo-datasource", job ?? null],
+    [
+      configMap ? "configMap: ConfigMap hippo-datasource" : "configMap: no ConfigMap hippo-datasource",
+      configMap ?? null,
+    ],
+    [
+      "replicas: spec.replicas of each StatefulSet",
+      Object.fromEntries(byKind(res, "StatefulSet").map((s) => [s.metadata.name, s.spec.replicas])),
+    ],
+    [
+      "status: dataSource and conditions",
+      { dataSource: (res.status as Json).dataSource, conditions: (res.status as Json).conditions },
+    ],
+  ];
 }
 
 describe("cluster-side golden files", () => {
@@ -129,10 +141,16 @@ describe("cluster-side golden files", () => {
       }),
     );
     const config = child(res, "ConfigMap", "hippo-config");
-    golden("standby-patroni", {
-      "patroni.yaml": config.data["patroni.yaml"],
-      "patroni-dynamic.json": config.data["patroni-dynamic.json"],
-      "on-role-change.sh": config.data["on-role-change.sh"],
-    });
+    golden("standby-patroni", [
+      [
+        "the data of ConfigMap hippo-config: patroni.yaml, patroni-dynamic.json, on-role-change.sh",
+        {
+          "patroni.yaml": config.data["patroni.yaml"],
+          "patroni-dynamic.json": config.data["patroni-dynamic.json"],
+          "on-role-change.sh": config.data["on-role-change.sh"],
+        },
+        { dataOf: "ConfigMap" },
+      ],
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildManualBackupJob, manualBackupJobName } from "../../../functions/cluster/manual-backup.ts";
+import { buildManualBackupJob, manualBackupJobName } from "../../../functions/cluster/pgbackrest/manual-backup.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
 import { cluster, SCENARIOS } from "../pgbackrest/scenarios.ts";

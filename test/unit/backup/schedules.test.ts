@@ -6,7 +6,7 @@ import {
   DEFAULT_SCHEDULER_SINK,
   nextRun,
   scheduleStatus,
-} from "../../../functions/cluster/backup-schedules.ts";
+} from "../../../functions/cluster/pgbackrest/schedules.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
 import { cluster, SCENARIOS } from "../pgbackrest/scenarios.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildStanzaCreateJob, stanzaFingerprint } from "../../../functions/cluster/stanza-job.ts";
+import { buildStanzaCreateJob, stanzaFingerprint } from "../../../functions/cluster/pgbackrest/stanza-job.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
 import { cluster, SCENARIOS } from "../pgbackrest/scenarios.ts";

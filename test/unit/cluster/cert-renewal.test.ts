@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renewalDue } from "../../../functions/cluster/cert-renewal.ts";
 import { syncCluster } from "../../../functions/cluster/sync.ts";
-import { RELOAD_SCRIPT } from "../../../functions/cluster/tls-reload.ts";
+import { RELOAD_SCRIPT } from "../../../functions/cluster/tls/reload-job.ts";
+import { renewalDue } from "../../../functions/cluster/tls/renewal.ts";
 import {
   certificateInfo,
   createCertificateAuthority,

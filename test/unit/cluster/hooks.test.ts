@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createClusterApp } from "../../../functions/cluster/app.ts";
 import { customizeCluster } from "../../../functions/cluster/customize.ts";
 import { finalizeCluster } from "../../../functions/cluster/finalize.ts";
-import { optionsProblem, quoteIdent, quoteLiteral, usersSql } from "../../../functions/cluster/users-sql.ts";
+import { optionsProblem, quoteIdent, quoteLiteral, usersSql } from "../../../functions/cluster/users/sql.ts";
 import { CustomizeRequest } from "../../../shared/metacontroller.ts";
 import { cluster, decode, type Json, observe, request, seededDeps, sync } from "./fixtures.ts";
 

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { exporterQueries } from "../../../functions/cluster/exporter.ts";
+import { exporterQueries } from "../../../functions/cluster/monitoring/queries.ts";
 import { clusterModel } from "../../../shared/cluster/model.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { cluster, type Json, volume } from "./fixtures.ts";

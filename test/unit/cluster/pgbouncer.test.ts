@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { authDatabases } from "../../../functions/cluster/pgbouncer-sql.ts";
-import { psqlConnect } from "../../../functions/cluster/users-sql.ts";
+import { authDatabases } from "../../../functions/cluster/pgbouncer/sql.ts";
+import { psqlConnect } from "../../../functions/cluster/users/sql.ts";
 import { certificateInfo } from "../../../shared/crypto/x509.ts";
 import { ANNOTATION, LABEL } from "../../../shared/labels.ts";
 import { validateObject } from "../../support/k8s-validate.ts";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { app } from "../../../functions/cluster/app.ts";
-import { KINDS } from "../../../functions/cluster/kinds.ts";
+import { KINDS } from "../../../functions/cluster/objects/kinds.ts";
 import { cluster, decode, type Json, observe, steadyState, sync } from "./fixtures.ts";
 import { SCENARIOS } from "./scenarios.ts";
 

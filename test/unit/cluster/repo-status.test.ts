@@ -1,5 +1,5 @@
 /**
- * The cluster's S3 repository status (functions/cluster/repo-status.ts): the customize rules
+ * The cluster's S3 repository status (functions/cluster/pgbackrest/repo-status.ts): the customize rules
  * that bring the credentials, the plan read from the related Secrets, and the pure addition to
  * the sync answer from the reads the adapter hands in. Then the adapter itself (app.ts) with a
  * bucket in memory: it reads, the core reports.
@@ -12,7 +12,7 @@ import {
   REPO_READABLE_CONDITION,
   repoReadPlan,
   withRepoStatus,
-} from "../../../functions/cluster/repo-status.ts";
+} from "../../../functions/cluster/pgbackrest/repo-status.ts";
 import { syncCluster } from "../../../functions/cluster/sync.ts";
 import { createRepoReader } from "../../../shared/io/repo-reads.ts";
 import { CustomizeRequest, type SyncRequest, type SyncResponse } from "../../../shared/metacontroller.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { serverDnsNames } from "../../../functions/cluster/secret.ts";
+import { serverDnsNames } from "../../../functions/cluster/tls/secrets.ts";
 import { clusterModel } from "../../../shared/cluster/model.ts";
 import { verifierMatches } from "../../../shared/crypto/scram.ts";
 import { certificateInfo, verifyCertificate } from "../../../shared/crypto/x509.ts";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { INSTANCE_CLUSTER_ROLE, INSTANCE_RULES } from "../../../functions/cluster/role.ts";
+import { INSTANCE_CLUSTER_ROLE, INSTANCE_RULES } from "../../../functions/cluster/instance/role.ts";
 import { LABEL } from "../../../shared/labels.ts";
 import { byKind, child, cluster, decode, type Json, steadyState, sync } from "./fixtures.ts";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CHILD_KINDS, KINDS } from "../../../functions/cluster/kinds.ts";
+import { CHILD_KINDS, KINDS } from "../../../functions/cluster/objects/kinds.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
 import {

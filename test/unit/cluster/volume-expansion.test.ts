@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customizeCluster } from "../../../functions/cluster/customize.ts";
-import { observedClaims } from "../../../functions/cluster/pvc-access.ts";
-import { VOLUMES_RESIZING } from "../../../functions/cluster/volume-expansion.ts";
+import { observedClaims } from "../../../functions/cluster/volumes/claim-access.ts";
+import { VOLUMES_RESIZING } from "../../../functions/cluster/volumes/expansion.ts";
 import { CustomizeRequest, type ObjectMap, type SyncResponse } from "../../../shared/metacontroller.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";

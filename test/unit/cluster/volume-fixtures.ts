@@ -12,7 +12,7 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { API_SCRIPT, KUBERNETES_API, SERVICE_ACCOUNT_DIR } from "../../../functions/cluster/pvc-access.ts";
+import { API_SCRIPT, KUBERNETES_API, SERVICE_ACCOUNT_DIR } from "../../../functions/cluster/volumes/claim-access.ts";
 import { createCertificateAuthority, issueCertificate } from "../../../shared/crypto/x509.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import type { Json } from "./fixtures.ts";

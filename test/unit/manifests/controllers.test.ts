@@ -48,7 +48,7 @@ const NOT_YET_RETURNED: Record<HookFunction, Record<string, string>> = {
 const RETURNED_ON_DAY_TWO: Record<HookFunction, Record<string, string>> = {
   cluster: {
     "Role rbac.authorization.k8s.io/v1":
-      "the per-claim Role of volume expansion and PVC cleanup (pvc-access.ts; volume-expansion.test.ts, pvc-cleanup.test.ts)",
+      "the per-claim Role of volume expansion and PVC cleanup (volumes/claim-access.ts; volume-expansion.test.ts, pvc-cleanup.test.ts)",
   },
   backup: {},
   restore: {},

@@ -5,7 +5,7 @@
  * through the built-in admin/edit/view roles.
  */
 import { describe, expect, it } from "vitest";
-import { INSTANCE_CLUSTER_ROLE, INSTANCE_RULES } from "../../../functions/cluster/role.ts";
+import { INSTANCE_CLUSTER_ROLE, INSTANCE_RULES } from "../../../functions/cluster/instance/role.ts";
 import { FUNCTIONS } from "../../../functions/server.ts";
 import { BUILDS, type BuildName, built, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
 import { CONTROLLER_OF, type HookFunction, hookEnv, notImplemented, resourceOfKind, runHooks } from "./hooks.ts";

@@ -8,8 +8,8 @@ import { join } from "node:path";
  * every Job valid for the API server and admitted under Pod Security "restricted".
  */
 import { describe, expect, it } from "vitest";
-import { patroniConfig } from "../../../functions/cluster/patroni.ts";
-import { buildInstanceStatefulSet, instancePodTemplate } from "../../../functions/cluster/statefulset.ts";
+import { buildInstanceStatefulSet, instancePodTemplate } from "../../../functions/cluster/instance/statefulset.ts";
+import { patroniConfig } from "../../../functions/cluster/patroni/config.ts";
 import {
   buildDcsResetJob,
   buildInstanceResetJob,

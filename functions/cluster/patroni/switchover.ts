@@ -1,0 +1,175 @@
+/**
+ * @module
+ * Switchover and failover on request (PGO's shape): with `spec.patroni.switchover.enabled`,
+ * a new value of the annotation `postgres.tusk.dev/trigger-switchover` runs one Job that asks
+ * Patroni's REST API for `/switchover` (from the current leader to `targetInstance`, or to any
+ * healthy replica) or `/failover` (to `targetInstance`, which type Failover requires).
+ *
+ * The same value never fires twice: the Job is named by the value alone
+ * (objects/job.ts `triggeredSwitchoverJobName`), and while the annotation keeps that value the hook
+ * returns the observed Job unchanged, finished or not. Whether a value has fired is read from
+ * that observed Job, never remembered elsewhere. When the target already leads, the value is
+ * recorded by a suspended Job that never runs a pod, so it cannot fire later, after some
+ * other failover, by surprise.
+ *
+ * A value that cannot run yet (the leader not ready, the target not ready, a rolling update's
+ * own switchover under way) waits and fires once it can; an unknown target, or the feature
+ * disabled, is reported and fires nothing until the spec changes.
+ */
+import type { V1Job } from "@kubernetes/client-node";
+import type { Condition } from "../../../shared/api/kube.ts";
+import type { ClusterModel } from "../../../shared/cluster/model.ts";
+import { ANNOTATION } from "../../../shared/labels.ts";
+import type { ObjectMap } from "../../../shared/metacontroller.ts";
+import { asDesired, jobState, type ObservedPod, observedChildren } from "../observe/observed.ts";
+import type { JobReport } from "../status.ts";
+import { LEADER_ROLE } from "./config.ts";
+import { buildSwitchoverJob, triggeredSwitchoverJobName } from "./jobs.ts";
+
+export const SWITCHOVER_CONDITION = "Switchover";
+
+/** A request runs once; a refused one fails fast instead of retrying for minutes. */
+const TRIGGER_BACKOFF_LIMIT = 2;
+
+export interface TriggerInput {
+  model: ClusterModel;
+  annotations: Record<string, string> | undefined;
+  children: ObjectMap;
+  pods: Map<string, ObservedPod>;
+  /** A rolling update is moving the leader itself in this sync. */
+  rollingSwitchover: boolean;
+}
+
+export interface TriggerOutcome {
+  /** The trigger's Job: as observed once it exists. */
+  children: object[];
+  /** For the Progressing condition while the Job runs. */
+  jobs: JobReport[];
+  conditions: Condition[];
+}
+
+const NOTHING: TriggerOutcome = { children: [], jobs: [], conditions: [] };
+
+function condition(model: ClusterModel, status: Condition["status"], reason: string, message: string): Condition {
+  return {
+    type: SWITCHOVER_CONDITION,
+    status,
+    reason,
+    message,
+    ...(model.generation !== undefined ? { observedGeneration: model.generation } : {}),
+  };
+}
+
+/** targetInstance names an instance (`<cluster>-<set>-<n>`) or its pod (`...-0`, Patroni's member name). */
+function targetPod(model: ClusterModel, target: string | undefined): string | undefined {
+  if (target === undefined) return undefined;
+  return model.instances.find((i) => i.name === target || i.pod === target)?.pod;
+}
+
+function suspended(job: V1Job): V1Job {
+  return { ...job, spec: { ...job.spec!, suspend: true } };
+}
+
+export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
+  const { model, pods } = input;
+  const id = input.annotations?.[ANNOTATION.switchoverTrigger];
+  if (id === undefined || id === "") return NOTHING;
+  const settings = model.spec.patroni?.switchover;
+  const type = settings?.type ?? "Switchover";
+  const what = `${type.toLowerCase()} ${JSON.stringify(id)}`;
+  if (!settings?.enabled)
+    return {
+      ...NOTHING,
+      conditions: [
+        condition(
+          model,
+          "False",
+          "Disabled",
+          `${ANNOTATION.switchoverTrigger} is ${JSON.stringify(id)}, but spec.patroni.switchover.enabled is not true: nothing was done`,
+        ),
+      ],
+    };
+
+  const name = triggeredSwitchoverJobName(model, id);
+  const state = jobState(input.children, name);
+  const observed = observedChildren(input.children, "Job")[name];
+  if (observed) {
+    const skipped = (observed.spec as { suspend?: boolean } | undefined)?.suspend === true;
+    const outcome: Record<typeof state, [Condition["status"], string, string]> = {
+      absent: ["Unknown", "Pending", `${what} is about to start`],
+      running: ["Unknown", "Running", `${what} is running (Job ${name})`],
+      succeeded: ["True", "Succeeded", `${what} succeeded (Job ${name})`],
+      failed: [
+        "False",
+        "Failed",
+        `${what} failed: Patroni refused or could not be reached (kubectl logs job/${name}); set a new value to try again`,
+      ],
+    };
+    const [status, reason, message] = skipped
+      ? (["True", "AlreadyLeader", `${what}: the target already led when it was asked for; nothing was done`] as const)
+      : outcome[state];
+    return {
+      children: [asDesired(observed)],
+      jobs: state === "running" && !skipped ? [{ name, what, state }] : [],
+      conditions: [condition(model, status, reason, message)],
+    };
+  }
+
+  const waiting = (message: string): TriggerOutcome => ({
+    ...NOTHING,
+    conditions: [condition(model, "False", "Waiting", `${what} waits: ${message}`)],
+  });
+  const target = targetPod(model, settings.targetInstance);
+  if (settings.targetInstance !== undefined && target === undefined)
+    return {
+      ...NOTHING,
+      conditions: [
+        condition(
+          model,
+          "False",
+          "InvalidTarget",
+          `spec.patroni.switchover.targetInstance ${JSON.stringify(settings.targetInstance)} is not an instance of this cluster (${model.instances.map((i) => i.name).join(", ")})`,
+        ),
+      ],
+    };
+  if (type === "Failover" && target === undefined)
+    return {
+      ...NOTHING,
+      conditions: [
+        condition(model, "False", "InvalidTarget", "type Failover needs spec.patroni.switchover.targetInstance"),
+      ],
+    };
+  if (model.shutdown) return waiting("the cluster is shut down");
+  if (input.rollingSwitchover) return waiting("a rolling update is moving the leader");
+
+  const leader = [...pods.values()].find((p) => p.role === LEADER_ROLE && !p.terminating);
+  const targetState = target ? pods.get(target) : undefined;
+  if (target !== undefined && targetState?.ready !== true) return waiting(`the target ${target} is not ready`);
+  const trigger = { id, type };
+
+  if (type === "Failover") {
+    const job = buildSwitchoverJob(model, leader?.name, target, trigger);
+    return start(model, job, what, leader?.name === target);
+  }
+  if (!leader?.ready) return waiting("the leader is not ready");
+  if (target === undefined && ![...pods.values()].some((p) => p.ready && p.role !== LEADER_ROLE))
+    return waiting("no ready replica to switch over to");
+  const job = buildSwitchoverJob(model, leader.name, target, trigger);
+  return start(model, job, what, leader.name === target);
+}
+
+function start(model: ClusterModel, job: V1Job, what: string, alreadyLeads: boolean): TriggerOutcome {
+  const limited: V1Job = { ...job, spec: { ...job.spec!, backoffLimit: TRIGGER_BACKOFF_LIMIT } };
+  const name = job.metadata!.name!;
+  if (alreadyLeads)
+    return {
+      children: [suspended(limited)],
+      jobs: [],
+      conditions: [condition(model, "True", "AlreadyLeader", `${what}: the target already leads; nothing was done`)],
+    };
+  return {
+    children: [limited],
+    jobs: [{ name, what, state: "absent" }],
+    conditions: [condition(model, "Unknown", "Pending", `${what} starts (Job ${name})`)],
+  };
+}
