@@ -320,7 +320,9 @@ export const PgBackRestRepoStatus = z.object({
       oldest: BackupRefStatus.optional(),
     })
     .optional()
-    .meta({ description: "How many backup sets the repository holds, and the latest, latest full and oldest usable one." }),
+    .meta({
+      description: "How many backup sets the repository holds, and the latest, latest full and oldest usable one.",
+    }),
   recoverability: z
     .object({ earliest: z.string(), latest: z.string(), latestFrom: z.enum(["backup", "wal"]) })
     .optional()
@@ -347,7 +349,10 @@ export const PostgresClusterStatus = z.looseObject({
   pgbackrest: z
     .looseObject({ repos: z.array(PgBackRestRepoStatus).optional() })
     .optional()
-    .meta({ description: "The S3 repositories as read from their buckets (backup.info) when the cluster is synced, at most once a minute each." }),
+    .meta({
+      description:
+        "The S3 repositories as read from their buckets (backup.info) when the cluster is synced, at most once a minute each.",
+    }),
   conditions: Conditions.optional(),
 });
 export type PostgresClusterStatus = z.infer<typeof PostgresClusterStatus>;

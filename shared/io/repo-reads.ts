@@ -14,7 +14,13 @@
  */
 import { type ReadablePlan, readKey, type S3Access, type S3ReadPlan } from "../pgbackrest/repo-access.ts";
 import { type RepoStatus, readRepoStatus } from "../pgbackrest/repo-read.ts";
-import { boundedMessage, canonicalJson, publishedRepo, type RepoRead, type RepoReads } from "../pgbackrest/repo-summary.ts";
+import {
+  boundedMessage,
+  canonicalJson,
+  publishedRepo,
+  type RepoRead,
+  type RepoReads,
+} from "../pgbackrest/repo-summary.ts";
 import { createRepoStatusCache, type RepoStatusCache } from "./repo-status-cache.ts";
 import { type ClosableRepoObjectReader, type S3RepoOptions, s3ObjectReader } from "./s3-repository.ts";
 
@@ -97,11 +103,15 @@ export function createRepoReader(options: RepoReaderOptions = {}): RepoReader {
       const entries = await Promise.all(
         readable.map(async (plan): Promise<[string, RepoRead]> => {
           const key = readKey(cluster.namespace, cluster.name, plan);
-          const load = (signal: AbortSignal) => readS3Repo(plan, { signal, ...(options.open ? { open: options.open } : {}) });
+          const load = (signal: AbortSignal) =>
+            readS3Repo(plan, { signal, ...(options.open ? { open: options.open } : {}) });
           const before = cache.peek(key);
           const differs = !sameJson(published(plan.repoName), publishedRepo(plan.repoName, before?.status));
           const got = await cache.get(key, load, { waitMs, refresh: differs });
-          return [plan.repoName, { ...(got ? { status: got.status } : {}), pending: got === undefined || got.refreshing }];
+          return [
+            plan.repoName,
+            { ...(got ? { status: got.status } : {}), pending: got === undefined || got.refreshing },
+          ];
         }),
       );
       return Object.fromEntries(entries);

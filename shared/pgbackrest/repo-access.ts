@@ -96,7 +96,7 @@ export type SourceLookup = (kind: SourceKind, name: string) => StoredSource | un
 
 const decoder = new TextDecoder();
 
-function valueOf(kind: SourceKind, object: StoredSource, key: string): string | undefined {
+function sourceValue(kind: SourceKind, object: StoredSource, key: string): string | undefined {
   if (kind === "Secret") {
     const raw = object.data?.[key];
     const bytes = typeof raw === "string" ? fromBase64(raw) : undefined;
@@ -129,7 +129,7 @@ export function projectedFiles(sources: readonly ConfigurationSource[], lookup: 
     const keys = [...Object.keys(object.data ?? {}), ...Object.keys(object.binaryData ?? {})];
     const items = source.items ?? keys.map((key) => ({ key, path: key }));
     for (const item of items) {
-      const value = valueOf(source.kind, object, item.key);
+      const value = sourceValue(source.kind, object, item.key);
       if (value !== undefined) files[item.path] = value;
     }
   }

@@ -68,7 +68,12 @@ export function boundedMessage(text: string): string {
   return one.length > MAX_MESSAGE ? `${one.slice(0, MAX_MESSAGE - 1)}…` : one;
 }
 
-const ref = (b: BackupSet): BackupRef => ({ label: b.label, type: b.type, startTime: b.startTime, stopTime: b.stopTime });
+const ref = (b: BackupSet): BackupRef => ({
+  label: b.label,
+  type: b.type,
+  startTime: b.startTime,
+  stopTime: b.stopTime,
+});
 
 /** Counts and the notable backups; `backups` oldest first, as the reader returns them. */
 export function summarizeBackups(backups: readonly BackupSet[]): RepoBackupsSummary {
@@ -117,7 +122,9 @@ export function unreadableRepo(name: string, problem: string): PublishedRepo {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }

@@ -18,7 +18,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresClusterSpec } from "../../shared/api/postgres-cluster.ts";
 import { createRepoStatusCache } from "../../shared/io/repo-status-cache.ts";
-import { readRepoStatus, s3ObjectReader } from "../../shared/io/s3-repository.ts";
+import { s3ObjectReader } from "../../shared/io/s3-repository.ts";
 import {
   archivePushCommand,
   backupCommand,
@@ -39,6 +39,7 @@ import {
   type PgBackRestLayout,
   type PgBackRestRole,
 } from "../../shared/pgbackrest/layout.ts";
+import { readRepoStatus } from "../../shared/pgbackrest/repo-read.ts";
 import { s3CredentialsFromConfFiles } from "../../shared/pgbackrest/repos.ts";
 
 const run = promisify(execFile);
@@ -530,13 +531,13 @@ describe.skipIf(reason !== undefined)(
         ca: s3Ca,
       });
       const load = (signal: AbortSignal) => readRepoStatus(reader, { repoPath: repoPath(spec, repo2), signal });
-      expect(cache.get("repo2", load)).toBeUndefined();
+      expect(await cache.get("repo2", load)).toBeUndefined();
       await cache.settled();
-      const first = cache.get("repo2", load);
+      const first = await cache.get("repo2", load);
       expect(first?.status).toMatchObject({ reachable: true, stanzaExists: true });
       expect(first?.checkedAt).toBe(clock);
       clock += 1000;
-      expect(cache.get("repo2", load)?.refreshing).toBe(false);
+      expect((await cache.get("repo2", load))?.refreshing).toBe(false);
     });
 
     it("expires one backup set with the expire Job's command", async () => {

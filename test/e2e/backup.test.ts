@@ -7,12 +7,13 @@
  * Job's termination message) and the S3 reader (real `backup.info` in the bucket) are exercised.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { s3RepoTargets } from "../../functions/backup/repo-status.ts";
 import { PostgresClusterSpec } from "../../shared/api/postgres-cluster.ts";
-import { readRepoStatus, s3ObjectReader } from "../../shared/io/s3-repository.ts";
+import { s3ObjectReader } from "../../shared/io/s3-repository.ts";
 import { names } from "../../shared/names.ts";
 import { infoArgs } from "../../shared/pgbackrest/commands.ts";
 import { parsePgBackRestInfo } from "../../shared/pgbackrest/info.ts";
+import { s3RepoTargets } from "../../shared/pgbackrest/repo-access.ts";
+import { readRepoStatus } from "../../shared/pgbackrest/repo-read.ts";
 import { E2ECluster } from "./lib/cluster.ts";
 import { type Etcd, startEtcd } from "./lib/etcd.ts";
 import { sql } from "./lib/pg.ts";

@@ -117,7 +117,9 @@ export function withRepoStatus(request: SyncRequest, response: SyncResponse, rea
   const plans = repoReadPlan(request);
   if (plans.length === 0 || response.status.phase === "Invalid") return response;
   const repos = plans.map((plan) =>
-    "problem" in plan ? unreadableRepo(plan.repoName, plan.problem) : publishedRepo(plan.repoName, reads[plan.repoName]?.status),
+    "problem" in plan
+      ? unreadableRepo(plan.repoName, plan.problem)
+      : publishedRepo(plan.repoName, reads[plan.repoName]?.status),
   );
   const pending = plans.some((p) => !("problem" in p) && (reads[p.repoName]?.pending ?? true));
   const stops = repos.flatMap((r) => (r.backups?.latest ? [r.backups.latest.stopTime] : [])).sort();

@@ -85,7 +85,10 @@ const readable = (res: SyncResponse) =>
 describe("the credentials come from Metacontroller, as related objects", () => {
   it("customize asks for the Secrets and ConfigMaps of configuration when there is an S3 repo", () => {
     const parent = s3Cluster();
-    parent.spec.backups.pgbackrest.configuration.push({ configMap: { name: "tuning" } }, { secret: { name: "a-second" } });
+    parent.spec.backups.pgbackrest.configuration.push(
+      { configMap: { name: "tuning" } },
+      { secret: { name: "a-second" } },
+    );
     const rules = customizeCluster(CustomizeRequest.parse({ parent })).relatedResources;
     expect(rules.filter((r) => r.resource === "secrets" || r.resource === "configmaps")).toEqual([
       { apiVersion: "v1", resource: "secrets", names: ["a-second", "hippo-s3"] },
@@ -110,10 +113,18 @@ describe("the credentials come from Metacontroller, as related objects", () => {
     const [plan] = repoReadPlan(request(s3Cluster(), {}, credentialsSecret()));
     expect(plan).toMatchObject({
       repoName: "repo1",
-      target: { bucket: "backups", endpoint: "minio.minio.svc:9000", forcePathStyle: true, repoPath: "/pgbackrest/repo1" },
+      target: {
+        bucket: "backups",
+        endpoint: "minio.minio.svc:9000",
+        forcePathStyle: true,
+        repoPath: "/pgbackrest/repo1",
+      },
       access: { credentials: { accessKeyId: "AKIAEXAMPLE", secretAccessKey: SECRET }, ca: CA, verifyTls: true },
     });
-    expect(repoReadPlan(request(s3Cluster(), {}, {}))[0]).toMatchObject({ repoName: "repo1", problem: expect.any(String) });
+    expect(repoReadPlan(request(s3Cluster(), {}, {}))[0]).toMatchObject({
+      repoName: "repo1",
+      problem: expect.any(String),
+    });
   });
 });
 
@@ -169,11 +180,17 @@ describe("withRepoStatus", () => {
   it("while the first read runs: Reading, RepoReadable Unknown, and a re-sync soon", async () => {
     const req = request(s3Cluster(), {}, credentialsSecret());
     const base = await syncCluster(req, seededDeps());
-    expect(withRepoStatus(req, { ...base, resyncAfterSeconds: 30 }, { repo1: { pending: true } }).resyncAfterSeconds).toBe(10);
-    expect(withRepoStatus(req, { ...base, resyncAfterSeconds: 5 }, { repo1: { pending: true } }).resyncAfterSeconds).toBe(5);
+    expect(
+      withRepoStatus(req, { ...base, resyncAfterSeconds: 30 }, { repo1: { pending: true } }).resyncAfterSeconds,
+    ).toBe(10);
+    expect(
+      withRepoStatus(req, { ...base, resyncAfterSeconds: 5 }, { repo1: { pending: true } }).resyncAfterSeconds,
+    ).toBe(5);
     const { resyncAfterSeconds: _, ...noResync } = base;
     expect(withRepoStatus(req, noResync, { repo1: { pending: true } }).resyncAfterSeconds).toBe(10);
-    expect(withRepoStatus(req, noResync, { repo1: { status: read([FULL]), pending: false } }).resyncAfterSeconds).toBeUndefined();
+    expect(
+      withRepoStatus(req, noResync, { repo1: { status: read([FULL]), pending: false } }).resyncAfterSeconds,
+    ).toBeUndefined();
     const res = await answer(s3Cluster(), { repo1: { pending: true } });
     expect(repoStatus(res)).toEqual([
       { name: "repo1", state: "Reading", message: "reading the repository's backup.info" },
@@ -188,7 +205,10 @@ describe("withRepoStatus", () => {
   it("a failed read is a message on that repo and RepoReadable=False, never an error answer", async () => {
     const res = await answer(s3Cluster(), {
       repo1: {
-        status: { reachable: false, error: "InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. (HTTP 403)" },
+        status: {
+          reachable: false,
+          error: "InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. (HTTP 403)",
+        },
         pending: false,
       },
     });
@@ -202,7 +222,8 @@ describe("withRepoStatus", () => {
     expect(readable(res)).toMatchObject({
       status: "False",
       reason: "ReadFailed",
-      message: "repo1: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. (HTTP 403)",
+      message:
+        "repo1: InvalidAccessKeyId: The AWS Access Key Id you provided does not exist in our records. (HTTP 403)",
     });
     expect((res.status as Json).phase).not.toBe("Invalid");
   });
@@ -248,7 +269,11 @@ describe("withRepoStatus", () => {
     expect(JSON.stringify(withRepoStatus(req, base, JSON.parse(JSON.stringify(reads))))).toBe(JSON.stringify(first));
     expect(first.children).toBe(base.children);
     // Metacontroller writes the status; the next request carries it (keys sorted by the API server)
-    const fedBack = request({ ...s3Cluster(), status: JSON.parse(JSON.stringify(first.status)) }, {}, credentialsSecret());
+    const fedBack = request(
+      { ...s3Cluster(), status: JSON.parse(JSON.stringify(first.status)) },
+      {},
+      credentialsSecret(),
+    );
     const again = withRepoStatus(fedBack, await syncCluster(fedBack, seededDeps()), reads);
     expect(again.status).toEqual(first.status);
     expect((again.status as Json).conditions.filter((c: Json) => c.type === REPO_READABLE_CONDITION)).toHaveLength(1);
@@ -304,7 +329,10 @@ describe("the adapter (app.ts): it reads, the core reports", () => {
         close: () => {},
       }),
     });
-    const { code, json } = await post(createClusterApp(seededDeps(), {}, reader), request(s3Cluster(), {}, credentialsSecret()));
+    const { code, json } = await post(
+      createClusterApp(seededDeps(), {}, reader),
+      request(s3Cluster(), {}, credentialsSecret()),
+    );
     expect(code).toBe(200);
     expect(json.status.pgbackrest.repos[0]).toEqual({
       name: "repo1",

@@ -10,8 +10,8 @@ import type { S3RepoOptions } from "../../../shared/io/s3-repository.ts";
 import { planS3Reads, type ReadablePlan, type S3ReadPlan } from "../../../shared/pgbackrest/repo-access.ts";
 import type { RepoStatus } from "../../../shared/pgbackrest/repo-read.ts";
 import { publishedRepo } from "../../../shared/pgbackrest/repo-summary.ts";
-import { SCENARIOS } from "../pgbackrest/scenarios.ts";
 import { bucket, REPO } from "../pgbackrest/repo-fixtures.ts";
+import { SCENARIOS } from "../pgbackrest/scenarios.ts";
 
 const ok: RepoStatus = { reachable: true, stanzaExists: true, backups: [] };
 

@@ -11,9 +11,9 @@ import {
   projectedFiles,
   type ReadablePlan,
   readKey,
-  s3RepoTargets,
   type SourceLookup,
   type StoredSource,
+  s3RepoTargets,
 } from "../../../shared/pgbackrest/repo-access.ts";
 import { SCENARIOS } from "./scenarios.ts";
 
@@ -86,7 +86,10 @@ describe("the user's configuration projections", () => {
       sources,
       objects({
         "Secret/creds": { data: { "s3.conf": b64(S3_CONF), "ca.crt": b64(CA), unused: b64("x") } },
-        "ConfigMap/opts": { data: { "tuning.conf": "[global]\nprocess-max=2\n" }, binaryData: { "bin.conf": b64("b") } },
+        "ConfigMap/opts": {
+          data: { "tuning.conf": "[global]\nprocess-max=2\n" },
+          binaryData: { "bin.conf": b64("b") },
+        },
       }),
     );
     expect(out.files).toEqual({
@@ -158,9 +161,12 @@ describe("planS3Reads", () => {
 });
 
 describe("readKey", () => {
-  const plan = planS3Reads(minio, objects({
-    "Secret/minio-creds": { data: { "s3.conf": b64(S3_CONF), "ca.crt": b64(CA) } },
-  }))[0] as ReadablePlan;
+  const plan = planS3Reads(
+    minio,
+    objects({
+      "Secret/minio-creds": { data: { "s3.conf": b64(S3_CONF), "ca.crt": b64(CA) } },
+    }),
+  )[0] as ReadablePlan;
 
   it("changes with the credentials and the CA, and never contains the secret", () => {
     const a = readKey("db", "hippo", plan);
@@ -171,7 +177,9 @@ describe("readKey", () => {
     const otherCa = readKey("db", "hippo", { ...plan, access: { ...plan.access, ca: "other" } });
     expect(new Set([a, rotated, otherCa]).size).toBe(3);
     expect(a).not.toContain("very-secret-value");
-    expect(a).toMatch(/^db\/hippo\/repo2@https:\/\/minio\.minio\.svc:9000\/backups\/\/pgbackrest\/repo2@minio\/path#[0-9a-f]{16}$/);
+    expect(a).toMatch(
+      /^db\/hippo\/repo2@https:\/\/minio\.minio\.svc:9000\/backups\/\/pgbackrest\/repo2@minio\/path#[0-9a-f]{16}$/,
+    );
     expect(readKey("db", "other", plan)).not.toBe(a);
   });
 });

@@ -52,4 +52,3 @@ export const REPO = {
   },
   [`${ROOT}archive/db/15-1/0000000100000000/../x`]: {},
 };
-

@@ -77,10 +77,9 @@ describe("readRepoStatus", () => {
   });
 
   it("says an encrypted repository cannot be read without its passphrase", async () => {
-    const status = await readRepoStatus(
-      bucket({ "r/backup/db/backup.info": { text: "Salted__\u0001\u0002binary" } }),
-      { repoPath: "/r" },
-    );
+    const status = await readRepoStatus(bucket({ "r/backup/db/backup.info": { text: "Salted__\u0001\u0002binary" } }), {
+      repoPath: "/r",
+    });
     expect(status).toEqual({
       reachable: false,
       error:
