@@ -318,10 +318,15 @@ export const PgBackRestRepoStatus = z.object({
       latest: BackupRefStatus.optional(),
       latestFull: BackupRefStatus.optional(),
       oldest: BackupRefStatus.optional(),
+      labels: z.array(z.string()).max(50).optional().meta({
+        description:
+          "The labels of the usable backup sets, oldest first; only the newest 50 when there are more (then the first is not oldest.label).",
+      }),
     })
     .optional()
     .meta({
-      description: "How many backup sets the repository holds, and the latest, latest full and oldest usable one.",
+      description:
+        "How many backup sets the repository holds, the latest, latest full and oldest usable one, and their labels (what a PostgresRestore's backupSet may name).",
     }),
   recoverability: z
     .object({ earliest: z.string(), latest: z.string(), latestFrom: z.enum(["backup", "wal"]) })
@@ -330,7 +335,7 @@ export const PgBackRestRepoStatus = z.object({
       description:
         "earliest: the end of the oldest usable backup, the first point a restore reaches; latest: the end of the newest backup (archived WAL usually reaches further).",
     }),
-  message: z.string().optional(),
+  message: z.string().max(300).optional(),
 });
 
 export const PostgresClusterStatus = z.looseObject({
@@ -347,7 +352,7 @@ export const PostgresClusterStatus = z.looseObject({
     .optional()
     .meta({ description: "When the newest backup read from an S3 repository finished (RFC 3339)." }),
   pgbackrest: z
-    .looseObject({ repos: z.array(PgBackRestRepoStatus).optional() })
+    .looseObject({ repos: z.array(PgBackRestRepoStatus).max(4).optional() })
     .optional()
     .meta({
       description:

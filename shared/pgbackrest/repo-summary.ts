@@ -41,7 +41,16 @@ export interface RepoBackupsSummary {
   latestFull?: BackupRef;
   /** The oldest usable backup: the earliest point a restore reaches is its stopTime. */
   oldest?: BackupRef;
+  /**
+   * The usable sets' labels, oldest first, at most `MAX_LABELS` (the newest): what lets the
+   * restore hook refuse a `backupSet` the repository does not hold. The list is complete when
+   * it starts with `oldest.label`.
+   */
+  labels?: string[];
 }
+
+/** Labels kept in the status: a repository with a long retention would otherwise grow it without end. */
+export const MAX_LABELS = 50;
 
 /**
  * - `Read`: the repository was read; `backups` and `recoverability` describe it.
@@ -90,6 +99,7 @@ export function summarizeBackups(backups: readonly BackupSet[]): RepoBackupsSumm
     ...(latest ? { latest: ref(latest) } : {}),
     ...(latestFull ? { latestFull: ref(latestFull) } : {}),
     ...(oldest ? { oldest: ref(oldest) } : {}),
+    ...(usable.length ? { labels: usable.slice(-MAX_LABELS).map((b) => b.label) } : {}),
   };
 }
 

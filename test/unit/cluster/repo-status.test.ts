@@ -14,11 +14,12 @@ import {
   withRepoStatus,
 } from "../../../functions/cluster/pgbackrest/repo-status.ts";
 import { syncCluster } from "../../../functions/cluster/sync.ts";
+import { PostgresClusterStatus } from "../../../shared/api/postgres-cluster.ts";
 import { createRepoReader } from "../../../shared/io/repo-reads.ts";
 import { CustomizeRequest, type SyncRequest, type SyncResponse } from "../../../shared/metacontroller.ts";
 import type { BackupSet } from "../../../shared/pgbackrest/info.ts";
 import type { RepoStatus } from "../../../shared/pgbackrest/repo-read.ts";
-import type { RepoReads } from "../../../shared/pgbackrest/repo-summary.ts";
+import { MAX_LABELS, type RepoReads } from "../../../shared/pgbackrest/repo-summary.ts";
 import { bucket, REPO } from "../pgbackrest/repo-fixtures.ts";
 import { cluster, type Json, request, seededDeps, volume } from "./fixtures.ts";
 
@@ -143,6 +144,7 @@ describe("withRepoStatus", () => {
           latest: { label: INCR.label, type: "incr", startTime: INCR.startTime, stopTime: INCR.stopTime },
           latestFull: { label: FULL.label, type: "full", startTime: FULL.startTime, stopTime: FULL.stopTime },
           oldest: { label: FULL.label, type: "full", startTime: FULL.startTime, stopTime: FULL.stopTime },
+          labels: [FULL.label, INCR.label],
         },
         recoverability: { earliest: FULL.stopTime, latest: INCR.stopTime, latestFrom: "backup" },
       },
@@ -160,21 +162,27 @@ describe("withRepoStatus", () => {
     expect(res.resyncAfterSeconds).toBe(plain.resyncAfterSeconds);
   });
 
-  it("stays bounded with many backups: counts, never a list", async () => {
+  it("stays bounded with many backups: counts and only the newest labels", async () => {
     const many = Array.from({ length: 500 }, (_, i) => {
       const t = new Date(Date.UTC(2026, 0, 1) + i * 3_600_000).toISOString().replace(".000Z", "Z");
       return set(`L${String(i).padStart(4, "0")}`, i % 7 === 0 ? "full" : "incr", t, t);
     });
     const res = await answer(s3Cluster(), { repo1: { status: read(many), pending: false } });
     const repo = repoStatus(res)[0];
-    expect(repo.backups).toMatchObject({ count: 500, full: 72, incremental: 428 });
-    expect(JSON.stringify(repo).length).toBeLessThan(1000);
+    expect(repo.backups).toMatchObject({ count: 500, full: 72, incremental: 428, oldest: { label: "L0000" } });
+    expect(repo.backups.labels).toHaveLength(MAX_LABELS);
+    expect(repo.backups.labels[0]).toBe("L0450");
+    expect(repo.backups.labels.at(-1)).toBe("L0499");
+    expect(JSON.stringify(repo).length).toBeLessThan(1000 + MAX_LABELS * 10);
+    // the CRD enforces the same bound: a status over it would be refused by the API server
+    expect(PostgresClusterStatus.safeParse(res.status).success).toBe(true);
   });
 
   it("leaves backup sets pgBackRest marked as failed out of latest and oldest", async () => {
     const broken = { ...set("20260301-120000F", "full", "2026-03-01T12:00:00Z", "2026-03-01T12:03:00Z"), error: true };
     const res = await answer(s3Cluster(), { repo1: { status: read([FULL, broken]), pending: false } });
     expect(repoStatus(res)[0].backups).toMatchObject({ count: 2, full: 2, latest: { label: FULL.label } });
+    expect(repoStatus(res)[0].backups.labels).toEqual([FULL.label]);
   });
 
   it("while the first read runs: Reading, RepoReadable Unknown, and a re-sync soon", async () => {
