@@ -6,7 +6,8 @@
  * - Pending: the spec, the cluster, the repository, the backup set and the recoverability window
  *   are checked (against what the cluster publishes of the repository, read from its bucket).
  *   A restore that cannot work is Failed at once, with the reason and no Job, and the cluster is
- *   never stopped for it. An older restore of the same cluster still running makes this one
+ *   never stopped for it; one that a newer read of the bucket could allow (a backup that finished
+ *   since) waits in Pending. An older restore of the same cluster still running makes this one
  *   fail (one restore at a time; create it again later).
  * - ScalingDown: the cluster's restore gate (functions/cluster/restore/gate.ts) scales every
  *   instance to zero once the restore is past Pending. The restore waits until the cluster's
@@ -261,7 +262,7 @@ function advance(ctx: Context, clusterName: string, plan: RestorePlan, base: Res
 interface Refusal {
   reason: string;
   message: string;
-  /** Wait instead of failing (an older restore is being cancelled). */
+  /** Wait instead of failing (an older restore is being cancelled, a backup not read yet). */
   wait?: boolean;
 }
 
@@ -298,7 +299,8 @@ function refuse(
     };
   const published = publishedRepo(cluster.status, ctx.ref.repoName);
   const where = `status.pgbackrest.repos of PostgresCluster ${clusterName}, as last read from the bucket`;
-  return repoProblem(plan, ctx.ref.repoName, published, where);
+  const problem = repoProblem(plan, ctx.ref.repoName, published, where);
+  return problem && { reason: problem.reason, message: problem.message, ...(problem.wait ? { wait: true } : {}) };
 }
 
 /** Instances whose data is cleared: every other instance of the spec whose data volume exists. */

@@ -232,8 +232,13 @@ export interface PublishedRepoView {
 }
 
 export interface RepoProblem {
-  reason: "NoBackup" | "BackupSetNotFound" | "OutsideRecoverabilityWindow";
+  reason: "NoBackupYet" | "BackupSetNotSeen" | "BackupSetNotFound" | "OutsideRecoverabilityWindow";
   message: string;
+  /**
+   * What a newer read of the bucket could change (a backup that finished after the cluster's
+   * last read): the restore waits for the cluster's status instead of failing.
+   */
+  wait?: boolean;
 }
 
 /** `20260301-010000F_20260302-070000I` => `20260302-070000`: when the set itself was taken. */
@@ -248,12 +253,16 @@ function someLabels(labels: readonly string[]): string {
 }
 
 /**
- * Why the repository as last read cannot serve the plan, or undefined: it holds no backup, the
- * `backupSet` is not among its sets, or a time target is outside its window. What it holds is
- * judged only when it was read (`Read`, `NoStanza`); one being read, unreadable or never
- * published says nothing, and pgBackRest decides. A label list cut to the newest sets proves a
- * set absent only outside the range from the oldest to the newest set. `where` names the
- * published status, for the message.
+ * Why the repository as last read cannot serve the plan, or undefined. What it holds is judged
+ * only when it was read (`Read`, `NoStanza`); one being read, unreadable or never published says
+ * nothing, and pgBackRest decides.
+ *
+ * The cluster reads its buckets at most once a minute, so the status may miss a backup that just
+ * finished: a repository without a backup, or a `backupSet` newer than its newest, is waited for
+ * (`wait`). What a newer read cannot change is refused: a set older than the oldest (expired) or
+ * missing from a complete list of labels, and a time target before the end of the oldest backup.
+ * A label list cut to the newest sets proves nothing between the oldest and its first label.
+ * `where` names the published status, for the message.
  */
 export function repoProblem(
   plan: RestorePlan,
@@ -267,25 +276,29 @@ export function repoProblem(
   const labels = backups.labels ?? [];
   if (read && (repo.state === "NoStanza" || !backups.latest))
     return {
-      reason: "NoBackup",
-      message: `spec.repoName: ${repoName} holds no usable backup yet (${where}); take one first (tusk backup), then create the PostgresRestore again`,
+      reason: "NoBackupYet",
+      message: `spec.repoName: ${repoName} holds no usable backup (${where}); waiting for one to show there (tusk backup takes one)`,
+      wait: true,
     };
   if (read && backups.latest && plan.set !== undefined && !labels.includes(plan.set)) {
     const complete = backups.oldest !== undefined && labels[0] === backups.oldest.label;
     const at = labelTime(plan.set);
     const first = backups.oldest ? labelTime(backups.oldest.label) : undefined;
     const last = labelTime(backups.latest.label);
-    const outside = at !== undefined && first !== undefined && last !== undefined && (at < first || at > last);
-    if (complete || outside) {
-      const expired = at !== undefined && first !== undefined && at < first;
+    if (at !== undefined && last !== undefined && at > last)
+      return {
+        reason: "BackupSetNotSeen",
+        message: `spec.backupSet: ${plan.set} is newer than ${repoName}'s newest set ${backups.latest.label} (${where}); waiting for the cluster's next read of the bucket to show it: delete this PostgresRestore if that set does not exist`,
+        wait: true,
+      };
+    const expired = at !== undefined && first !== undefined && at < first;
+    if (complete || expired)
       return {
         reason: "BackupSetNotFound",
         message:
           `spec.backupSet: ${repoName} holds no backup set ${plan.set}` +
-          `${expired ? " (older than its oldest set: expired by retention, or never there)" : ""}; it holds ${someLabels(labels)} (${where}).` +
-          ` A backup finished since then shows there at the cluster's next sync: create the PostgresRestore again`,
+          `${expired ? " (older than its oldest set: expired by retention, or never there)" : ""}; it holds ${someLabels(labels)} (${where})`,
       };
-    }
   }
   const outside = windowProblem(plan, repoName, repo.recoverability);
   if (outside) return { reason: "OutsideRecoverabilityWindow", message: outside };

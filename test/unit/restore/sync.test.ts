@@ -89,7 +89,7 @@ describe("Pending: checks before anything is stopped", () => {
     );
   });
 
-  it("a backup set the repository does not hold is refused up front, naming spec.backupSet", () => {
+  it("a backup set the repository does not hold is refused up front, naming spec.backupSet; a newer one waits", () => {
     const published = {
       name: "repo2",
       state: "Read",
@@ -124,9 +124,15 @@ describe("Pending: checks before anything is stopped", () => {
         pgbackrest: { repos: [{ name: "repo2", state: "NoStanza", backups: { count: 0 } }] },
       },
     });
+    // the status may predate a backup that just finished: wait for the cluster's next read
     const none = run({ cluster: empty, spec: { cluster: "hippo", repoName: "repo2" } });
-    expect(reason(none)).toBe("NoBackup");
-    expect(none.status.error).toMatch(/^spec\.repoName: /);
+    expect(none.status.phase).toBe("Pending");
+    expect(reason(none)).toBe("NoBackupYet");
+    expect(none.status.conditions[0].message).toMatch(/^spec\.repoName: /);
+    expect(none.children).toEqual([]);
+    const newer = run({ cluster, spec: { cluster: "hippo", repoName: "repo2", backupSet: "20260222-010000F" } });
+    expect(newer.status.phase).toBe("Pending");
+    expect(reason(newer)).toBe("BackupSetNotSeen");
 
     // a repository the cluster could not read says nothing: pgBackRest decides
     const unread = clusterObject({

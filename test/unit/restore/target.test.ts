@@ -188,21 +188,26 @@ describe("repoProblem: the repository as the cluster last read it", () => {
     );
   });
 
-  it("with only the newest labels published, refuses only outside the oldest..newest range", () => {
+  it("with only the newest labels published, refuses a set older than the oldest, not one in between", () => {
     // the list starts after the oldest set: a set between the two may exist
     const cut = read([F2, D2], {
       backups: { count: 40, oldest: { label: F1 }, latest: { label: D2 }, labels: [F2, D2] },
     });
     expect(repoProblem(plan({ backupSet: I1 }), "repo1", cut, where)).toBeUndefined();
     expect(repoProblem(plan({ backupSet: "20260101-010000F" }), "repo1", cut, where)?.reason).toBe("BackupSetNotFound");
-    expect(repoProblem(plan({ backupSet: "20260201-010000F" }), "repo1", cut, where)?.reason).toBe("BackupSetNotFound");
   });
 
-  it("refuses any restore from a repository without a backup", () => {
+  it("waits for a set newer than the newest read: a backup that finished since shows at the next read", () => {
+    const problem = repoProblem(plan({ backupSet: "20260201-010000F" }), "repo1", read([F1, I1, F2, D2]), where);
+    expect(problem).toMatchObject({ reason: "BackupSetNotSeen", wait: true });
+    expect(problem?.message).toMatch(/^spec\.backupSet: 20260201-010000F is newer than repo1's newest set /);
+  });
+
+  it("waits while the repository holds no backup (the status may predate the first)", () => {
     for (const repo of [read([]), { state: "NoStanza", backups: { count: 0 } }]) {
       const problem = repoProblem(plan({}), "repo1", repo, where);
-      expect(problem?.reason).toBe("NoBackup");
-      expect(problem?.message).toMatch(/^spec\.repoName: repo1 holds no usable backup yet/);
+      expect(problem).toMatchObject({ reason: "NoBackupYet", wait: true });
+      expect(problem?.message).toMatch(/^spec\.repoName: repo1 holds no usable backup/);
     }
   });
 
