@@ -10,7 +10,7 @@ import { createRepoReader, type RepoReader } from "../../shared/io/repo-reads.ts
 import { CustomizeRequest, SyncRequest } from "../../shared/metacontroller.ts";
 import { customizeCluster } from "./customize.ts";
 import { finalizeCluster } from "./finalize.ts";
-import { currentlyPublished, repoReadPlan, withRepoStatus } from "./pgbackrest/repo-status.ts";
+import { currentlyPublished, repoReadPlan, reposAwaitedByRestores, withRepoStatus } from "./pgbackrest/repo-status.ts";
 import { type ClusterDeps, type ClusterOptions, syncCluster } from "./sync.ts";
 
 export const runtimeDeps: ClusterDeps = {
@@ -43,6 +43,7 @@ export function createClusterApp(
       { namespace: request.parent.metadata.namespace ?? "default", name: request.parent.metadata.name },
       repoReadPlan(request),
       (repoName) => currentlyPublished(request, repoName),
+      reposAwaitedByRestores(request),
     );
     return c.json(withRepoStatus(request, await syncCluster(request, deps, options), reads));
   });

@@ -87,6 +87,8 @@ export interface RepoReader {
     cluster: { namespace: string; name: string },
     plans: readonly S3ReadPlan[],
     published: (repoName: string) => unknown,
+    /** Repos to read early (a restore waits for a newer read), as often as `minRefreshMs` allows. */
+    early?: readonly string[],
   ): Promise<RepoReads>;
   cache: RepoStatusCache;
 }
@@ -98,7 +100,7 @@ export function createRepoReader(options: RepoReaderOptions = {}): RepoReader {
   const waitMs = options.waitMs ?? 2_000;
   return {
     cache,
-    async read(cluster, plans, published) {
+    async read(cluster, plans, published, early = []) {
       const readable = plans.filter((p): p is ReadablePlan => "access" in p);
       const entries = await Promise.all(
         readable.map(async (plan): Promise<[string, RepoRead]> => {
@@ -107,7 +109,8 @@ export function createRepoReader(options: RepoReaderOptions = {}): RepoReader {
             readS3Repo(plan, { signal, ...(options.open ? { open: options.open } : {}) });
           const before = cache.peek(key);
           const differs = !sameJson(published(plan.repoName), publishedRepo(plan.repoName, before?.status));
-          const got = await cache.get(key, load, { waitMs, refresh: differs });
+          const refresh = differs || early.includes(plan.repoName);
+          const got = await cache.get(key, load, { waitMs, refresh });
           return [
             plan.repoName,
             { ...(got ? { status: got.status } : {}), pending: got === undefined || got.refreshing },

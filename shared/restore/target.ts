@@ -231,6 +231,12 @@ export interface PublishedRepoView {
   recoverability?: RecoverabilityWindow;
 }
 
+/**
+ * The reasons a restore waits for a newer read of its repository with: the cluster hook reads
+ * the bucket early when one of its restores says so (functions/cluster/pgbackrest/repo-status.ts).
+ */
+export const AWAITING_READ_REASONS: readonly string[] = ["NoBackupYet", "BackupSetNotSeen"];
+
 export interface RepoProblem {
   reason: "NoBackupYet" | "BackupSetNotSeen" | "BackupSetNotFound" | "OutsideRecoverabilityWindow";
   message: string;

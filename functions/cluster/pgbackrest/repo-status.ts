@@ -33,6 +33,7 @@ import {
   type RepoReads,
   unreadableRepo,
 } from "../../../shared/pgbackrest/repo-summary.ts";
+import { AWAITING_READ_REASONS } from "../../../shared/restore/target.ts";
 
 export const REPO_READABLE_CONDITION = "RepoReadable";
 
@@ -65,6 +66,28 @@ export function repoReadPlan(request: SyncRequest): S3ReadPlan[] {
   const spec = specOf(request.parent);
   if (!spec) return [];
   return planS3Reads(spec, (kind, name) => observedOf(request.related, kind, "v1")[name]);
+}
+
+/**
+ * The repos a PostgresRestore of this cluster waits to see read again (a backup that finished
+ * after the last read): the adapter reads them early instead of up to a minute later. The
+ * restore's own status change is what syncs the cluster, so a restore that waits for a set that
+ * never comes costs one early read, not a loop.
+ */
+export function reposAwaitedByRestores(request: SyncRequest): string[] {
+  const restores = observedOf<{
+    spec?: { cluster?: unknown; repoName?: unknown };
+    status?: { phase?: unknown; conditions?: { reason?: unknown }[] };
+  }>(request.related, "PostgresRestore", "postgres.tusk.dev/v1");
+  const awaited = Object.values(restores).flatMap((r) => {
+    const reason = Array.isArray(r?.status?.conditions) ? r.status.conditions[0]?.reason : undefined;
+    const waiting =
+      r?.status?.phase === "Pending" && typeof reason === "string" && AWAITING_READ_REASONS.includes(reason);
+    return waiting && r.spec?.cluster === request.parent.metadata.name && typeof r.spec.repoName === "string"
+      ? [r.spec.repoName]
+      : [];
+  });
+  return [...new Set(awaited)].sort();
 }
 
 /** The entry the parent's status holds for a repo now (compared by the adapter with its own reads). */

@@ -11,6 +11,7 @@ import {
   configurationRules,
   REPO_READABLE_CONDITION,
   repoReadPlan,
+  reposAwaitedByRestores,
   withRepoStatus,
 } from "../../../functions/cluster/pgbackrest/repo-status.ts";
 import { syncCluster } from "../../../functions/cluster/sync.ts";
@@ -126,6 +127,35 @@ describe("the credentials come from Metacontroller, as related objects", () => {
       repoName: "repo1",
       problem: expect.any(String),
     });
+  });
+});
+
+describe("reposAwaitedByRestores", () => {
+  const restore = (name: string, spec: Json, status: Json) => ({
+    apiVersion: "postgres.tusk.dev/v1",
+    kind: "PostgresRestore",
+    metadata: { name, namespace: "db" },
+    spec,
+    status,
+  });
+  const pending = (reason: string) => ({
+    phase: "Pending",
+    conditions: [{ type: "Restored", status: "Unknown", reason }],
+  });
+
+  it("names the repos a Pending restore of this cluster waits to see read again, and no others", () => {
+    const parent = s3Cluster();
+    const related = {
+      "PostgresRestore.postgres.tusk.dev/v1": {
+        a: restore("a", { cluster: parent.metadata.name, repoName: "repo1" }, pending("NoBackupYet")),
+        b: restore("b", { cluster: parent.metadata.name, repoName: "repo1" }, pending("BackupSetNotSeen")),
+        c: restore("c", { cluster: parent.metadata.name, repoName: "repo2" }, pending("StoppingCluster")),
+        d: restore("d", { cluster: "other", repoName: "repo3" }, pending("NoBackupYet")),
+        e: restore("e", { cluster: parent.metadata.name, repoName: "repo4" }, { phase: "Failed" }),
+      },
+    };
+    expect(reposAwaitedByRestores(request(parent, {}, related))).toEqual(["repo1"]);
+    expect(reposAwaitedByRestores(request(parent, {}, {}))).toEqual([]);
   });
 });
 

@@ -235,6 +235,24 @@ describe("createRepoReader (the reads handed to the core)", () => {
     expect(store.reads.length).toBeGreaterThan(gets);
   });
 
+  it("reads a repo early when a restore waits for it, as often as minRefreshMs allows", async () => {
+    let now = 0;
+    const { store, open } = counting();
+    const cache = createRepoStatusCache({ now: () => now, minRefreshMs: 5_000 });
+    const reader = createRepoReader({ open, waitMs: 1000, cache });
+    const first = await reader.read(cluster, [plan], () => undefined);
+    const published = () => publishedRepo("repo2", first.repo2?.status);
+    const gets = store.reads.length;
+    now += 1_000;
+    await reader.read(cluster, [plan], published, ["repo2"]);
+    expect(store.reads.length).toBe(gets);
+    now += 5_000;
+    await reader.read(cluster, [plan], published, ["repo9"]);
+    expect(store.reads.length).toBe(gets);
+    await reader.read(cluster, [plan], published, ["repo2"]);
+    expect(store.reads.length).toBeGreaterThan(gets);
+  });
+
   it("says a read is pending when the bucket is slower than the wait, and hands its result later", async () => {
     let release: () => void = () => {};
     const gate = new Promise<void>((r) => (release = r));
