@@ -4,9 +4,10 @@
  * answer. The adapter (app.ts) reads each repository's info files from its bucket
  * (`shared/io/repo-reads.ts`) and hands the result in; this core turns the request and that
  * result into `status.pgbackrest.repos[]` (a bounded summary per S3 repo: counts, the latest,
- * latest full and oldest backup, the recoverability window, or why it could not be read), the
- * `RepoReadable` condition and `status.lastBackup`. The same request and the same reads give the
- * same answer, and an answer fed back as the parent's status changes nothing.
+ * latest full and oldest backup, the newest labels, the recoverability window, or why it could
+ * not be read), the `RepoReadable` condition and `status.lastBackup`; the restore hook judges a
+ * PostgresRestore against it. The same request and the same reads give the same answer, and an
+ * answer fed back as the parent's status changes nothing.
  *
  * The credentials are the user's: the Secrets and ConfigMaps `backups.pgbackrest.configuration`
  * projects into the pods, which the customize hook asks Metacontroller for by name (it already
