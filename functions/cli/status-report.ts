@@ -108,7 +108,9 @@ function lastFromBackups(backups: KubeObject[], cluster: string, repo: string): 
 }
 
 function lastFromStatus(published: Obj | undefined): RepoReport["lastBackup"] {
-  const last = published?.lastBackup;
+  // The cluster's read of an S3 bucket (shared/pgbackrest/repo-summary.ts) says `backups.latest`.
+  const backups = published?.backups;
+  const last = isObj(backups) && isObj(backups.latest) ? backups.latest : published?.lastBackup;
   if (typeof last === "string") return { label: last };
   if (!isObj(last)) return null;
   const completed = str(last.completed) ?? str(last.completionTime) ?? str(last.stopTime) ?? str(last.time);

@@ -93,6 +93,8 @@ export class FakeApiServer {
   onGet?: (key: string, object: Obj) => void;
   /** Plurals the server pretends not to know (a cluster without Tusk's CRDs). */
   readonly unknownPlurals = new Set<string>();
+  /** Plurals the kubeconfig's user may not read (403, as RBAC answers). */
+  readonly forbiddenPlurals = new Set<string>();
   private server?: Server;
   private dir?: string;
   private counter = 0;
@@ -201,6 +203,11 @@ export class FakeApiServer {
     const [, namespace, plural, name] = m as unknown as [string, string | undefined, string, string | undefined];
     const tusk = r.path.startsWith(GROUP_PREFIX);
     if (!(plural in KINDS) || this.unknownPlurals.has(plural)) return notFound;
+    if (this.forbiddenPlurals.has(plural))
+      return [
+        403,
+        status(403, "Forbidden", `${plural} "${name}" is forbidden: User "tester" cannot get resource "${plural}"`),
+      ];
     const group = tusk ? `${plural}.postgres.tusk.dev` : plural;
     const key = `${plural}/${namespace}/${name}`;
     const missing: [number, unknown] = [404, status(404, "NotFound", `${group} "${name}" not found`)];

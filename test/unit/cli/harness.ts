@@ -8,6 +8,7 @@ import type { CliEnv } from "../../../functions/cli/context.ts";
 import { fileProblem } from "../../../functions/cli/io.ts";
 import { connectKube, type KubeOptions } from "../../../functions/cli/kube.ts";
 import { run } from "../../../functions/cli/main.ts";
+import type { OpenReader } from "../../../shared/io/repo-reads.ts";
 
 export const FIXED_NOW = new Date("2026-01-15T12:00:00Z");
 
@@ -41,6 +42,8 @@ export interface RunOptions {
   now?: () => Date;
   seed?: number;
   connect?: (options: KubeOptions) => ReturnType<typeof connectKube>;
+  /** Opens an S3 bucket for `tusk backups` (a bucket in memory). */
+  openRepo?: OpenReader;
 }
 
 export async function tusk(argv: string[], options: RunOptions = {}): Promise<RunResult & { asked: string[] }> {
@@ -86,6 +89,7 @@ export async function tusk(argv: string[], options: RunOptions = {}): Promise<Ru
     connect: options.connect ?? connectKube,
     sleep: async () => {},
     pollIntervalMs: 0,
+    ...(options.openRepo ? { openRepo: options.openRepo } : {}),
   };
   const code = await run(argv, env);
   return { code, out, err, asked };

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FUNCTIONS } from "../../../functions/server.ts";
+import { DENO_START_PERMISSIONS } from "../../contract/lib/server.ts";
 import {
   BUILDS,
   type BuildName,
@@ -214,9 +215,7 @@ describe("the image's server over TLS with a manual-tls.sh certificate", () => {
       cmd: () => [
         join(REPO, "node_modules/deno/deno"),
         "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
+        ...DENO_START_PERMISSIONS,
         join(REPO, "functions/deno.ts"),
       ],
     },
