@@ -1,9 +1,10 @@
 /**
  * @module
  * The cluster function as a Hono app (routes relative to /cluster): a thin adapter around the
- * pure hooks, with the CSPRNG and the clock as their only outside inputs.
+ * pure hooks, with the CSPRNG, the clock and the PKI as their only outside inputs.
  */
 import { Hono } from "hono";
+import { webCryptoPki } from "../../shared/crypto/x509.ts";
 import { installErrorHandling, readJson } from "../../shared/http.ts";
 import { CustomizeRequest, SyncRequest } from "../../shared/metacontroller.ts";
 import { customizeCluster } from "./customize.ts";
@@ -13,6 +14,7 @@ import { type ClusterDeps, type ClusterOptions, syncCluster } from "./sync.ts";
 export const runtimeDeps: ClusterDeps = {
   randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
   now: () => new Date(),
+  pki: webCryptoPki,
 };
 
 /** TUSK_BACKUP_SCHEDULER=knative makes backup schedules PingSources (default: CronJobs). */

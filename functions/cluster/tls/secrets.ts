@@ -7,13 +7,7 @@
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import {
-  type CertAndKey,
-  certificateInfo,
-  createCertificateAuthority,
-  issueCertificate,
-  renewCertificateAuthority,
-} from "../../../shared/crypto/x509.ts";
+import { type CertAndKey, type Pki, webCryptoPki } from "../../../shared/crypto/x509.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { boundedName, names } from "../../../shared/names.ts";
 import { clientCommonName } from "../../../shared/pgbackrest/layout.ts";
@@ -69,20 +63,25 @@ function notBefore(deps: ClusterDeps): Date {
 const sameSet = (a: string[], b: string[]) =>
   a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
 
-async function certificateAuthority(model: ClusterModel, children: ObjectMap, deps: ClusterDeps): Promise<CertAndKey> {
+async function certificateAuthority(
+  model: ClusterModel,
+  children: ObjectMap,
+  deps: ClusterDeps,
+  pki: Pki,
+): Promise<CertAndKey> {
   const observed = observedSecretData(children, names.caSecret(model.name));
   if (observed?.["ca.crt"] && observed["ca.key"]) {
-    const info = await certificateInfo(observed["ca.crt"]).catch(() => undefined);
+    const info = await pki.inspect(observed["ca.crt"]).catch(() => undefined);
     const kept = { certificate: observed["ca.crt"], privateKey: observed["ca.key"] };
     if (info?.isCA && !renewalDue(info.notAfter, deps.now(), "ca")) return kept;
     // Same key pair: what the old CA certificate signed stays trusted (tls/renewal.ts).
     if (info?.isCA) {
       const from = notBefore(deps);
-      return renewCertificateAuthority(kept, { notBefore: from, notAfter: addYears(from, CA_YEARS) });
+      return pki.renewAuthority(kept, { notBefore: from, notAfter: addYears(from, CA_YEARS) });
     }
   }
   const from = notBefore(deps);
-  return createCertificateAuthority({
+  return pki.createAuthority({
     // X.509 limits a commonName to 64 characters; long names shorten with a stable hash.
     commonName: boundedName([model.namespace, model.name, "ca"], 64),
     notBefore: from,
@@ -99,9 +98,10 @@ async function leafCertificate(
   observed: Record<string, string> | undefined,
   want: { commonName: string; dnsNames: string[]; usage: "server" | "client" },
   deps: ClusterDeps,
+  pki: Pki,
 ): Promise<CertAndKey> {
   if (observed?.["tls.crt"] && observed["tls.key"] && observed["ca.crt"] === ca.certificate) {
-    const info = await certificateInfo(observed["tls.crt"]).catch(() => undefined);
+    const info = await pki.inspect(observed["tls.crt"]).catch(() => undefined);
     if (
       info &&
       info.subjectCommonName === want.commonName &&
@@ -110,10 +110,10 @@ async function leafCertificate(
     )
       return { certificate: observed["tls.crt"], privateKey: observed["tls.key"] };
   }
-  const caInfo = await certificateInfo(ca.certificate);
+  const caInfo = await pki.inspect(ca.certificate);
   const from = notBefore(deps);
   const until = addYears(from, LEAF_YEARS);
-  return issueCertificate(ca, {
+  return pki.issue(ca, {
     ...want,
     notBefore: from,
     notAfter: new Date(Math.min(until.getTime(), caInfo.notAfter.getTime())),
@@ -126,7 +126,8 @@ async function leafCertificate(
  * customReplicationTLSSecret), which the pods then project instead.
  */
 export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps: ClusterDeps): Promise<V1Secret[]> {
-  const ca = await certificateAuthority(model, children, deps);
+  const pki = deps.pki ?? webCryptoPki;
+  const ca = await certificateAuthority(model, children, deps, pki);
   const out: V1Secret[] = [
     secret(model, names.caSecret(model.name), "pki", { "ca.crt": ca.certificate, "ca.key": ca.privateKey }),
   ];
@@ -138,6 +139,7 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
       observed,
       { commonName: names.primaryService(model.name), dnsNames: serverDnsNames(model), usage: "server" },
       deps,
+      pki,
     );
     // A replaced server certificate makes Postgres reload (tls/reload-job.ts).
     out.push(
@@ -153,6 +155,7 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
       observedSecretData(children, name),
       { commonName: clientCommonName(model.name), dnsNames: [], usage: "client" },
       deps,
+      pki,
     );
     out.push(tlsSecret(model, name, ca, cert));
   }
@@ -170,6 +173,7 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
         usage: "server",
       },
       deps,
+      pki,
     );
     // A replaced certificate restarts pgBouncer (pgbouncer/children.ts).
     out.push(
@@ -183,6 +187,7 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
       observedSecretData(children, name),
       { commonName: ROLES.replication, dnsNames: [], usage: "client" },
       deps,
+      pki,
     );
     out.push(tlsSecret(model, name, ca, cert));
   }
