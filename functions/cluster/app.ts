@@ -1,10 +1,12 @@
 /**
  * @module
  * The cluster function as a Hono app (routes relative to /cluster): a thin adapter around the
- * pure hooks, with the CSPRNG, the clock and the S3 repositories' info files (read here, through
- * a cache, and handed to the core: repo-status.ts) as their only outside inputs.
+ * pure hooks, with the CSPRNG, the clock, the PKI and the S3 repositories' info files (read
+ * here, through a cache, and handed to the core: pgbackrest/repo-status.ts) as their only
+ * outside inputs.
  */
 import { Hono } from "hono";
+import { webCryptoPki } from "../../shared/crypto/x509.ts";
 import { installErrorHandling, readJson } from "../../shared/http.ts";
 import { createRepoReader, type RepoReader } from "../../shared/io/repo-reads.ts";
 import { CustomizeRequest, SyncRequest } from "../../shared/metacontroller.ts";
@@ -16,6 +18,7 @@ import { type ClusterDeps, type ClusterOptions, syncCluster } from "./sync.ts";
 export const runtimeDeps: ClusterDeps = {
   randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
   now: () => new Date(),
+  pki: webCryptoPki,
 };
 
 /** TUSK_BACKUP_SCHEDULER=knative makes backup schedules PingSources (default: CronJobs). */

@@ -6,7 +6,7 @@
  * When: a leaf (server, replication, pgBackRest client) within 30 days of its notAfter, the CA
  * within a year of its own. Renewal is generation, so it uses the injected clock, and only to
  * judge a certificate read back from an observed Secret. The CA is renewed with the SAME key
- * pair (x509.ts renewCertificateAuthority): every certificate issued under the old CA
+ * pair (Pki.renewAuthority in shared/crypto/x509.ts): every certificate issued under the old CA
  * certificate verifies under the new one and the other way round, so pods that see the new
  * files at different moments, and clients still holding the old ca.crt, keep trusting each
  * other. The leaves are issued again with it (users/secrets.ts keeps a leaf only while its Secret's

@@ -7,13 +7,7 @@
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import {
-  type CertAndKey,
-  certificateInfo,
-  createCertificateAuthority,
-  issueCertificate,
-  renewCertificateAuthority,
-} from "../../../shared/crypto/x509.ts";
+import { type CertAndKey, type Pki, webCryptoPki } from "../../../shared/crypto/x509.ts";
 import { boundedName, names } from "../../../shared/names.ts";
 import { clientCommonName } from "../../../shared/pgbackrest/layout.ts";
 import { ROLES } from "../../../shared/pod-layout.ts";
@@ -72,20 +66,21 @@ async function certificateAuthority(
   model: ClusterModel,
   observed: ObservedCluster,
   deps: ClusterDeps,
+  pki: Pki,
 ): Promise<CertAndKey> {
   const stored = observed.secrets.get(names.caSecret(model.name))?.data;
   if (stored?.["ca.crt"] && stored["ca.key"]) {
-    const info = await certificateInfo(stored["ca.crt"]).catch(() => undefined);
+    const info = await pki.inspect(stored["ca.crt"]).catch(() => undefined);
     const kept = { certificate: stored["ca.crt"], privateKey: stored["ca.key"] };
     if (info?.isCA && !renewalDue(info.notAfter, deps.now(), "ca")) return kept;
     // Same key pair: what the old CA certificate signed stays trusted (tls/renewal.ts).
     if (info?.isCA) {
       const from = notBefore(deps);
-      return renewCertificateAuthority(kept, { notBefore: from, notAfter: addYears(from, CA_YEARS) });
+      return pki.renewAuthority(kept, { notBefore: from, notAfter: addYears(from, CA_YEARS) });
     }
   }
   const from = notBefore(deps);
-  return createCertificateAuthority({
+  return pki.createAuthority({
     // X.509 limits a commonName to 64 characters; long names shorten with a stable hash.
     commonName: boundedName([model.namespace, model.name, "ca"], 64),
     notBefore: from,
@@ -102,9 +97,10 @@ async function leafCertificate(
   observed: Record<string, string> | undefined,
   want: { commonName: string; dnsNames: string[]; usage: "server" | "client" },
   deps: ClusterDeps,
+  pki: Pki,
 ): Promise<CertAndKey> {
   if (observed?.["tls.crt"] && observed["tls.key"] && observed["ca.crt"] === ca.certificate) {
-    const info = await certificateInfo(observed["tls.crt"]).catch(() => undefined);
+    const info = await pki.inspect(observed["tls.crt"]).catch(() => undefined);
     if (
       info &&
       info.subjectCommonName === want.commonName &&
@@ -113,10 +109,10 @@ async function leafCertificate(
     )
       return { certificate: observed["tls.crt"], privateKey: observed["tls.key"] };
   }
-  const caInfo = await certificateInfo(ca.certificate);
+  const caInfo = await pki.inspect(ca.certificate);
   const from = notBefore(deps);
   const until = addYears(from, LEAF_YEARS);
-  return issueCertificate(ca, {
+  return pki.issue(ca, {
     ...want,
     notBefore: from,
     notAfter: new Date(Math.min(until.getTime(), caInfo.notAfter.getTime())),
@@ -133,7 +129,8 @@ export async function tlsSecrets(
   observed: ObservedCluster,
   deps: ClusterDeps,
 ): Promise<V1Secret[]> {
-  const ca = await certificateAuthority(model, observed, deps);
+  const pki = deps.pki ?? webCryptoPki;
+  const ca = await certificateAuthority(model, observed, deps, pki);
   const out: V1Secret[] = [
     secret(model, names.caSecret(model.name), "pki", { "ca.crt": ca.certificate, "ca.key": ca.privateKey }),
   ];
@@ -145,6 +142,7 @@ export async function tlsSecrets(
       stored,
       { commonName: names.primaryService(model.name), dnsNames: serverDnsNames(model), usage: "server" },
       deps,
+      pki,
     );
     // A replaced server certificate makes Postgres reload (tls/reload-job.ts).
     out.push(
@@ -160,6 +158,7 @@ export async function tlsSecrets(
       observed.secrets.get(name)?.data,
       { commonName: clientCommonName(model.name), dnsNames: [], usage: "client" },
       deps,
+      pki,
     );
     out.push(tlsSecret(model, name, ca, cert));
   }
@@ -177,6 +176,7 @@ export async function tlsSecrets(
         usage: "server",
       },
       deps,
+      pki,
     );
     // A replaced certificate restarts pgBouncer (pgbouncer/children.ts).
     out.push(
@@ -190,6 +190,7 @@ export async function tlsSecrets(
       observed.secrets.get(name)?.data,
       { commonName: ROLES.replication, dnsNames: [], usage: "client" },
       deps,
+      pki,
     );
     out.push(tlsSecret(model, name, ca, cert));
   }

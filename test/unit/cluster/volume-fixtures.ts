@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { API_SCRIPT, KUBERNETES_API, SERVICE_ACCOUNT_DIR } from "../../../functions/cluster/volumes/claim-access.ts";
-import { createCertificateAuthority, issueCertificate } from "../../../shared/crypto/x509.ts";
+import { webCryptoPki } from "../../../shared/crypto/x509.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import type { Json } from "./fixtures.ts";
 
@@ -119,12 +119,12 @@ const PVC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]
 
 export async function startFakeClaimApi(): Promise<FakeClaimApi> {
   const now = new Date("2026-03-01T00:00:00Z");
-  const ca = await createCertificateAuthority({
+  const ca = await webCryptoPki.createAuthority({
     commonName: "test-apiserver-ca",
     notBefore: now,
     notAfter: new Date("2036-03-01T00:00:00Z"),
   });
-  const cert = await issueCertificate(ca, {
+  const cert = await webCryptoPki.issue(ca, {
     commonName: "kube-apiserver",
     dnsNames: ["localhost"],
     ipAddresses: ["127.0.0.1"],
