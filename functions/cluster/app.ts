@@ -16,15 +16,12 @@ export const runtimeDeps: ClusterDeps = {
 };
 
 /** TUSK_BACKUP_SCHEDULER=knative makes backup schedules PingSources (default: CronJobs). */
-export function optionsFromEnv(env: Record<string, string | undefined> | undefined): ClusterOptions {
-  const scheduler = env?.TUSK_BACKUP_SCHEDULER;
+export function clusterOptionsFromEnv(env: Record<string, string | undefined>): ClusterOptions {
+  const scheduler = env.TUSK_BACKUP_SCHEDULER;
   return scheduler === "knative" || scheduler === "cronjob" ? { backupScheduler: scheduler } : {};
 }
 
-// Both Node and Deno 2 expose `process.env`; nothing else here knows the runtime.
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-
-export function createClusterApp(deps: ClusterDeps = runtimeDeps, options: ClusterOptions = optionsFromEnv(env)): Hono {
+export function createClusterApp(deps: ClusterDeps = runtimeDeps, options: ClusterOptions = {}): Hono {
   const app = new Hono();
   installErrorHandling(app);
   app.post("/sync", async (c) => c.json(await syncCluster(await readJson(c, SyncRequest), deps, options)));
@@ -32,5 +29,3 @@ export function createClusterApp(deps: ClusterDeps = runtimeDeps, options: Clust
   app.post("/finalize", async (c) => c.json(finalizeCluster(await readJson(c, SyncRequest))));
   return app;
 }
-
-export const app = createClusterApp();

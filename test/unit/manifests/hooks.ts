@@ -5,8 +5,7 @@
  * with what the CompositeControllers and RBAC declare.
  */
 import { readFileSync } from "node:fs";
-import { createClusterApp, optionsFromEnv, runtimeDeps } from "../../../functions/cluster/app.ts";
-import { createServer } from "../../../functions/server.ts";
+import { createServer, serverOptionsFromEnv } from "../../../functions/server.ts";
 import { LABEL, PATRONI_LEADER_VALUE, PATRONI_REPLICA_VALUE } from "../../../shared/labels.ts";
 import { containerEnv, ofKind } from "./builds.ts";
 import { filesUnder, type KubeDoc, parseYamlDocs } from "./kustomize.ts";
@@ -15,18 +14,15 @@ const app = createServer({ log: () => {} });
 
 /**
  * POSTs to the in-process server. `env` is the environment of the workload that serves the
- * route in an install: the cluster hook reads its settings (TUSK_BACKUP_SCHEDULER) from there.
+ * route in an install: the server is then built from it as the entries build theirs.
  */
 export async function post(
   path: string,
   body: unknown,
   env?: Record<string, string>,
 ): Promise<{ status: number; body: any }> {
-  const target =
-    env && path.startsWith("/cluster/")
-      ? { app: createClusterApp(runtimeDeps, optionsFromEnv(env)), strip: 8 }
-      : undefined;
-  const res = await (target ? target.app : app).request(target ? path.slice(target.strip) : path, {
+  const server = env ? createServer({ ...serverOptionsFromEnv(env), log: () => {} }) : app;
+  const res = await server.request(path, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
