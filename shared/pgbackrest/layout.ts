@@ -53,8 +53,6 @@ export function repoKind(repo: Repo): RepoKind {
   return "azure";
 }
 
-export const isObjectStore = (repo: Repo): boolean => repoKind(repo) !== "volume";
-
 /** `repo2` => 2. */
 export function repoIndex(repoName: string): number {
   return Number(repoName.replace(/^repo/, ""));
