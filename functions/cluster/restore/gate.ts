@@ -33,7 +33,7 @@ import type { ObservedPod, ObservedStatefulSet } from "../observe/observed.ts";
 import { type DataSourceState, dataSourceState } from "./data-source.ts";
 import { standbyDescription, standbyEnabled } from "./standby.ts";
 
-export const RESTORING_CONDITION = "Restoring";
+const RESTORING_CONDITION = "Restoring";
 
 const RestoreObject = z.looseObject({
   metadata: z.looseObject({

@@ -23,7 +23,7 @@ import { asDesired, type JobState, jobState, observedChildren } from "../observe
 import type { JobReport } from "../status.ts";
 
 /** The claim templates of an instance StatefulSet (instance/statefulset.ts), also their `data` label. */
-export const INSTANCE_CLAIMS = ["pgdata", "pgwal"] as const;
+const INSTANCE_CLAIMS = ["pgdata", "pgwal"] as const;
 export type InstanceClaim = (typeof INSTANCE_CLAIMS)[number];
 
 /** The StatefulSet controller names a claim `<template>-<statefulset>-<ordinal>`; instances have one pod. */
@@ -35,7 +35,7 @@ const JOB_HASH_LENGTH = 10;
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 export const KUBERNETES_API = "https://kubernetes.default.svc";
 
-export interface ClaimCondition {
+interface ClaimCondition {
   type: string;
   status: string;
   reason?: string;
@@ -179,7 +179,7 @@ const RoleSchema = z.looseObject({
 });
 
 /** Whether the observed Role, RoleBinding and ServiceAccount already let a Job use `verbs` on `claim`. */
-export function granted(children: ObjectMap, model: ClusterModel, verbs: string[], claim: string): boolean {
+function granted(children: ObjectMap, model: ClusterModel, verbs: string[], claim: string): boolean {
   const name = names.pvcJobs(model.name);
   if (!observedChildren(children, "ServiceAccount")[name] || !observedChildren(children, "RoleBinding")[name])
     return false;
