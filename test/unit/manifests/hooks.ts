@@ -37,11 +37,6 @@ export async function post(
   return { status: res.status, body: parsed };
 }
 
-/** True while a function still answers every route with the 501 placeholder. */
-export async function notImplemented(path: string): Promise<boolean> {
-  return (await post(path, {})).status === 501;
-}
-
 /** Kind of each plural resource that appears in Tusk's controllers, customize answers and RBAC. */
 export const KIND_OF_RESOURCE: Record<string, string> = {
   statefulsets: "StatefulSet",
