@@ -45,7 +45,7 @@ type Json = Record<string, any>;
  */
 export type GoldenDocument = readonly [label: string, value: unknown, options?: { dataOf?: "Secret" | "ConfigMap" }];
 
-export const REDACTED_PEM = "<redacted: random PEM>";
+const REDACTED_PEM = "<redacted: random PEM>";
 
 /** Certificates and private keys: random by nature (Web Crypto key generation), so redacted. */
 const PEM_KEYS = new Set(["ca.crt", "ca.key", "tls.crt", "tls.key"]);

@@ -15,7 +15,7 @@ export type Runtime = "node" | "deno";
 export const RUNTIMES: Runtime[] = ["node", "deno"];
 
 /** The commands `npm start` and `deno task start` run, with the entry file replaceable. */
-export function command(runtime: Runtime, entry: string): [string, string[]] {
+function command(runtime: Runtime, entry: string): [string, string[]] {
   return runtime === "node"
     ? [join(ROOT, "node_modules/.bin/tsx"), [entry]]
     : [join(ROOT, "node_modules/deno/deno"), ["run", "--allow-net", "--allow-env", "--allow-read", entry]];

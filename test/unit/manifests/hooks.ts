@@ -104,12 +104,12 @@ function asStored(doc: KubeDoc, source: string): KubeDoc {
   };
 }
 
-export function groupKey(kind: string, apiVersion: string): string {
+function groupKey(kind: string, apiVersion: string): string {
   return `${kind}.${apiVersion}`;
 }
 
 /** The children map Metacontroller sends: one (possibly empty) group per child rule. */
-export function emptyChildren(rules: ChildRule[]): Record<string, Record<string, unknown>> {
+function emptyChildren(rules: ChildRule[]): Record<string, Record<string, unknown>> {
   return Object.fromEntries(
     rules.map((r) => [groupKey(KIND_OF_RESOURCE[r.resource] ?? `?${r.resource}`, r.apiVersion), {}]),
   );
@@ -119,7 +119,7 @@ export function emptyChildren(rules: ChildRule[]): Record<string, Record<string,
  * What the API server and the built-in controllers would add once a child exists and its pods
  * run: enough for a hook that waits on readiness to move on to its next step.
  */
-export function asObserved(child: any, parent: KubeDoc): any {
+function asObserved(child: any, parent: KubeDoc): any {
   const out = structuredClone(child);
   out.metadata = {
     ...out.metadata,
