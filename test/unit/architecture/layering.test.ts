@@ -151,8 +151,8 @@ describe("layering", () => {
     expect(stale).toEqual([]);
   });
 
-  it("only the server entries and the CLI's I/O read the environment; the functions get options", () => {
-    const readers = new Set(["functions/node.ts", "functions/deno.ts", "functions/cli/io.ts"]);
+  it("only the server entries read the environment; the functions get options", () => {
+    const readers = new Set(["functions/node.ts", "functions/deno.ts"]);
     const offending = files
       .filter((f) => !readers.has(f.path))
       .flatMap((f) => f.envReads.map((line) => `${f.path}:${line}`));

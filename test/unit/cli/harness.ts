@@ -74,7 +74,6 @@ export async function tusk(argv: string[], options: RunOptions = {}): Promise<Ru
       err: (text) => {
         err += text;
       },
-      env: () => undefined,
       interactive: options.answers !== undefined,
       async ask(question) {
         asked.push(question);
