@@ -5,7 +5,7 @@
  */
 import { MAX_LABEL, shortHash } from "./names.ts";
 
-export const PREFIX = "postgres.tusk.dev";
+const PREFIX = "postgres.tusk.dev";
 
 export const LABEL = {
   cluster: `${PREFIX}/cluster`,
@@ -93,7 +93,7 @@ export function instanceLabels(cluster: string, set: string, instance: string): 
  * PGO's own labels, also put on instance pods so the label selectors in PGO manifests (affinity,
  * topology spread: `postgres-operator.crunchydata.com/instance-set: "00"`) keep matching.
  */
-export const PGO_LABEL = {
+const PGO_LABEL = {
   cluster: "postgres-operator.crunchydata.com/cluster",
   instanceSet: "postgres-operator.crunchydata.com/instance-set",
   instance: "postgres-operator.crunchydata.com/instance",

@@ -4,7 +4,6 @@
  * PostgresBackup CompositeController declares exactly `Job.batch/v1` as its child; the
  * schedule builders' kinds (CronJob, PingSource) belong to the cluster's controller.
  */
-import { groupKey } from "../../shared/metacontroller.ts";
 
 export const KINDS = {
   Job: { apiVersion: "batch/v1", kind: "Job", resource: "jobs" },
@@ -21,9 +20,4 @@ export type Kind = keyof typeof KINDS;
 export function withKind<T extends object>(kind: Kind, body: T): T & { apiVersion: string; kind: string } {
   const { apiVersion, kind: k } = KINDS[kind];
   return { apiVersion, kind: k, ...body };
-}
-
-/** The Metacontroller map key of a kind (`Job.batch/v1`). */
-export function mapKey(kind: Kind): string {
-  return groupKey(KINDS[kind].kind, KINDS[kind].apiVersion);
 }

@@ -43,7 +43,7 @@ export interface CommandSpec {
   run(ctx: Ctx): Promise<number>;
 }
 
-export const VERSION: string = pkg.version;
+const VERSION: string = pkg.version;
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   {

@@ -37,7 +37,7 @@ export type KubeObject = Record<string, unknown> & {
 };
 
 /** One JSON Patch (RFC 6902) operation. */
-export interface JsonPatchOp {
+interface JsonPatchOp {
   op: "add" | "remove" | "replace" | "test";
   path: string;
   value?: unknown;
@@ -89,7 +89,7 @@ export class KubeUnreachable extends CliError {
   }
 }
 
-export const FIELD_MANAGER = "tusk";
+const FIELD_MANAGER = "tusk";
 
 const CORE_KINDS = new Set(["Secret", "ConfigMap"]);
 const TUSK_KINDS = new Set<string>(Object.keys(PLURALS));
@@ -123,7 +123,7 @@ function statusOf(body: unknown): { message?: string; reason?: string } {
 }
 
 /** Turns what client-node throws into a message that says what happened. */
-export function kubeError(error: unknown, server: string, what: string): CliError {
+function kubeError(error: unknown, server: string, what: string): CliError {
   if (error instanceof CliError) return error;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "number") {

@@ -12,7 +12,7 @@ import { age, bytes, table } from "./output.ts";
 
 type Obj = Record<string, unknown>;
 
-export interface InstanceReport {
+interface InstanceReport {
   name: string;
   pod: string;
   set: string;
@@ -25,7 +25,7 @@ export interface InstanceReport {
   timeline: number | null;
 }
 
-export interface RepoReport {
+interface RepoReport {
   name: string;
   type: string;
   lastBackup: { name?: string; type?: string; label?: string; completed?: string } | null;

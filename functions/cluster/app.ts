@@ -22,20 +22,17 @@ export const runtimeDeps: ClusterDeps = {
 };
 
 /** TUSK_BACKUP_SCHEDULER=knative makes backup schedules PingSources (default: CronJobs). */
-export function optionsFromEnv(env: Record<string, string | undefined> | undefined): ClusterOptions {
-  const scheduler = env?.TUSK_BACKUP_SCHEDULER;
+export function clusterOptionsFromEnv(env: Record<string, string | undefined>): ClusterOptions {
+  const scheduler = env.TUSK_BACKUP_SCHEDULER;
   return scheduler === "knative" || scheduler === "cronjob" ? { backupScheduler: scheduler } : {};
 }
-
-// Both Node and Deno 2 expose `process.env`; nothing else here knows the runtime.
-const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
 
 /** One cache of repository reads per process, shared by every app built here. */
 export const repoReader: RepoReader = createRepoReader();
 
 export function createClusterApp(
   deps: ClusterDeps = runtimeDeps,
-  options: ClusterOptions = optionsFromEnv(env),
+  options: ClusterOptions = {},
   repos: RepoReader = repoReader,
 ): Hono {
   const app = new Hono();
@@ -54,5 +51,3 @@ export function createClusterApp(
   app.post("/finalize", async (c) => c.json(finalizeCluster(await readJson(c, SyncRequest))));
   return app;
 }
-
-export const app = createClusterApp();

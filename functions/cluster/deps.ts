@@ -9,9 +9,6 @@ import type { Pki } from "../../shared/crypto/x509.ts";
 export interface ClusterDeps {
   randomBytes(n: number): Uint8Array;
   now(): Date;
-  /**
-   * Issues and reads the cluster's certificates (tls/secrets.ts). Optional because the CLI hands
-   * every core the same randomness-and-clock deps; without it, certificates come from Web Crypto.
-   */
-  pki?: Pki;
+  /** Issues and reads the cluster's certificates (tls/secrets.ts); tests pass a seeded one. */
+  pki: Pki;
 }

@@ -3,7 +3,6 @@
  * apiVersion and kind of every object the restore work emits or reads, in one place. The
  * PostgresRestore CompositeController declares exactly `Job.batch/v1` as its child.
  */
-import { groupKey } from "../../shared/metacontroller.ts";
 
 export const KINDS = {
   Job: { apiVersion: "batch/v1", kind: "Job", resource: "jobs" },
@@ -19,9 +18,4 @@ export type Kind = keyof typeof KINDS;
 export function withKind<T extends object>(kind: Kind, body: T): T & { apiVersion: string; kind: string } {
   const { apiVersion, kind: k } = KINDS[kind];
   return { apiVersion, kind: k, ...body };
-}
-
-/** The Metacontroller map key of a kind (`Job.batch/v1`). */
-export function mapKey(kind: Kind): string {
-  return groupKey(KINDS[kind].kind, KINDS[kind].apiVersion);
 }

@@ -41,7 +41,7 @@ export const ClusterStatusView = z.looseObject({
 });
 export type ClusterStatusView = z.infer<typeof ClusterStatusView>;
 
-export interface RelatedCluster {
+interface RelatedCluster {
   model: ClusterModel;
   status: ClusterStatusView;
   /** True when the cluster hook has never written a status (a cluster that never ran). */

@@ -56,7 +56,7 @@ const RESTORE = new Set([
   "type",
 ]);
 
-export const ALLOWED_OPTION_NAMES: Record<OptionContext, ReadonlySet<string>> = { backup: BACKUP, restore: RESTORE };
+const ALLOWED_OPTION_NAMES: Record<OptionContext, ReadonlySet<string>> = { backup: BACKUP, restore: RESTORE };
 
 export interface FilteredOptions {
   allowed: string[];

@@ -32,7 +32,7 @@ export interface DesiredInstance {
   configHash: string;
 }
 
-export interface InstancePlan {
+interface InstancePlan {
   /** Undefined for a retiring instance that is no longer in the spec. */
   desired?: DesiredInstance;
   name: string;
@@ -41,7 +41,7 @@ export interface InstancePlan {
   template: V1PodTemplateSpec | Record<string, unknown>;
 }
 
-export type Progress = "Creating" | "RollingUpdate" | "Switchover" | "ScalingDown" | "ShuttingDown" | "Restoring";
+type Progress = "Creating" | "RollingUpdate" | "Switchover" | "ScalingDown" | "ShuttingDown" | "Restoring";
 
 export interface RolloutPlan {
   instances: InstancePlan[];

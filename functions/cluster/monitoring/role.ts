@@ -32,7 +32,7 @@ export async function monitoringSecret(
 }
 
 /** The command the backup lookup runs as the postgres OS user in the database container. */
-export function pgbackrestInfoCommand(): string {
+function pgbackrestInfoCommand(): string {
   return infoArgs().map(shellQuote).join(" ");
 }
 

@@ -26,7 +26,7 @@ import { type Part, part } from "../part.ts";
 import { LEADER_ROLE } from "./config.ts";
 import { buildSwitchoverJob, triggeredSwitchoverJobName } from "./jobs.ts";
 
-export const SWITCHOVER_CONDITION = "Switchover";
+const SWITCHOVER_CONDITION = "Switchover";
 
 /** A request runs once; a refused one fails fast instead of retrying for minutes. */
 const TRIGGER_BACKOFF_LIMIT = 2;

@@ -17,7 +17,7 @@ import { type RoleCredentials, roleCredentials, roleSecret } from "../users/role
 export const AUTH_FILE_KEY = "users.txt";
 
 /** pgBouncer's auth_file line format: both fields double-quoted, a `"` doubled. */
-export function authFile(entries: { user: string; password: string }[]): string {
+function authFile(entries: { user: string; password: string }[]): string {
   const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
   return entries.map((e) => `${q(e.user)} ${q(e.password)}\n`).join("");
 }

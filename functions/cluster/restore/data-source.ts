@@ -80,7 +80,7 @@ interface Source {
 
 type SourceLookup = { ok: true; source: Source } | { ok: false; reason: string; message: string };
 
-export interface DataSourceStatus {
+interface DataSourceStatus {
   restored: boolean;
   jobName?: string;
   target?: string;
@@ -264,7 +264,7 @@ function nextToInstance(model: ClusterModel, instance: InstanceModel, user: unkn
   };
 }
 
-export function buildDataSourceJob(model: ClusterModel, source: Source, plan: RestorePlan): V1Job {
+function buildDataSourceJob(model: ClusterModel, source: Source, plan: RestorePlan): V1Job {
   const { instance, wal } = firstInstance(model);
   const dirs = {
     dataDirectory: dataDirectory(model.version),

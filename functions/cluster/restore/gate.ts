@@ -30,7 +30,7 @@ import { type Part, part } from "../part.ts";
 import { type DataSourceState, dataSourceState } from "./data-source.ts";
 import { standbyDescription, standbyEnabled } from "./standby.ts";
 
-export const RESTORING_CONDITION = "Restoring";
+const RESTORING_CONDITION = "Restoring";
 
 const ACTIVE = new Set(["ScalingDown", "Restoring", "Starting"]);
 

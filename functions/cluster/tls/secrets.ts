@@ -7,7 +7,7 @@
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import { type CertAndKey, type Pki, webCryptoPki } from "../../../shared/crypto/x509.ts";
+import type { CertAndKey, Pki } from "../../../shared/crypto/x509.ts";
 import { boundedName, names } from "../../../shared/names.ts";
 import { clientCommonName } from "../../../shared/pgbackrest/layout.ts";
 import { ROLES } from "../../../shared/pod-layout.ts";
@@ -129,7 +129,7 @@ export async function tlsSecrets(
   observed: ObservedCluster,
   deps: ClusterDeps,
 ): Promise<V1Secret[]> {
-  const pki = deps.pki ?? webCryptoPki;
+  const { pki } = deps;
   const ca = await certificateAuthority(model, observed, deps, pki);
   const out: V1Secret[] = [
     secret(model, names.caSecret(model.name), "pki", { "ca.crt": ca.certificate, "ca.key": ca.privateKey }),

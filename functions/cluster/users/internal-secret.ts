@@ -25,7 +25,7 @@ export const INTERNAL_KEYS = {
 } as const;
 
 /** Who may call Patroni's unsafe REST endpoints (PUT /config, POST /switchover). */
-export const PATRONI_API_USER = "tusk";
+const PATRONI_API_USER = "tusk";
 
 const INTERNAL_PASSWORD_LENGTH = 32;
 

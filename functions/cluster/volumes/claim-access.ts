@@ -22,7 +22,7 @@ import type { ObservedClaim } from "../observe/claims.ts";
 import type { ObservedCluster } from "../observe/cluster.ts";
 
 /** The claim templates of an instance StatefulSet (instance/statefulset.ts), also their `data` label. */
-export const INSTANCE_CLAIMS = ["pgdata", "pgwal"] as const;
+const INSTANCE_CLAIMS = ["pgdata", "pgwal"] as const;
 export type InstanceClaim = (typeof INSTANCE_CLAIMS)[number];
 
 /** The StatefulSet controller names a claim `<template>-<statefulset>-<ordinal>`; instances have one pod. */

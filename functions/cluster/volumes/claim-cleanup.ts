@@ -35,7 +35,7 @@ export function deletesClaimsOnScaleDown(annotations: Record<string, string> | u
 }
 
 /** Claims of instances that are gone: no longer in the spec, no StatefulSet, no pod. */
-export function orphanedClaims(
+function orphanedClaims(
   model: ClusterModel,
   claims: Map<string, ObservedClaim>,
   statefulSets: ReadonlySet<string>,
@@ -57,7 +57,7 @@ export function orphanedClaims(
 }
 
 /** Deletes exactly the observed claim: a claim made again under its name has another uid. */
-export function buildClaimDeleteJob(model: ClusterModel, claim: string, uid: string | undefined): V1Job {
+function buildClaimDeleteJob(model: ClusterModel, claim: string, uid: string | undefined): V1Job {
   return buildApiJob(
     model,
     (hash) => names.pvcDeleteJob(model.name, hash),

@@ -23,7 +23,7 @@ export const DENO_START_PERMISSIONS: string[] = (
   .filter((word) => word.startsWith("--allow-"));
 
 /** The commands `npm start` and `deno task start` run, with the entry file replaceable. */
-export function command(runtime: Runtime, entry: string): [string, string[]] {
+function command(runtime: Runtime, entry: string): [string, string[]] {
   return runtime === "node"
     ? [join(ROOT, "node_modules/.bin/tsx"), [entry]]
     : [join(ROOT, "node_modules/deno/deno"), ["run", ...DENO_START_PERMISSIONS, entry]];

@@ -37,7 +37,7 @@ function status(code: number, reason: string, message: string): Obj {
 }
 
 /** RFC 7386 JSON merge patch. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
+function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
   const out: Obj = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
@@ -55,7 +55,7 @@ function pointer(path: string): string[] {
 }
 
 /** RFC 6902 JSON patch (add, remove, replace, test); throws on a failed test or bad path. */
-export function jsonPatch(doc: Obj, ops: { op: string; path: string; value?: unknown }[]): Obj {
+function jsonPatch(doc: Obj, ops: { op: string; path: string; value?: unknown }[]): Obj {
   const out = structuredClone(doc);
   for (const op of ops) {
     const parts = pointer(op.path);

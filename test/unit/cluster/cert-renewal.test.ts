@@ -36,7 +36,12 @@ const CA = "hippo-ca";
 
 const at = (ms: number) => new Date(NOW.getTime() + ms);
 const syncAt = (when: Date, parent: Json, children: ObjectMap, related: ObjectMap) =>
-  syncCluster(request(parent, children, related), { randomBytes: seededRandomBytes(1), now: () => when });
+  syncCluster(request(parent, children, related), {
+    randomBytes: seededRandomBytes(1),
+    now: () => when,
+    // The production PKI: renewal is judged on certificates Web Crypto made.
+    pki: webCryptoPki,
+  });
 const secret = (res: SyncResponse, name: string) => decode(child(res, "Secret", name));
 const reloadJobs = (res: SyncResponse) =>
   byKind(res, "Job").filter((j) => j.metadata.name.startsWith("hippo-tls-reload-"));

@@ -75,12 +75,7 @@ export interface PodState {
   deleting?: boolean;
 }
 
-export function pod(
-  name: string,
-  labels: Record<string, string>,
-  annotations: Record<string, string>,
-  s: PodState,
-): Json {
+function pod(name: string, labels: Record<string, string>, annotations: Record<string, string>, s: PodState): Json {
   return {
     apiVersion: "v1",
     kind: "Pod",

@@ -30,7 +30,7 @@ export interface ClaimState {
 }
 
 /** A PVC as the StatefulSet controller makes it from a claim template: `<template>-<sts>-0`. */
-export function claimFrom(sts: Json, template: Json, state: ClaimState = {}): Json {
+function claimFrom(sts: Json, template: Json, state: ClaimState = {}): Json {
   const name = `${template.metadata.name}-${sts.metadata.name}-0`;
   const requested = state.requested ?? template.spec.resources.requests.storage;
   return {
@@ -67,7 +67,7 @@ export function withClaims(related: ObjectMap, claims: Record<string, Json>): Ob
   return { ...related, [PVC_KEY]: claims };
 }
 
-export interface ApiRequest {
+interface ApiRequest {
   method: string;
   path: string;
   authorization?: string;

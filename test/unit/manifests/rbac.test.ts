@@ -10,7 +10,7 @@ import { INSTANCE_CLUSTER_ROLE, INSTANCE_RULES } from "../../../functions/cluste
 import { FUNCTIONS } from "../../../functions/server.ts";
 import { CustomizeRequest } from "../../../shared/metacontroller.ts";
 import { BUILDS, type BuildName, built, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
-import { CONTROLLER_OF, type HookFunction, hookEnv, notImplemented, resourceOfKind, runHooks } from "./hooks.ts";
+import { CONTROLLER_OF, type HookFunction, hookEnv, resourceOfKind, runHooks } from "./hooks.ts";
 import type { KubeDoc } from "./kustomize.ts";
 
 interface Rule {
@@ -46,12 +46,6 @@ function rulesFor(docs: KubeDoc[], namespace: string, serviceAccount: string): R
     .map((b) => findOne(docs, "ClusterRole", b.roleRef.name));
   return roles.flatMap((r) => r.rules as Rule[]);
 }
-
-const pending: Record<HookFunction, boolean> = {
-  cluster: await notImplemented("/cluster/sync"),
-  backup: await notImplemented("/backup/sync"),
-  restore: await notImplemented("/restore/sync"),
-};
 
 describe.each(INSTALLS)("RBAC in %s", (build) => {
   const docs = built(build);
@@ -135,41 +129,38 @@ describe.each(INSTALLS)("RBAC in %s", (build) => {
 });
 
 describe.each(FNS)("RBAC derived from the %s hooks", (fn) => {
-  it.skipIf(pending[fn])(
-    `Metacontroller may watch what customize asks for and grant what the hooks' Roles grant (skipped while /${fn}/sync answers 501)`,
-    async () => {
-      for (const build of INSTALLS) {
-        const docs = built(build);
-        const metacontroller = rulesFor(docs, "metacontroller", "metacontroller");
-        const cc = findOne(docs, "CompositeController", CONTROLLER_OF[fn].name);
-        const run = await runHooks(cc, fn, hookEnv(docs, cc));
-        expect(run.errors).toEqual([]);
-        const missing: string[] = [];
-        for (const rel of run.related)
-          for (const verb of READ)
-            if (!allows(metacontroller, groupOf(rel.apiVersion), rel.resource, verb))
-              missing.push(`${build}: related ${verb} ${rel.apiVersion} ${rel.resource}`);
-        for (const { example, child } of run.children) {
-          // a RoleBinding to a ClusterRole: the escalation check wants its rules held in the namespace
-          const granted =
-            child.kind === "Role"
-              ? (child.rules as Rule[])
-              : child.kind === "RoleBinding" && child.roleRef.kind === "ClusterRole"
-                ? (findOne(docs, "ClusterRole", child.roleRef.name).rules as Rule[])
-                : [];
-          for (const rule of granted)
-            for (const group of rule.apiGroups ?? [""])
-              for (const resource of rule.resources ?? [])
-                for (const verb of rule.verbs)
-                  if (!allows(metacontroller, group, resource, verb))
-                    missing.push(
-                      `${build}: ${example} ${child.kind} ${child.metadata.name} grants ${verb} ${group}/${resource}`,
-                    );
-        }
-        expect(missing).toEqual([]);
+  it("Metacontroller may watch what customize asks for and grant what the hooks' Roles grant", async () => {
+    for (const build of INSTALLS) {
+      const docs = built(build);
+      const metacontroller = rulesFor(docs, "metacontroller", "metacontroller");
+      const cc = findOne(docs, "CompositeController", CONTROLLER_OF[fn].name);
+      const run = await runHooks(cc, fn, hookEnv(docs, cc));
+      expect(run.errors).toEqual([]);
+      const missing: string[] = [];
+      for (const rel of run.related)
+        for (const verb of READ)
+          if (!allows(metacontroller, groupOf(rel.apiVersion), rel.resource, verb))
+            missing.push(`${build}: related ${verb} ${rel.apiVersion} ${rel.resource}`);
+      for (const { example, child } of run.children) {
+        // a RoleBinding to a ClusterRole: the escalation check wants its rules held in the namespace
+        const granted =
+          child.kind === "Role"
+            ? (child.rules as Rule[])
+            : child.kind === "RoleBinding" && child.roleRef.kind === "ClusterRole"
+              ? (findOne(docs, "ClusterRole", child.roleRef.name).rules as Rule[])
+              : [];
+        for (const rule of granted)
+          for (const group of rule.apiGroups ?? [""])
+            for (const resource of rule.resources ?? [])
+              for (const verb of rule.verbs)
+                if (!allows(metacontroller, group, resource, verb))
+                  missing.push(
+                    `${build}: ${example} ${child.kind} ${child.metadata.name} grants ${verb} ${group}/${resource}`,
+                  );
       }
-    },
-  );
+      expect(missing).toEqual([]);
+    }
+  });
 });
 
 describe("the instances' ClusterRole", () => {
