@@ -48,6 +48,11 @@ export const ANNOTATION = {
   replacedCertificate: `${PREFIX}/replaced-certificate`,
   /** "true": each user gets a schema of its own in each of its databases (PGO's autoCreateUserSchema). */
   autoCreateUserSchema: `${PREFIX}/auto-create-user-schema`,
+  /**
+   * "internal", "ca" or both, comma-separated: lets the cluster hook generate credentials that a
+   * cluster holding data has lost (functions/cluster/lost-credentials.ts).
+   */
+  regenerateCredentials: `${PREFIX}/regenerate-credentials`,
 } as const;
 
 /** PGO's name for ANNOTATION.autoCreateUserSchema, honoured so a PGO manifest keeps its meaning. */

@@ -226,3 +226,23 @@ export function invalidStatus(
     ],
   };
 }
+
+/** Credentials lost on a cluster that holds data (lost-credentials.ts): the children stay as they are. */
+export function heldStatus(
+  message: string,
+  pods: Map<string, ObservedPod>,
+  generation: number | undefined,
+): PostgresClusterStatus {
+  const leader = leaderPod(pods);
+  return {
+    phase: "Degraded",
+    ...(leader ? { primary: leader.name } : {}),
+    initialized: true,
+    conditions: [
+      condition("Ready", "False", "CredentialsLost", "credentials are missing; see the Degraded condition", generation),
+      condition("Progressing", "False", "CredentialsLost", "nothing is changed until they are restored", generation),
+      condition("Degraded", "True", "CredentialsLost", message, generation),
+      condition("Valid", "True", "SpecAccepted", "the spec is valid", generation),
+    ],
+  };
+}

@@ -26,6 +26,7 @@ import { type DesiredInstance, planRollout, type RolloutPlan } from "./instance/
 import { buildInstanceServiceAccount } from "./instance/serviceaccount.ts";
 import { buildServices } from "./instance/services.ts";
 import { buildInstanceStatefulSet, instancePodTemplate } from "./instance/statefulset.ts";
+import { lostCredentials, lostCredentialsMessage } from "./lost-credentials.ts";
 import { monitoringChildren } from "./monitoring/children.ts";
 import { sortKeys } from "./objects/canonical.ts";
 import { jobChild } from "./objects/job.ts";
@@ -42,7 +43,7 @@ import { hasBackups, pgbackrestCluster } from "./pgbackrest/pgbackrest.ts";
 import { buildStanzaCreateJob } from "./pgbackrest/stanza-job.ts";
 import { pgbouncerChildren } from "./pgbouncer/children.ts";
 import { type Gate, gatedRollout, restoreGate } from "./restore/gate.ts";
-import { clusterStatus, invalidStatus, leaderPod } from "./status.ts";
+import { clusterStatus, heldStatus, invalidStatus, leaderPod } from "./status.ts";
 import { buildTlsReloadJob } from "./tls/reload-job.ts";
 import { tlsSecrets } from "./tls/secrets.ts";
 import { internalSecret } from "./users/internal-secret.ts";
@@ -94,6 +95,18 @@ export async function syncCluster(
         observed.initialized,
       ) as Record<string, unknown>,
       children: canonicalChildren(observed.asDesired()),
+    };
+
+  // Never mint credentials a cluster holding data does not have: change nothing, say what is missing.
+  const lost = await lostCredentials(parsed.model, observed, deps.pki);
+  if (lost.length)
+    return {
+      status: heldStatus(lostCredentialsMessage(lost), observed.pods, request.parent.metadata.generation) as Record<
+        string,
+        unknown
+      >,
+      children: canonicalChildren(observed.asDesired()),
+      resyncAfterSeconds: RESYNC_UNHEALTHY_SECONDS,
     };
 
   // Plan: what restores hold, which instances run what, and whether the primary takes work.

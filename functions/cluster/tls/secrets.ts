@@ -59,6 +59,16 @@ function notBefore(deps: ClusterDeps): Date {
   return new Date(deps.now().getTime() - 60 * 60 * 1000);
 }
 
+/**
+ * The first certificate of a PEM text, without its line breaks: an edit that changes only the
+ * layout (CRLF line ends, another line length) or appends a certificate to the bundle leaves
+ * the CA the same, and must not reissue every leaf.
+ */
+function firstCertificate(pem: string | undefined): string | undefined {
+  const body = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/.exec(pem ?? "")?.[1];
+  return body?.replace(/\s+/g, "");
+}
+
 const sameSet = (a: string[], b: string[]) =>
   a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
 
@@ -99,7 +109,11 @@ async function leafCertificate(
   deps: ClusterDeps,
   pki: Pki,
 ): Promise<CertAndKey> {
-  if (observed?.["tls.crt"] && observed["tls.key"] && observed["ca.crt"] === ca.certificate) {
+  if (
+    observed?.["tls.crt"] &&
+    observed["tls.key"] &&
+    firstCertificate(observed["ca.crt"]) === firstCertificate(ca.certificate)
+  ) {
     const info = await pki.inspect(observed["tls.crt"]).catch(() => undefined);
     if (
       info &&
