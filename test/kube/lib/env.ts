@@ -22,6 +22,8 @@ export interface KubeEnv {
   applied: string[];
   functions: { http: string; https: string; log: string };
   metacontrollerLog: string;
+  /** the test kubelet's Node and pod network, or why pods do not run */
+  pods: { node: string; subnet: string; gateway: string; kubeletLog: string } | { unavailable: string };
   startedAt: number;
 }
 
