@@ -55,7 +55,7 @@ export async function setup(): Promise<void> {
   await must(["wait", "--for=condition=Established", "--timeout=60s", "crd", "-l", "app.kubernetes.io/part-of=tusk"]);
   const fn = await startFunctions(cp, must, endpoints);
   const mc = await startMetacontroller(cp, must);
-  const kubelet = net ? await startKubelet(cp, net, must) : undefined;
+  const kubelet = net ? await startKubelet(cp, must) : undefined;
   const env: KubeEnv = {
     server: cp.server,
     caFile: cp.caFile,

@@ -8,7 +8,6 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { waitFor } from "../../e2e/lib/wait.ts";
 import type { KubeletConfig } from "../../pods/kubelet.ts";
-import type { PodNetwork } from "../../pods/net.ts";
 import { type ControlPlane, NODE_NAME, PROVISIONER_USER, REPO, RUN, whileAlive } from "./control-plane.ts";
 import type { mustFor } from "./install.ts";
 import { BASE, type Daemon, LOGS, startDaemon, tail } from "./proc.ts";
@@ -22,7 +21,6 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: ${PROVISIONER
 
 export async function startKubelet(
   cp: ControlPlane,
-  net: PodNetwork,
   must: ReturnType<typeof mustFor>,
 ): Promise<{ node: string; daemon: Daemon }> {
   await must(["apply", "-f", "-"], { input: PROVISIONER_BINDING });
