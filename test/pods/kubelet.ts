@@ -53,6 +53,11 @@ export interface KubeletConfig {
   /** where pods reach the API server (KUBERNETES_SERVICE_HOST/PORT): no Service proxy yet */
   apiHost: string;
   apiPort: number;
+  /**
+   * When set, only pods in namespaces matching this label selector are bound (scheduled) here;
+   * others stay Pending as if no node fitted them.
+   */
+  namespaceSelector?: string;
   /** restart back-off: first delay and cap (the real kubelet: 10 s and 5 min) */
   backoffMs?: { base: number; max: number };
   kubeletVersion?: string;
@@ -1039,8 +1044,17 @@ export class Kubelet {
   /** Binds Pending pods that name no node, once their claims are Bound. */
   private async schedule(): Promise<void> {
     const list = await this.schedulerApi.get("/api/v1/pods?fieldSelector=spec.nodeName%3D,status.phase%3DPending");
+    if (!list.items.length) return;
+    let allowed: Set<string> | undefined;
+    if (this.cfg.namespaceSelector) {
+      const nss = await this.schedulerApi.get(
+        `/api/v1/namespaces?labelSelector=${encodeURIComponent(this.cfg.namespaceSelector)}`,
+      );
+      allowed = new Set((nss.items as Obj[]).map((n) => n.metadata.name as string));
+    }
     for (const pod of list.items as Obj[]) {
       if (pod.metadata.deletionTimestamp) continue;
+      if (allowed && !allowed.has(pod.metadata.namespace)) continue;
       if ((pod.spec.schedulerName ?? "default-scheduler") !== "default-scheduler") continue;
       const ns = pod.metadata.namespace;
       let ready = true;
