@@ -44,8 +44,10 @@ export async function setup(): Promise<void> {
 
   const noPods = podNetworkUnavailable();
   if (noPods) say(`no pods will run: ${noPods}`);
-  const net = noPods ? undefined : await PodNetwork.create(BASE);
-  const cp = await startControlPlane({ address: net?.gateway });
+  // a run beside another (TUSK_KUBE_BASE) needs its own pod /24 and service range as well
+  const serviceCidr = process.env.TUSK_SERVICE_CIDR ?? "10.96.0.0/16";
+  const net = noPods ? undefined : await PodNetwork.create(BASE, undefined, serviceCidr);
+  const cp = await startControlPlane({ address: net?.gateway, serviceCidr });
   say(`kube-apiserver at ${cp.server} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   const must = mustFor(kubectlFor(cp.kubeconfig));
   await installMetacontrollerObjects(must);

@@ -1,9 +1,11 @@
 /**
- * A PostgresCluster whose instance pod runs for real on the test kubelet: Patroni with the
- * Kubernetes DCS exactly as generated (no etcd swap, nothing in its configuration rewritten),
- * talking to the API server with the token of the cluster's ServiceAccount. It bootstraps,
- * takes the leader lock in the Endpoints it owns, labels its own pod with the leader role, and
- * so the primary Service's endpoints point at the pod's address.
+ * A PostgresCluster whose pods run for real on the test kubelet: Patroni with the Kubernetes DCS
+ * exactly as generated (no etcd swap, nothing in its configuration rewritten), talking to the
+ * API server with the token of the cluster's ServiceAccount. It bootstraps, takes the leader lock
+ * in the Endpoints it owns, labels its own pod with the leader role, and so the primary Service's
+ * endpoints point at the pod's address. The cluster's Jobs reach it by Service and pod names
+ * (users, Patroni's dynamic configuration, pgBackRest's stanza on the repository host), the
+ * user logs in through the primary Service, and a PostgresBackup is taken to the volume repo.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
@@ -65,6 +67,18 @@ describe("Patroni on the Kubernetes DCS", () => {
               dataVolumeClaimSpec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
             },
           ],
+          backups: {
+            pgbackrest: {
+              repos: [
+                {
+                  name: "repo1",
+                  volume: {
+                    volumeClaimSpec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+                  },
+                },
+              ],
+            },
+          },
         },
       },
       NS,
@@ -120,6 +134,55 @@ describe("Patroni on the Kubernetes DCS", () => {
       { env: { PGPASSWORD: su["superuser-password"], PATH: process.env.PATH }, timeout: 30_000 },
     );
     expect(psql.stdout.trim()).toBe("f");
+  });
+
+  it("its Jobs reach it by name, the user logs in through the primary Service, a backup is taken", async ({ skip }) => {
+    if (unavailable) skip(unavailable);
+    const jobs = await k.waitFor(
+      "the cluster's Jobs (users, Patroni configuration, stanza) to complete",
+      async () => {
+        const list = await k.list("jobs", NS, `postgres.tusk.dev/cluster=${NAME}`);
+        const failed = list.find((j) => j.status?.failed);
+        if (failed) throw new Error(`Job ${failed.metadata.name} failed`);
+        return list.length >= 3 && list.every((j) => j.status?.succeeded === 1) && list;
+      },
+      { timeoutMs: 240_000, intervalMs: 1000, describe: kubeletLog },
+    );
+    console.log(`[patroni] Jobs complete: ${jobs.map((j) => j.metadata.name).join(", ")}`);
+
+    // the user the users Job made, through the primary Service's cluster IP (proxied on the node)
+    const user = decodeSecretData(await k.get("secret", `${NAME}-pguser-${NAME}`, NS));
+    const primary = await k.get("service", `${NAME}-primary`, NS);
+    const psql = await execFileAsync(
+      `/usr/lib/postgresql/${PG}/bin/psql`,
+      [
+        `host=${primary!.spec.clusterIP} port=5432 dbname=${user.dbname} user=${user.user} sslmode=require`,
+        "-tAc",
+        "select current_user",
+      ],
+      { env: { PGPASSWORD: user.password, PATH: process.env.PATH }, timeout: 30_000 },
+    );
+    expect(psql.stdout.trim()).toBe(user.user);
+
+    await k.apply(
+      {
+        apiVersion: "postgres.tusk.dev/v1",
+        kind: "PostgresBackup",
+        metadata: { name: `${NAME}-b1` },
+        spec: { cluster: NAME, repoName: "repo1" },
+      },
+      NS,
+    );
+    const backup = await k.waitFor(
+      "the PostgresBackup to succeed",
+      async () => {
+        const b = await k.get("postgresbackup", `${NAME}-b1`, NS);
+        if (b?.status?.phase === "Failed") throw new Error(`backup failed: ${JSON.stringify(b.status)}`);
+        return b?.status?.phase === "Succeeded" && b;
+      },
+      { timeoutMs: 300_000, intervalMs: 1000, describe: kubeletLog },
+    );
+    expect(backup.status.backupLabel).toMatch(/^\d{8}-\d{6}F$/);
   });
 
   it("deleting the cluster stops Patroni and Postgres and removes the pod", async ({ skip }) => {

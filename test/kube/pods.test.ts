@@ -2,6 +2,7 @@
  * Pods on the real control plane, run by the test kubelet (test/pods/kubelet.ts): its Node is
  * Ready and its Lease renewed; the real Job, Deployment (ReplicaSet) and StatefulSet controllers
  * create pods that the kubelet binds, runs as processes on the pod network and reports on;
+ * Services reach their pods by name and cluster IP;
  * claims get local PersistentVolumes; a pod's token (TokenRequest) authenticates it to the API
  * server; restarts back off; deletion waits for the grace period, no longer.
  */
@@ -182,6 +183,59 @@ describe("pods", () => {
       async () => (await podsOf("app=web")).find((p) => p.metadata.uid !== pod!.metadata.uid && ready(p)),
       { timeoutMs: 120_000, describe: kubeletLog },
     );
+  });
+
+  it("a Service's name and cluster IP reach its ready pod from another pod", async ({ skip }) => {
+    if (unavailable) skip(unavailable);
+    await k.apply(
+      {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web" },
+        spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+      },
+      NS,
+    );
+    const svc = await k.get("service", "web", NS);
+    const names = ["web", `web.${NS}`, `web.${NS}.svc`, `web.${NS}.svc.cluster.local`];
+    const script = [
+      ...names.map((n) => `curl -sS --retry 10 --retry-delay 1 --retry-all-errors -m 5 http://${n}/`),
+      "getent hosts web",
+    ].join(" && ");
+    await k.apply(
+      {
+        apiVersion: "batch/v1",
+        kind: "Job",
+        metadata: { name: "client" },
+        spec: {
+          backoffLimit: 0,
+          template: {
+            spec: {
+              restartPolicy: "Never",
+              securityContext: restricted,
+              containers: [
+                { name: "client", image: "curl", command: ["sh", "-c", script], securityContext: containerSc },
+              ],
+            },
+          },
+        },
+      },
+      NS,
+    );
+    await k.waitFor(
+      "Job client to complete",
+      async () => {
+        const j = await k.get("job", "client", NS);
+        if (j?.status?.failed) throw new Error(`Job failed: ${JSON.stringify(j.status)}`);
+        return j?.status?.succeeded === 1;
+      },
+      { timeoutMs: 120_000, describe: kubeletLog },
+    );
+    const [pod] = await podsOf("batch.kubernetes.io/job-name=client");
+    const log = containerLog(pod!.metadata.name, "client");
+    expect(log.match(/^up$/gm)).toHaveLength(names.length);
+    // the name is the Service's cluster IP, which the node proxies to the pod
+    expect(log).toMatch(new RegExp(`^${svc!.spec.clusterIP.replace(/\./g, "\\.")}\\s+web`, "m"));
   });
 
   it("a StatefulSet's pod gets a local PersistentVolume for its claim, runs its init container, keeps its data", async ({

@@ -40,17 +40,19 @@ import { dirname, join } from "node:path";
 import { Api, ApiError, type Obj } from "./api.ts";
 import { inMountNamespace, type Mount } from "./mountns.ts";
 import { type PodAttachment, PodNetwork } from "./net.ts";
+import { ServiceProxy } from "./services.ts";
 import { type ObjectSource, type PodFacts, resolveArgv, resolveEnv, volumeFiles } from "./spec.ts";
 
 export interface KubeletConfig {
   nodeName: string;
   server: string;
   caFile: string;
-  tokens: { node: string; scheduler: string; provisioner: string };
+  /** `proxy` (system:kube-proxy) turns on Services and names for pods (services.ts) */
+  tokens: { node: string; scheduler: string; provisioner: string; proxy?: string };
   /** the suite's state directory: pod network state, volumes, pod directories */
   stateDir: string;
   logDir: string;
-  /** where pods reach the API server (KUBERNETES_SERVICE_HOST/PORT): no Service proxy yet */
+  /** the API server's address as pods reach it (the `kubernetes` Service's endpoint) */
   apiHost: string;
   apiPort: number;
   /**
@@ -222,13 +224,29 @@ class PodWorker {
       }
     }
     this.error = undefined;
-    writeFileSync(
-      join(this.dir, "hosts"),
-      `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${this.attach.ip}\t${this.hostnames().join(" ")}\n`,
-      { mode: 0o644 },
-    );
+    this.writeHosts();
     for (const rt of [...this.initContainers, ...this.containers.values()])
       rt.state = { waiting: { reason: "PodInitializing" } };
+  }
+
+  private hostsText = "";
+
+  /**
+   * The pod's hosts file: itself, then the Services' and pods' names (services.ts). Rewritten in
+   * place, so the containers, which bind-mounted this very file, see new names at once.
+   */
+  writeHosts(): void {
+    if (!this.attach || this.done) return;
+    const lines = [
+      "127.0.0.1\tlocalhost",
+      "::1\tlocalhost ip6-localhost ip6-loopback",
+      `${this.attach.ip}\t${this.hostnames().join(" ")}`,
+      ...(this.k.services?.hostsLines(this.ns) ?? []),
+    ];
+    const text = `${lines.join("\n")}\n`;
+    if (text === this.hostsText) return;
+    writeFileSync(join(this.dir, "hosts"), text, { mode: 0o644 });
+    this.hostsText = text;
   }
 
   private hostnames(): string[] {
@@ -413,14 +431,16 @@ class PodWorker {
   /** The container's environment: the runtime's, the API server's Service, then the pod spec's. */
   private containerEnv(c: Obj): Record<string, string> {
     const { home } = this.ids(c);
-    const { apiHost, apiPort } = this.k.cfg;
+    const k8s = this.k.services?.kubernetes;
+    const apiHost = k8s?.ip ?? this.k.cfg.apiHost;
+    const apiPort = k8s?.port ?? this.k.cfg.apiPort;
     const resolved = resolveEnv(c as any, this.facts(), this.source!);
     return {
       PATH: DEFAULT_PATH,
       HOSTNAME: this.spec.hostname ?? this.name,
       HOME: home,
       LANG: "C.UTF-8",
-      // the `kubernetes` Service's variables, with the API server's own address: no Service proxy yet
+      // the `kubernetes` Service's variables (its endpoint directly when Services are not proxied)
       KUBERNETES_SERVICE_HOST: apiHost,
       KUBERNETES_SERVICE_PORT: String(apiPort),
       KUBERNETES_SERVICE_PORT_HTTPS: String(apiPort),
@@ -853,6 +873,7 @@ export class Kubelet {
   readonly nodeApi: Api;
   readonly schedulerApi: Api;
   readonly provisionerApi: Api;
+  readonly services?: ServiceProxy;
   readonly net: PodNetwork;
   readonly accounts = accounts();
   readonly mountpointsRecord: string;
@@ -871,6 +892,13 @@ export class Kubelet {
     this.schedulerApi = new Api(cfg.server, cfg.caFile, cfg.tokens.scheduler, "scheduler");
     this.provisionerApi = new Api(cfg.server, cfg.caFile, cfg.tokens.provisioner, "provisioner");
     this.net = PodNetwork.open(cfg.stateDir);
+    if (cfg.tokens.proxy && this.net.state.serviceCidr)
+      this.services = new ServiceProxy(
+        new Api(cfg.server, cfg.caFile, cfg.tokens.proxy, "proxy"),
+        this.net,
+        { host: cfg.apiHost, port: cfg.apiPort },
+        (m) => this.log(m),
+      );
     this.mountpointsRecord = join(cfg.stateDir, "kubelet-mountpoints.txt");
   }
 
@@ -901,6 +929,7 @@ export class Kubelet {
   async stop(): Promise<void> {
     this.stopped = true;
     this.kick();
+    await this.services?.close();
     await Promise.all([...this.workers.values()].map((w) => w.abandon().catch(() => {})));
   }
 
@@ -923,6 +952,7 @@ export class Kubelet {
     });
     if (r.code >= 300 && r.code !== 409) throw new ApiError(r.code, r.body, "register node");
     this.nodeUid = (await this.nodeApi.get(`/api/v1/nodes/${name}`)).metadata.uid;
+    await this.services?.sync();
     await this.nodeStatus();
     await this.renewLease();
     this.log(
@@ -996,6 +1026,8 @@ export class Kubelet {
   private async tick(): Promise<void> {
     if (Date.now() - this.lastLease > 10_000) await this.renewLease();
     if (Date.now() - this.lastNodeStatus > 60_000) await this.nodeStatus();
+    await this.services?.sync();
+    for (const w of this.workers.values()) w.writeHosts();
     await this.schedule();
     await this.syncPods();
     await this.reclaimVolumes();

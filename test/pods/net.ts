@@ -23,6 +23,11 @@ export interface PodNetworkState {
   gateway: string;
   /** short tag derived from the state directory; every name made here starts with it */
   tag: string;
+  /**
+   * Services' cluster IP range (`10.96.0.0/16`), when Services are proxied on the node: pods
+   * route it to the bridge, whose local addresses the cluster IPs become (services.ts).
+   */
+  serviceCidr?: string;
 }
 
 export interface PodAttachment {
@@ -81,10 +86,10 @@ export class PodNetwork {
   }
 
   /** Makes the bridge; refuses a /24 some other interface already routes. */
-  static async create(stateDir: string, prefix = defaultPrefix()): Promise<PodNetwork> {
+  static async create(stateDir: string, prefix = defaultPrefix(), serviceCidr?: string): Promise<PodNetwork> {
     const dir = PodNetwork.dirOf(stateDir);
     const tag = `tk${createHash("sha256").update(stateDir).digest("hex").slice(0, 6)}`;
-    const state: PodNetworkState = { bridge: `${tag}br`, prefix, gateway: `${prefix}.1`, tag };
+    const state: PodNetworkState = { bridge: `${tag}br`, prefix, gateway: `${prefix}.1`, tag, serviceCidr };
     const routes = JSON.parse(await ip(["-j", "route", "show", "table", "all"])) as { dst?: string; dev?: string }[];
     const clash = routes.find((r) => r.dst?.startsWith(`${prefix}.`) && r.dev !== state.bridge);
     if (clash)
@@ -125,7 +130,28 @@ export class PodNetwork {
     await ip(["-n", a.netns, "addr", "add", `${a.ip}/24`, "dev", "eth0"]);
     await ip(["-n", a.netns, "link", "set", "eth0", "up"]);
     await ip(["-n", a.netns, "link", "set", "lo", "up"]);
+    if (this.state.serviceCidr)
+      await ip(["-n", a.netns, "route", "add", this.state.serviceCidr, "via", this.state.gateway]);
     return a;
+  }
+
+  /** Is this address in the Services' range? */
+  inServiceRange(addr: string): boolean {
+    const cidr = this.state.serviceCidr;
+    if (!cidr) return false;
+    const [base, bits] = cidr.split("/") as [string, string];
+    const n = (a: string) => a.split(".").reduce((x, o) => x * 256 + Number(o), 0);
+    const size = 2 ** (32 - Number(bits));
+    return Math.floor(n(addr) / size) === Math.floor(n(base) / size);
+  }
+
+  /** A cluster IP as a local address of the bridge (gone with the bridge). */
+  async addServiceAddress(addr: string): Promise<void> {
+    await ip(["addr", "replace", `${addr}/32`, "dev", this.state.bridge]);
+  }
+
+  async removeServiceAddress(addr: string): Promise<void> {
+    await ip(["addr", "del", `${addr}/32`, "dev", this.state.bridge]);
   }
 
   /** Kills what still runs in the namespace, then removes it and its veth pair. */

@@ -27,7 +27,8 @@ export interface ControlPlane {
   address: string;
   port: number;
   /** bearer tokens for the test kubelet: its Node, the scheduler it plays, the volume provisioner */
-  kubeletTokens: { node: string; scheduler: string; provisioner: string };
+  kubeletTokens: { node: string; scheduler: string; provisioner: string; proxy: string };
+  serviceCidr: string;
   /** the API server's self-signed serving certificate, which clients trust */
   caFile: string;
   adminToken: string;
@@ -86,8 +87,9 @@ async function httpsReady(url: string, caFile: string, token: string): Promise<b
   return r.code === 0 && r.stdout.trim() === "ok";
 }
 
-export async function startControlPlane(opts: { address?: string } = {}): Promise<ControlPlane> {
+export async function startControlPlane(opts: { address?: string; serviceCidr?: string } = {}): Promise<ControlPlane> {
   const address = opts.address ?? "127.0.0.1";
+  const serviceCidr = opts.serviceCidr ?? "10.96.0.0/16";
   rmSync(RUN, { recursive: true, force: true });
   const pki = join(RUN, "pki");
   mkdirSync(pki, { recursive: true });
@@ -99,6 +101,7 @@ export async function startControlPlane(opts: { address?: string } = {}): Promis
     node: randomBytes(24).toString("hex"),
     scheduler: randomBytes(24).toString("hex"),
     provisioner: randomBytes(24).toString("hex"),
+    proxy: randomBytes(24).toString("hex"),
   };
   // the Node authorizer and NodeRestriction know a node by this user name and group
   const tokens = [
@@ -106,6 +109,8 @@ export async function startControlPlane(opts: { address?: string } = {}): Promis
     `${kubeletTokens.node},system:node:${NODE_NAME},${NODE_NAME},"system:nodes"`,
     `${kubeletTokens.scheduler},system:kube-scheduler,system:kube-scheduler`,
     `${kubeletTokens.provisioner},${PROVISIONER_USER},${PROVISIONER_USER}`,
+    // bound to system:node-proxier by Kubernetes' default policy
+    `${kubeletTokens.proxy},system:kube-proxy,system:kube-proxy`,
   ];
   writeFileSync(join(pki, "tokens.csv"), `${tokens.join("\n")}\n`, { mode: 0o600 });
   writeFileSync(join(RUN, "audit-policy.yaml"), AUDIT_POLICY);
@@ -150,7 +155,7 @@ export async function startControlPlane(opts: { address?: string } = {}): Promis
     "--endpoint-reconciler-type=none",
     `--secure-port=${port}`,
     `--cert-dir=${certDir}`,
-    "--service-cluster-ip-range=10.96.0.0/16",
+    `--service-cluster-ip-range=${serviceCidr}`,
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${join(pki, "sa.pub")}`,
     `--service-account-signing-key-file=${join(pki, "sa.key")}`,
@@ -200,7 +205,7 @@ export async function startControlPlane(opts: { address?: string } = {}): Promis
     ),
     { timeoutMs: 120_000, intervalMs: 500, describe: () => tail(kcm.log) },
   );
-  return { server, address, port, kubeletTokens, caFile, adminToken, kubeconfig, auditLog, daemons };
+  return { server, address, port, kubeletTokens, serviceCidr, caFile, adminToken, kubeconfig, auditLog, daemons };
 }
 
 /** The audit log's events (JSON lines), optionally only those after a line count. */
