@@ -106,9 +106,17 @@ describe("Patroni on the Kubernetes DCS", () => {
     console.log(`[patroni] leader and Ready ${((Date.now() - t0) / 1000).toFixed(1)} s after the cluster was applied`);
 
     // Patroni's own leader record: the Endpoints named after its scope, holding the pod's address
-    const leader = await k.get("endpoints", scope, NS);
-    expect(leader?.metadata.annotations?.leader).toBe(POD);
-    expect(leader?.subsets?.[0]?.addresses?.map((a: Obj) => a.ip)).toEqual([podIP]);
+    // (Patroni writes the address a moment after the label, on its next cycle as primary)
+    const leader = await k.waitFor(
+      `Endpoints ${scope} to hold the leader's address`,
+      async () => {
+        const e = await k.get("endpoints", scope, NS);
+        return e?.subsets?.[0]?.addresses?.length && e;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(leader.metadata.annotations?.leader).toBe(POD);
+    expect(leader.subsets[0].addresses.map((a: Obj) => a.ip)).toEqual([podIP]);
 
     // the primary Service selects on the role label: its endpoints are the leader's pod
     const primary = await k.waitFor(

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Kube, kube, type Obj } from "./lib/env.ts";
 
 const NS = "kube-pods";
@@ -23,6 +23,12 @@ beforeAll(async () => {
     subnet = k.env.pods.subnet.replace(/\.0\/24$/, ".");
     await k.namespace(NS, { pods: true });
   }
+});
+
+// the kubelet stops the pods (grace periods of a few seconds) as the namespace controller deletes them
+afterAll(async () => {
+  if (!unavailable)
+    await k.kubectl(["delete", "namespace", NS, "--wait=true", "--timeout=120s"], { timeoutMs: 150_000 });
 });
 
 /** What "restricted" Pod Security asks of every pod and container. */
