@@ -124,6 +124,8 @@ interface ContainerRt {
   state: ContainerState;
   lastState?: ContainerState;
   restartCount: number;
+  /** terminated and to be started again: counted as a restart when it starts, as the Kubelet does */
+  restartPending?: boolean;
   startedAtMs?: number;
   /** back-off: not started again before this */
   notBefore: number;
@@ -500,6 +502,10 @@ class PodWorker {
       return;
     }
     this.env.set(c.name, env);
+    if (rt.restartPending) {
+      rt.restartCount++;
+      rt.restartPending = false;
+    }
     writeFileSync(rt.termFile, "");
     chmodSync(rt.termFile, 0o666);
     const fd = openSync(rt.log, "a");
@@ -545,7 +551,7 @@ class PodWorker {
 
   private backoff(rt: ContainerRt): number {
     const { base, max } = this.k.cfg.backoffMs ?? { base: 2000, max: 60_000 };
-    return Math.min(max, base * 2 ** Math.max(0, rt.restartCount - 1));
+    return Math.min(max, base * 2 ** rt.restartCount);
   }
 
   /** Should a terminated container run again under the pod's restartPolicy? */
@@ -600,7 +606,7 @@ class PodWorker {
   /** A terminated container that restarts: CrashLoopBackOff until its back-off has passed. */
   private scheduleRestart(rt: ContainerRt): void {
     rt.lastState = rt.state;
-    rt.restartCount++;
+    rt.restartPending = true;
     const delay = this.backoff(rt);
     rt.notBefore = Date.now() + delay;
     rt.state = {
