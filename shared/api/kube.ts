@@ -9,9 +9,33 @@
  */
 import * as z from "zod";
 
+/**
+ * How deep a value passed through untouched may nest. Real configuration nests a handful of
+ * levels; a value nested a thousand deep would make every later walk over it (merging Patroni's
+ * configuration, canonical JSON) overflow the stack on each sync.
+ */
+export const MAX_OPAQUE_DEPTH = 32;
+
+/** The nesting depth of a JSON value, walked without recursion (user data must not set the stack's depth). */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== "object") continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > MAX_OPAQUE_DEPTH) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
 /** An object Tusk passes through to a child untouched. */
 export const Opaque = (description: string) =>
-  z.looseObject({}).meta({ description, "x-kubernetes-preserve-unknown-fields": true });
+  z
+    .looseObject({})
+    .refine((v) => jsonDepth(v) <= MAX_OPAQUE_DEPTH, { message: `nested deeper than ${MAX_OPAQUE_DEPTH} levels` })
+    .meta({ description, "x-kubernetes-preserve-unknown-fields": true });
 
 /** `10Gi`, `500m`, `1` ...: a Kubernetes quantity, as a string or a number. */
 export const Quantity = z

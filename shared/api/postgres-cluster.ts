@@ -22,6 +22,12 @@ import {
   VolumeProjection,
 } from "./kube.ts";
 
+/**
+ * Instances per set: every instance is a StatefulSet, a pod and its volumes built in each sync,
+ * so the count bounds the work of one request (16 sets of 16 at most).
+ */
+export const MAX_SET_REPLICAS = 16;
+
 export const SUPPORTED_POSTGRES_VERSIONS = [13, 14, 15, 16, 17, 18] as const;
 
 const DnsLabel = z
@@ -33,7 +39,13 @@ export const InstanceSet = z.object({
   name: DnsLabel.default("").meta({
     description: "Name of the instance set; PGO's defaults 00, 01, ... are used when empty.",
   }),
-  replicas: z.number().int().min(1).default(1).meta({ description: "Number of instances in this set." }),
+  replicas: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_SET_REPLICAS)
+    .default(1)
+    .meta({ description: `Number of instances in this set (at most ${MAX_SET_REPLICAS}).` }),
   minAvailable: IntOrString.optional().meta({
     description: "PodDisruptionBudget minAvailable; defaults to 1 when replicas > 1.",
   }),
@@ -143,7 +155,7 @@ export const PgBackRest = z.object({
 export type PgBackRest = z.infer<typeof PgBackRest>;
 
 export const PgBouncer = z.object({
-  replicas: z.number().int().min(0).default(1),
+  replicas: z.number().int().min(0).max(MAX_SET_REPLICAS).default(1),
   port: z.number().int().min(1024).default(5432),
   image: z.string().optional(),
   config: z

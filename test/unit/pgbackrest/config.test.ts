@@ -272,10 +272,10 @@ describe("renderPgBackRestConfig", () => {
     expect(g.global.get("log-path")).toBe("/tmp/pgbackrest/log");
   });
 
-  it("caps the pg hosts at pgBackRest's 256", () => {
+  it("names every instance as a pg host up to pgBackRest's 256, which the API's largest cluster reaches exactly", () => {
     const c = cluster({
       postgresVersion: 15,
-      instances: Array.from({ length: 16 }, (_, i) => ({ name: `s${i}`, replicas: 20, dataVolumeClaimSpec: claim })),
+      instances: Array.from({ length: 16 }, (_, i) => ({ name: `s${i}`, replicas: 16, dataVolumeClaimSpec: claim })),
       backups: { pgbackrest: { repos: [{ name: "repo1", volume: { volumeClaimSpec: claim } }] } },
     });
     const { db } = sections(renderPgBackRestConfig({ cluster: c, role: "job" }));
