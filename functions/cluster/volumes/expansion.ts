@@ -1,7 +1,7 @@
 /**
  * @module
- * Volume expansion when an instance set's `dataVolumeClaimSpec` or `walVolumeClaimSpec` asks
- * for more storage. The StatefulSets' volumeClaimTemplates are immutable (instance/statefulset.ts keeps
+ * Volume expansion when an instance set's `dataVolumeClaimSpec` or `walVolumeClaimSpec`, or a
+ * volume repository's `volumeClaimSpec`, asks for more storage. The StatefulSets' volumeClaimTemplates are immutable (instance/statefulset.ts keeps
  * the observed ones), so the existing claims are patched instead: for each claim whose
  * `spec.resources.requests.storage` is below the spec (compared exactly, shared/quantity.ts), a
  * Job named by a hash of (claim, size) sends a merge patch to the API (volumes/claim-access.ts).
@@ -23,6 +23,7 @@
 import type { V1Job } from "@kubernetes/client-node";
 import type { Condition } from "../../../shared/api/kube.ts";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
+import { LABEL, labelValue } from "../../../shared/labels.ts";
 import { names } from "../../../shared/names.ts";
 import { compareQuantities, parseQuantity, type Quantity } from "../../../shared/quantity.ts";
 import { jobChild } from "../objects/job.ts";
@@ -116,6 +117,16 @@ export function planVolumeExpansion(model: ClusterModel, observed: ObservedClust
         expandClaim(model, observed, claim, String(size), wanted, plan);
       }
     }
+  }
+  // The repository host's claims grow the same way: its volumeClaimTemplates are kept as
+  // observed too (pgbackrest/repo-host.ts), so a larger repo volume is a patched claim.
+  for (const repo of model.spec.backups?.pgbackrest?.repos ?? []) {
+    const size = storageOf(repo.volume?.volumeClaimSpec as Record<string, unknown> | undefined);
+    const wanted = parseQuantity(size);
+    if (size === undefined || !wanted) continue;
+    const claim = observed.claims.get(names.repoVolumeClaim(model.name, repo.name));
+    if (!claim || claim.terminating || claim.labels[LABEL.cluster] !== labelValue(model.name)) continue;
+    expandClaim(model, observed, claim, String(size), wanted, plan);
   }
   return plan;
 }

@@ -276,6 +276,37 @@ describe("volume expansion", { timeout: 60_000 }, () => {
   });
 });
 
+describe("a volume repository's claim", { timeout: 60_000 }, () => {
+  const withRepo = (storage: string) =>
+    cluster({
+      backups: {
+        pgbackrest: {
+          repos: [
+            {
+              name: "repo1",
+              volume: { volumeClaimSpec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage } } } },
+            },
+          ],
+        },
+      },
+    });
+
+  it("grows like an instance's: the claim is patched and the repository host keeps its templates", async () => {
+    const { res, children, related } = await grownCluster(withRepo("1Gi"), withRepo("2Gi"));
+    const host = (r: SyncResponse) => byKind(r, "StatefulSet").find((s) => s.metadata.name === "hippo-repo-host")!;
+    expect(host(res).spec.volumeClaimTemplates).toEqual(
+      (children["StatefulSet.apps/v1"]!["hippo-repo-host"] as Json).spec.volumeClaimTemplates,
+    );
+    // The claim Jobs' identity first; the Job once the RoleBinding is observed.
+    const bound = await bindingObserved(withRepo("2Gi"), res, children, related);
+    const next = await sync(withRepo("2Gi"), bound, related);
+    const jobs = resizeJobs(next);
+    expect(jobs).toHaveLength(1);
+    expect(JSON.stringify(jobs[0]!.spec.template.spec)).toContain("repo1-hippo-repo-host-0");
+    expect(condition(next, VOLUMES_RESIZING)?.message).toContain("repo1-hippo-repo-host-0");
+  });
+});
+
 describe("the resize Job against an API server (real sh and curl)", { timeout: 60_000 }, () => {
   let api: FakeClaimApi;
   beforeAll(async () => {
