@@ -155,6 +155,7 @@ export function dynamicConfiguration(model: ClusterModel): DynamicConfiguration 
     wal_log_hints: "on",
   };
   const merged = mergeParameters(
+    model.version,
     owned,
     isRecord(userPostgresql.parameters) ? userPostgresql.parameters : undefined,
     model.spec.config?.parameters,
