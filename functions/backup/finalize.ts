@@ -11,6 +11,7 @@
 
 import type { Condition } from "../../shared/api/kube.ts";
 import type { PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
+import { condition } from "../../shared/conditions.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
@@ -25,13 +26,11 @@ export const EXPIRED = "Expired";
 
 function withExpired(prev: PostgresBackupStatus, c: Omit<Condition, "type">): PostgresBackupStatus {
   const others = (prev.conditions ?? []).filter((x) => x.type !== EXPIRED);
-  const old = prev.conditions?.find((x) => x.type === EXPIRED);
-  const time = old && old.status === c.status ? old.lastTransitionTime : c.lastTransitionTime;
-  const { lastTransitionTime: _t, ...rest } = c;
-  return {
-    ...prev,
-    conditions: [...others, { type: EXPIRED, ...rest, ...(time ? { lastTransitionTime: time } : {}) }],
-  };
+  const expired = condition(EXPIRED, c.status, c.reason, c.message, {
+    previous: prev.conditions,
+    time: c.lastTransitionTime,
+  });
+  return { ...prev, conditions: [...others, expired] };
 }
 
 export function finalizeBackup(req: SyncRequest): SyncResponse {

@@ -6,7 +6,6 @@
  * error on failure). No clock: every timestamp comes from the Job.
  */
 import * as z from "zod";
-import type { Condition } from "../../shared/api/kube.ts";
 import type { PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
 import { type BackupSet, InfoParseError, parsePgBackRestInfo } from "../../shared/pgbackrest/info.ts";
 import { CONTAINER } from "../../shared/pgbackrest/job-pod.ts";
@@ -174,19 +173,6 @@ export function errorText(message: string | undefined, fallback?: string): strin
   const errors = lines.filter((l) => /\bERROR:/.test(l));
   const text = (errors.length ? errors : lines.slice(-3)).join("\n") || fallback || "the backup Job failed";
   return text.length > 1000 ? `${text.slice(0, 997)}...` : text;
-}
-
-/** A condition that keeps its previous lastTransitionTime while its status does not change. */
-export function condition(
-  status: Condition["status"],
-  reason: string,
-  message: string,
-  previous: Condition[] | undefined,
-  observedTime?: string,
-): Condition {
-  const prev = previous?.find((c) => c.type === CONDITION);
-  const time = prev && prev.status === status ? prev.lastTransitionTime : observedTime;
-  return { type: CONDITION, status, reason, message, ...(time ? { lastTransitionTime: time } : {}) };
 }
 
 /** The result fields of a status from a backup set. */

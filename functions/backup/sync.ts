@@ -14,6 +14,7 @@
 
 import type { V1Job } from "@kubernetes/client-node";
 import { PostgresBackupSpec, PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
+import { condition } from "../../shared/conditions.ts";
 import { zodProblems } from "../../shared/field-path.ts";
 import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
@@ -24,7 +25,7 @@ import { type BackupRef, buildBackupJob } from "./job.ts";
 import { KINDS } from "./kinds.ts";
 import {
   backupResult,
-  condition,
+  CONDITION,
   errorText,
   jobState,
   ObservedJob,
@@ -70,7 +71,7 @@ export function syncBackup(req: SyncRequest): SyncResponse {
       status: {
         phase: "Failed",
         error: parsed.message,
-        conditions: [condition("False", "InvalidSpec", parsed.message, prev.conditions)],
+        conditions: [condition(CONDITION, "False", "InvalidSpec", parsed.message, { previous: prev.conditions })],
       },
       children: [],
     };
@@ -109,7 +110,9 @@ export function syncBackup(req: SyncRequest): SyncResponse {
     status: {
       ...common,
       phase: "Pending",
-      conditions: [condition("Unknown", "JobCreated", `backup Job ${jobName} requested`, prev.conditions)],
+      conditions: [
+        condition(CONDITION, "Unknown", "JobCreated", `backup Job ${jobName} requested`, { previous: prev.conditions }),
+      ],
     },
     children: [job as unknown as Record<string, unknown>],
   };
@@ -137,7 +140,7 @@ function blocked(reason: string, message: string, common: PostgresBackupStatus, 
     status: {
       ...common,
       phase: "Pending" as const,
-      conditions: [condition("False", reason, message, prev.conditions)],
+      conditions: [condition(CONDITION, "False", reason, message, { previous: prev.conditions })],
     },
     children: [],
   };
@@ -170,7 +173,12 @@ function statusFromJob(
         ...fields,
         phase: "Succeeded",
         ...times,
-        conditions: [condition("True", "BackupComplete", message, prev.conditions, state.completionTime)],
+        conditions: [
+          condition(CONDITION, "True", "BackupComplete", message, {
+            previous: prev.conditions,
+            time: state.completionTime,
+          }),
+        ],
       };
     }
     case "Failed": {
@@ -180,7 +188,12 @@ function statusFromJob(
         phase: "Failed",
         ...times,
         error,
-        conditions: [condition("False", "BackupFailed", error, prev.conditions, state.completionTime)],
+        conditions: [
+          condition(CONDITION, "False", "BackupFailed", error, {
+            previous: prev.conditions,
+            time: state.completionTime,
+          }),
+        ],
       };
     }
     case "Running":
@@ -189,14 +202,21 @@ function statusFromJob(
         phase: "Running",
         ...times,
         conditions: [
-          condition("Unknown", "JobRunning", "pgbackrest backup is running", prev.conditions, state.startTime),
+          condition(CONDITION, "Unknown", "JobRunning", "pgbackrest backup is running", {
+            previous: prev.conditions,
+            time: state.startTime,
+          }),
         ],
       };
     default:
       return {
         ...common,
         phase: "Pending",
-        conditions: [condition("Unknown", "JobPending", "the backup Job has not started yet", prev.conditions)],
+        conditions: [
+          condition(CONDITION, "Unknown", "JobPending", "the backup Job has not started yet", {
+            previous: prev.conditions,
+          }),
+        ],
       };
   }
 }

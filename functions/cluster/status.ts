@@ -7,22 +7,11 @@
 import type { Condition } from "../../shared/api/kube.ts";
 import type { PostgresClusterStatus } from "../../shared/api/postgres-cluster.ts";
 import type { ClusterModel } from "../../shared/cluster/model.ts";
+import { condition } from "../../shared/conditions.ts";
 import type { FieldProblem } from "../../shared/field-path.ts";
 import type { DesiredInstance, RolloutPlan } from "./instance/rollout.ts";
 import type { JobState, ObservedPod } from "./observe/observed.ts";
 import { LEADER_ROLE } from "./patroni/config.ts";
-
-type ConditionStatus = Condition["status"];
-
-function condition(
-  type: string,
-  status: ConditionStatus,
-  reason: string,
-  message: string,
-  generation: number | undefined,
-): Condition {
-  return { type, status, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
-}
 
 export function leaderPod(pods: Map<string, ObservedPod>): ObservedPod | undefined {
   return [...pods.values()]
@@ -88,7 +77,7 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
         "False",
         "Shutdown",
         "spec.shutdown is true: every instance is scaled to zero; the data is kept",
-        generation,
+        { generation },
       ),
     );
   } else if (!primaryReady) {
@@ -100,7 +89,7 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
         leader
           ? `the leader ${leader.name} is not ready; check its logs (kubectl logs ${leader.name})`
           : `no instance is the Patroni leader yet; ${ready.length}/${desiredCount} instances ready${notReady.length ? ` (not ready: ${notReady.join(", ")})` : ""}`,
-        generation,
+        { generation },
       ),
     );
   } else if (notReady.length) {
@@ -110,7 +99,7 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
         "False",
         "InstancesNotReady",
         `${ready.length}/${desiredCount} instances ready; not ready: ${notReady.join(", ")}`,
-        generation,
+        { generation },
       ),
     );
   } else {
@@ -120,7 +109,7 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
         "True",
         "AllInstancesReady",
         `${ready.length}/${desiredCount} instances ready; primary ${leader!.name}`,
-        generation,
+        { generation },
       ),
     );
   }
@@ -131,14 +120,12 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
   ];
   conditions.push(
     progressing.length
-      ? condition(
-          "Progressing",
-          "True",
-          progressing[0]!.reason,
-          progressing.map((p) => p.message).join("; "),
+      ? condition("Progressing", "True", progressing[0]!.reason, progressing.map((p) => p.message).join("; "), {
           generation,
-        )
-      : condition("Progressing", "False", "UpToDate", "every instance runs the desired configuration", generation),
+        })
+      : condition("Progressing", "False", "UpToDate", "every instance runs the desired configuration", {
+          generation,
+        }),
   );
 
   const degraded: string[] = [];
@@ -148,14 +135,10 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
     degraded.push(`${j.what} failed (Job ${j.name}): see kubectl logs job/${j.name}; delete the Job to run it again`);
   conditions.push(
     degraded.length
-      ? condition(
-          "Degraded",
-          "True",
-          failedJobs.length ? "JobFailed" : "InstancesNotReady",
-          degraded.join("; "),
+      ? condition("Degraded", "True", failedJobs.length ? "JobFailed" : "InstancesNotReady", degraded.join("; "), {
           generation,
-        )
-      : condition("Degraded", "False", "AsExpected", "nothing is degraded", generation),
+        })
+      : condition("Degraded", "False", "AsExpected", "nothing is degraded", { generation }),
   );
   conditions.push(
     input.ignored.length
@@ -164,9 +147,9 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
           "True",
           "SettingsIgnored",
           `the spec is usable, but these settings were ignored: ${input.ignored.join("; ")}`,
-          generation,
+          { generation },
         )
-      : condition("Valid", "True", "SpecAccepted", "the spec is valid", generation),
+      : condition("Valid", "True", "SpecAccepted", "the spec is valid", { generation }),
   );
 
   return {
@@ -190,10 +173,14 @@ export function invalidStatus(
     phase: "Invalid",
     ...(leader ? { primary: leader.name } : {}),
     conditions: [
-      condition("Ready", "False", "InvalidSpec", "the spec is invalid; see the Valid condition", generation),
-      condition("Progressing", "False", "InvalidSpec", "nothing is changed until the spec is fixed", generation),
-      condition("Degraded", "True", "InvalidSpec", message, generation),
-      condition("Valid", "False", "InvalidSpec", message, generation),
+      condition("Ready", "False", "InvalidSpec", "the spec is invalid; see the Valid condition", {
+        generation,
+      }),
+      condition("Progressing", "False", "InvalidSpec", "nothing is changed until the spec is fixed", {
+        generation,
+      }),
+      condition("Degraded", "True", "InvalidSpec", message, { generation }),
+      condition("Valid", "False", "InvalidSpec", message, { generation }),
     ],
   };
 }

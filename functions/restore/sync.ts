@@ -25,6 +25,7 @@
 import type { V1Job } from "@kubernetes/client-node";
 import { PostgresRestoreSpec } from "../../shared/api/postgres-restore.ts";
 import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts";
+import { condition } from "../../shared/conditions.ts";
 import { zodProblems } from "../../shared/field-path.ts";
 import { labelValue, PATRONI_LEADER_VALUE } from "../../shared/labels.ts";
 import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
@@ -42,7 +43,7 @@ import {
   publishedWindow,
   relatedCluster,
 } from "./observed.ts";
-import { condition, type Phase, previousStatus, type RestoreStatus, TERMINAL } from "./status.ts";
+import { CONDITION, type Phase, previousStatus, type RestoreStatus, TERMINAL } from "./status.ts";
 
 type Child = Record<string, unknown>;
 
@@ -77,7 +78,9 @@ function failed(
       error: message,
       dataChanged: options.dataChanged,
       ...(options.time ? { completionTime: options.time } : {}),
-      conditions: [condition("False", reason, message, ctx.prev.conditions, options.time)],
+      conditions: [
+        condition(CONDITION, "False", reason, message, { previous: ctx.prev.conditions, time: options.time }),
+      ],
     },
     children: observedJobs(ctx),
   };
@@ -92,7 +95,11 @@ function waiting(
   children: Child[] = [],
 ) {
   return {
-    status: { ...base, phase, conditions: [condition("Unknown", reason, message, ctx.prev.conditions)] },
+    status: {
+      ...base,
+      phase,
+      conditions: [condition(CONDITION, "Unknown", reason, message, { previous: ctx.prev.conditions })],
+    },
     children,
   } satisfies SyncResponse;
 }
@@ -374,7 +381,7 @@ function starting(
         ...started,
         phase: "Succeeded",
         ...(time ? { completionTime: time } : {}),
-        conditions: [condition("True", "Restored", message, ctx.prev.conditions, time)],
+        conditions: [condition(CONDITION, "True", "Restored", message, { previous: ctx.prev.conditions, time: time })],
       },
       children,
     };

@@ -19,6 +19,7 @@
 import type { V1Job } from "@kubernetes/client-node";
 import type { Condition } from "../../../shared/api/kube.ts";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
+import { condition } from "../../../shared/conditions.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { asDesired, jobState, type ObservedPod, observedChildren } from "../observe/observed.ts";
@@ -50,16 +51,6 @@ export interface TriggerOutcome {
 
 const NOTHING: TriggerOutcome = { children: [], jobs: [], conditions: [] };
 
-function condition(model: ClusterModel, status: Condition["status"], reason: string, message: string): Condition {
-  return {
-    type: SWITCHOVER_CONDITION,
-    status,
-    reason,
-    message,
-    ...(model.generation !== undefined ? { observedGeneration: model.generation } : {}),
-  };
-}
-
 /** targetInstance names an instance (`<cluster>-<set>-<n>`) or its pod (`...-0`, Patroni's member name). */
 function targetPod(model: ClusterModel, target: string | undefined): string | undefined {
   if (target === undefined) return undefined;
@@ -82,10 +73,11 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
       ...NOTHING,
       conditions: [
         condition(
-          model,
+          SWITCHOVER_CONDITION,
           "False",
           "Disabled",
           `${ANNOTATION.switchoverTrigger} is ${JSON.stringify(id)}, but spec.patroni.switchover.enabled is not true: nothing was done`,
+          { generation: model.generation },
         ),
       ],
     };
@@ -111,13 +103,17 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
     return {
       children: [asDesired(observed)],
       jobs: state === "running" && !skipped ? [{ name, what, state }] : [],
-      conditions: [condition(model, status, reason, message)],
+      conditions: [condition(SWITCHOVER_CONDITION, status, reason, message, { generation: model.generation })],
     };
   }
 
   const waiting = (message: string): TriggerOutcome => ({
     ...NOTHING,
-    conditions: [condition(model, "False", "Waiting", `${what} waits: ${message}`)],
+    conditions: [
+      condition(SWITCHOVER_CONDITION, "False", "Waiting", `${what} waits: ${message}`, {
+        generation: model.generation,
+      }),
+    ],
   });
   const target = targetPod(model, settings.targetInstance);
   if (settings.targetInstance !== undefined && target === undefined)
@@ -125,10 +121,11 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
       ...NOTHING,
       conditions: [
         condition(
-          model,
+          SWITCHOVER_CONDITION,
           "False",
           "InvalidTarget",
           `spec.patroni.switchover.targetInstance ${JSON.stringify(settings.targetInstance)} is not an instance of this cluster (${model.instances.map((i) => i.name).join(", ")})`,
+          { generation: model.generation },
         ),
       ],
     };
@@ -136,7 +133,13 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
     return {
       ...NOTHING,
       conditions: [
-        condition(model, "False", "InvalidTarget", "type Failover needs spec.patroni.switchover.targetInstance"),
+        condition(
+          SWITCHOVER_CONDITION,
+          "False",
+          "InvalidTarget",
+          "type Failover needs spec.patroni.switchover.targetInstance",
+          { generation: model.generation },
+        ),
       ],
     };
   if (model.shutdown) return waiting("the cluster is shut down");
@@ -165,11 +168,23 @@ function start(model: ClusterModel, job: V1Job, what: string, alreadyLeads: bool
     return {
       children: [suspended(limited)],
       jobs: [],
-      conditions: [condition(model, "True", "AlreadyLeader", `${what}: the target already leads; nothing was done`)],
+      conditions: [
+        condition(
+          SWITCHOVER_CONDITION,
+          "True",
+          "AlreadyLeader",
+          `${what}: the target already leads; nothing was done`,
+          { generation: model.generation },
+        ),
+      ],
     };
   return {
     children: [limited],
     jobs: [{ name, what, state: "absent" }],
-    conditions: [condition(model, "Unknown", "Pending", `${what} starts (Job ${name})`)],
+    conditions: [
+      condition(SWITCHOVER_CONDITION, "Unknown", "Pending", `${what} starts (Job ${name})`, {
+        generation: model.generation,
+      }),
+    ],
   };
 }

@@ -31,6 +31,7 @@ import {
   type Repo,
 } from "../../../shared/api/postgres-cluster.ts";
 import type { ClusterModel, InstanceModel } from "../../../shared/cluster/model.ts";
+import { condition } from "../../../shared/conditions.ts";
 import { clusterLabels, LABEL, labelValue } from "../../../shared/labels.ts";
 import { type ObjectMap, observedOf } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
@@ -314,15 +315,7 @@ export function buildDataSourceJob(model: ClusterModel, source: Source, plan: Re
   });
 }
 
-function condition(status: Condition["status"], reason: string, message: string, model: ClusterModel): Condition {
-  return {
-    type: "DataSource",
-    status,
-    reason,
-    message,
-    ...(model.generation !== undefined ? { observedGeneration: model.generation } : {}),
-  };
-}
+const DATA_SOURCE_CONDITION = "DataSource";
 
 export interface DataSourceInput {
   model: ClusterModel;
@@ -354,7 +347,13 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
       ...none,
       children: kept,
       status: { ...(latch ?? {}), restored: true },
-      condition: condition("True", "Bootstrapped", "the cluster was created from its data source", model),
+      condition: condition(
+        DATA_SOURCE_CONDITION,
+        "True",
+        "Bootstrapped",
+        "the cluster was created from its data source",
+        { generation: model.generation },
+      ),
     };
   }
 
@@ -366,7 +365,9 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
       children: kept,
       holdOthers: true,
       status: { restored: false },
-      condition: condition("False", problem.reason, problem.message, model),
+      condition: condition(DATA_SOURCE_CONDITION, "False", problem.reason, problem.message, {
+        generation: model.generation,
+      }),
       progress: `waiting for the data source: ${problem.message}`,
     };
   }
@@ -378,7 +379,9 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
       children: kept,
       holdOthers: true,
       status: { restored: false },
-      condition: condition("False", "InvalidOptions", planned.message, model),
+      condition: condition(DATA_SOURCE_CONDITION, "False", "InvalidOptions", planned.message, {
+        generation: model.generation,
+      }),
       progress: `the data source options are unusable: ${planned.message}`,
     };
   const plan = planned.plan;
@@ -390,7 +393,13 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
       children: [...configMaps, buildDataSourceJob(model, source, plan)],
       holdOthers: true,
       status: base,
-      condition: condition("Unknown", "Restoring", `restoring ${plan.description} from ${source.description}`, model),
+      condition: condition(
+        DATA_SOURCE_CONDITION,
+        "Unknown",
+        "Restoring",
+        `restoring ${plan.description} from ${source.description}`,
+        { generation: model.generation },
+      ),
       progress: `restoring the first instance from ${source.description} (Job ${jobName})`,
     };
   }
@@ -403,10 +412,11 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
       holdOthers: true,
       status: base,
       condition: condition(
+        DATA_SOURCE_CONDITION,
         "False",
         "RestoreFailed",
         `${failure.message}; fix the cause and delete Job ${jobName} to run it again`,
-        model,
+        { generation: model.generation },
       ),
       progress: `the data source restore failed (Job ${jobName})`,
     };
@@ -417,7 +427,13 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
       children: [...configMaps, ...kept],
       holdOthers: true,
       status: base,
-      condition: condition("Unknown", "Restoring", `restoring ${plan.description} from ${source.description}`, model),
+      condition: condition(
+        DATA_SOURCE_CONDITION,
+        "Unknown",
+        "Restoring",
+        `restoring ${plan.description} from ${source.description}`,
+        { generation: model.generation },
+      ),
       progress: `restoring the first instance from ${source.description} (Job ${jobName})`,
     };
   const result = parseRestoreResult(state.message);
@@ -427,10 +443,11 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
     holdOthers: true,
     status: { ...base, ...(result?.backupSet ? { backupSet: result.backupSet } : {}) },
     condition: condition(
+      DATA_SOURCE_CONDITION,
       "Unknown",
       "Starting",
       `restored${result?.backupSet ? ` backup set ${result.backupSet}` : ""}; waiting for ${instance.pod} to start from it`,
-      model,
+      { generation: model.generation },
     ),
     progress: `starting ${instance.pod} from the restored data`,
   };
