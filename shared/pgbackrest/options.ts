@@ -111,14 +111,13 @@ export function filterOptions(
   const out: FilteredOptions = { allowed: [], refused: [] };
   for (const option of options ?? []) {
     const m = /^--(no-)?([a-z0-9][a-z0-9-]*)(?:=(.*))?$/s.exec(option);
-    const policy = m ? optionPolicy(m[2]!) : undefined;
+    const [, negated, name = "", value] = m ?? [];
+    const policy = optionPolicy(name);
     const ok =
-      m !== null &&
-      policy !== undefined &&
-      policy.contexts.includes(context) &&
-      (m[1] === undefined || (policy.flag === true && m[3] === undefined)) &&
-      !except.includes(m[2]!) &&
-      !hasControlCharacter(m[3] ?? "");
+      policy?.contexts.includes(context) === true &&
+      (negated === undefined || (policy.flag === true && value === undefined)) &&
+      !except.includes(name) &&
+      !hasControlCharacter(value ?? "");
     (ok ? out.allowed : out.refused).push(option);
   }
   return out;
