@@ -1,8 +1,9 @@
 /**
  * @module
- * Observed Jobs and their Pods, read the same way by every hook that runs Jobs (the restore hook,
- * the cluster hook's data-source restore): a Job's state with the termination message of its
- * relevant Pod, and a Job returned unchanged. Observed objects are raw JSON: anything may be missing.
+ * Observed Jobs and their Pods, read the same way by every hook that runs Jobs (backups and their
+ * expiry, restores, the cluster hook's data-source restore, switchover and volume Jobs): a Job's
+ * state with the termination message of its relevant Pod, and a Job returned unchanged. Observed
+ * objects are raw JSON: anything may be missing.
  */
 import * as z from "zod";
 import { type ObjectMap, observedOf } from "./metacontroller.ts";
@@ -110,32 +111,42 @@ export interface JobState {
   reason?: string;
 }
 
-function terminated(p: PodObject) {
-  return p.status?.containerStatuses?.[0]?.state?.terminated;
+/** The named container's termination (a pod may carry injected sidecars), else the first container's. */
+function terminated(p: PodObject, container: string | undefined) {
+  const statuses = p.status?.containerStatuses ?? [];
+  return (statuses.find((c) => c.name === container) ?? statuses[0])?.state?.terminated;
 }
 
 /** Latest finished first, then by name: the choice never depends on list order. */
-function latest(list: PodObject[]): PodObject | undefined {
+function latest(list: PodObject[], container: string | undefined): PodObject | undefined {
   return [...list].sort((a, b) => {
-    const fa = terminated(a)?.finishedAt ?? a.metadata.creationTimestamp ?? "";
-    const fb = terminated(b)?.finishedAt ?? b.metadata.creationTimestamp ?? "";
+    const fa = terminated(a, container)?.finishedAt ?? a.metadata.creationTimestamp ?? "";
+    const fb = terminated(b, container)?.finishedAt ?? b.metadata.creationTimestamp ?? "";
     if (fa !== fb) return fa < fb ? 1 : -1;
     return a.metadata.name < b.metadata.name ? 1 : -1;
   })[0];
 }
 
-/** An observed Job's state, with the termination message of its relevant Pod. */
-export function jobState(raw: unknown, jobPods: PodObject[]): JobState {
+/**
+ * An observed Job's state, with the termination message of its relevant Pod (of `container`'s
+ * status when given). Succeeded is any of the Job controller's signs of success: the Complete
+ * condition, a succeeded Pod count, or a completionTime (set only on success); the condition can
+ * lag the count by a sync, and a hook must not run the same work twice meanwhile.
+ */
+export function jobState(raw: unknown, jobPods: PodObject[], container?: string): JobState {
   const parsed = JobObject.safeParse(raw);
   if (!parsed.success) return { state: "pending" };
   const s = parsed.data.status ?? {};
   const base = s.startTime ? { startTime: s.startTime } : {};
   const condition = (type: string) => s.conditions?.find((c) => c.type === type && c.status === "True");
   const complete = condition("Complete");
-  if (complete || (s.succeeded ?? 0) > 0) {
-    const pod = latest(jobPods.filter((p) => terminated(p)?.exitCode === 0));
+  if (complete || (s.succeeded ?? 0) > 0 || s.completionTime) {
+    const pod = latest(
+      jobPods.filter((p) => terminated(p, container)?.exitCode === 0),
+      container,
+    );
     const completionTime = s.completionTime ?? complete?.lastTransitionTime;
-    const message = pod ? terminated(pod)?.message : undefined;
+    const message = pod ? terminated(pod, container)?.message : undefined;
     return {
       state: "succeeded",
       ...base,
@@ -145,8 +156,11 @@ export function jobState(raw: unknown, jobPods: PodObject[]): JobState {
   }
   const failed = condition("Failed");
   if (failed) {
-    const pod = latest(jobPods.filter((p) => (terminated(p)?.exitCode ?? 0) !== 0));
-    const message = pod ? terminated(pod)?.message : undefined;
+    const pod = latest(
+      jobPods.filter((p) => (terminated(p, container)?.exitCode ?? 0) !== 0),
+      container,
+    );
+    const message = pod ? terminated(pod, container)?.message : undefined;
     return {
       state: "failed",
       ...base,

@@ -19,8 +19,8 @@ import { keepObserved } from "../../shared/observed-job.ts";
 import { relatedCluster } from "./cluster.ts";
 import { buildExpireJob } from "./expire-job.ts";
 import { KINDS } from "./kinds.ts";
-import { errorText, jobState, ObservedJob, podsOfJob } from "./status.ts";
-import { parseBackup, previousStatus, relatedPods } from "./sync.ts";
+import { backupJobState, errorText } from "./status.ts";
+import { parseBackup, previousStatus } from "./sync.ts";
 
 export const EXPIRED = "Expired";
 
@@ -46,20 +46,16 @@ export function finalizeBackup(req: SyncRequest): SyncResponse {
   const jobName = names.expireJob(backup.name);
   const observedRaw = observedOf(req.children, KINDS.Job.kind, KINDS.Job.apiVersion)[jobName];
   if (observedRaw) {
-    const observed = ObservedJob.safeParse(observedRaw);
-    const state = observed.success
-      ? jobState(observed.data, podsOfJob(jobName, relatedPods(req)))
-      : { phase: "Pending" };
+    const state = backupJobState(observedRaw, req.related, jobName);
     if (state.phase === "Succeeded") return done;
     const children = [keepObserved(observedRaw)];
     if (state.phase === "Failed") {
-      const s = state as ReturnType<typeof jobState>;
-      const error = errorText(s.message, s.reason);
+      const error = errorText(state.message, state.reason);
       const status = withExpired(prev, {
         status: "False",
         reason: "ExpireFailed",
         message: `pgbackrest expire --set=${label} failed: ${error}. Annotate ${ANNOTATION.skipExpire}="true" to delete this PostgresBackup and keep the backup.`,
-        ...(s.completionTime ? { lastTransitionTime: s.completionTime } : {}),
+        ...(state.completionTime ? { lastTransitionTime: state.completionTime } : {}),
       });
       return { status, children, finalized: false };
     }

@@ -24,13 +24,12 @@ import { backupTarget, relatedCluster } from "./cluster.ts";
 import { type BackupRef, buildBackupJob } from "./job.ts";
 import { KINDS } from "./kinds.ts";
 import {
+  type BackupJobState,
+  backupJobState,
   backupResult,
   CONDITION,
   errorText,
-  jobState,
-  ObservedJob,
   type Phase,
-  podsOfJob,
   resultFields,
 } from "./status.ts";
 
@@ -54,13 +53,6 @@ export function parseBackup(
     ok: true,
     backup: { name: parent.metadata.name, namespace: parent.metadata.namespace ?? "default", spec: spec.data },
   };
-}
-
-export function relatedPods(req: SyncRequest): unknown[] {
-  const pods = observedOf(req.related, KINDS.Pod.kind, KINDS.Pod.apiVersion);
-  return Object.keys(pods)
-    .sort()
-    .map((k) => pods[k]);
 }
 
 export function syncBackup(req: SyncRequest): SyncResponse {
@@ -90,10 +82,7 @@ export function syncBackup(req: SyncRequest): SyncResponse {
   };
 
   if (observedRaw) {
-    const observed = ObservedJob.safeParse(observedRaw);
-    const state = observed.success
-      ? jobState(observed.data, podsOfJob(jobName, relatedPods(req)))
-      : ({ phase: "Pending" } as const);
+    const state = backupJobState(observedRaw, req.related, jobName);
     return { status: statusFromJob(state, common, prev), children: [keepObserved(observedRaw)] };
   }
 
@@ -147,7 +136,7 @@ function blocked(reason: string, message: string, common: PostgresBackupStatus, 
 }
 
 function statusFromJob(
-  state: ReturnType<typeof jobState>,
+  state: BackupJobState,
   common: PostgresBackupStatus,
   prev: PostgresBackupStatus,
 ): PostgresBackupStatus {

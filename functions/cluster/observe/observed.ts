@@ -8,6 +8,7 @@ import * as z from "zod";
 import { fromBase64 } from "../../../shared/crypto/bytes.ts";
 import { ANNOTATION, LABEL } from "../../../shared/labels.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
+import { jobState as observedJobState } from "../../../shared/observed-job.ts";
 import { type ChildKind, childKey } from "../objects/kinds.ts";
 
 const Meta = z.looseObject({
@@ -87,28 +88,14 @@ export function observedSecretData(children: ObjectMap, name: string): Record<st
   return out;
 }
 
-const JobSchema = z.looseObject({
-  status: z
-    .looseObject({
-      succeeded: z.number().optional(),
-      failed: z.number().optional(),
-      conditions: z.array(z.looseObject({ type: z.string(), status: z.string() })).optional(),
-    })
-    .optional(),
-});
-
 export type JobState = "absent" | "running" | "succeeded" | "failed";
 
+/** The shared reader's state of a child Job; one not started yet counts as running. */
 export function jobState(children: ObjectMap, name: string): JobState {
   const raw = observedChildren(children, "Job")[name];
   if (!raw) return "absent";
-  const parsed = JobSchema.safeParse(raw);
-  const status = parsed.success ? parsed.data.status : undefined;
-  const conditions = status?.conditions ?? [];
-  if (conditions.some((c) => c.type === "Complete" && c.status === "True") || (status?.succeeded ?? 0) > 0)
-    return "succeeded";
-  if (conditions.some((c) => c.type === "Failed" && c.status === "True")) return "failed";
-  return "running";
+  const { state } = observedJobState(raw, []);
+  return state === "pending" ? "running" : state;
 }
 
 const StatefulSetSchema = z.looseObject({

@@ -6,7 +6,13 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { backupJobState } from "../../../functions/backup/status.ts";
+import { jobState as clusterJobState } from "../../../functions/cluster/observe/observed.ts";
 import { condition } from "../../../shared/conditions.ts";
+import { jobState, podsOfJob } from "../../../shared/observed-job.ts";
+import { CONTAINER } from "../../../shared/pgbackrest/job-pod.ts";
+
+type Json = Record<string, any>;
 
 const root = join(import.meta.dirname, "..", "..", "..");
 
@@ -27,6 +33,11 @@ describe("single sources", () => {
     expect(defining("condition")).toEqual([]);
   });
 
+  it("functions/ reads no Job's success or failure itself (shared/observed-job.ts does)", () => {
+    const readers = sources("functions").filter((p) => /["']Complete["']/.test(readFileSync(join(root, p), "utf8")));
+    expect(readers).toEqual([]);
+  });
+
   it("a condition keeps its lastTransitionTime while its status stays, and takes the observed time on a change", () => {
     const before = [condition("Succeeded", "Unknown", "JobRunning", "running", { time: "t1" })];
     expect(condition("Succeeded", "Unknown", "Still", "running", { previous: before, time: "t2" })).toEqual({
@@ -45,5 +56,45 @@ describe("single sources", () => {
       lastTransitionTime: "t3",
     });
     expect(condition("Ready", "True", "R", "m", { previous: before })).not.toHaveProperty("lastTransitionTime");
+  });
+});
+
+describe("a Job's state, read once for every hook", () => {
+  const job = (status: Json) => ({ apiVersion: "batch/v1", kind: "Job", metadata: { name: "j" }, status });
+  const pod = (name: string, containers: [string, number, string][]) => ({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, labels: { "batch.kubernetes.io/job-name": "j" } },
+    status: {
+      containerStatuses: containers.map(([c, exitCode, message]) => ({
+        name: c,
+        state: { terminated: { exitCode, message, finishedAt: "2026-01-01T00:00:00Z" } },
+      })),
+    },
+  });
+  const related = (...pods: Json[]) => ({ "Pod.v1": Object.fromEntries(pods.map((p) => [p.metadata.name, p])) });
+  const children = (raw: Json) => ({ "Job.batch/v1": { j: raw } });
+
+  it.each([
+    ["the Complete condition", { conditions: [{ type: "Complete", status: "True" }] }, "succeeded"],
+    ["a succeeded count before the condition", { succeeded: 1 }, "succeeded"],
+    ["a completionTime before the condition", { completionTime: "2026-01-01T00:00:00Z" }, "succeeded"],
+    ["the Failed condition", { failed: 3, conditions: [{ type: "Failed", status: "True" }] }, "failed"],
+    ["an active Pod", { active: 1, startTime: "2026-01-01T00:00:00Z" }, "running"],
+  ])("%s: the backup, restore and cluster hooks agree", (_what, status, expected) => {
+    const raw = job(status);
+    expect(jobState(raw, []).state).toBe(expected);
+    expect(backupJobState(raw, {}, "j").phase.toLowerCase()).toBe(expected);
+    expect(clusterJobState(children(raw), "j")).toBe(expected);
+  });
+
+  it("takes the termination message of the named container when a sidecar comes first", () => {
+    const raw = job({ succeeded: 1 });
+    const p = pod("j-1", [
+      ["istio-proxy", 0, "sidecar"],
+      [CONTAINER, 0, "result"],
+    ]);
+    expect(backupJobState(raw, related(p), "j").message).toBe("result");
+    expect(jobState(raw, podsOfJob(related(p), "j")).message).toBe("sidecar");
   });
 });
