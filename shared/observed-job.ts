@@ -2,13 +2,12 @@
  * @module
  * Observed Jobs and their Pods, read the same way by every hook that runs Jobs (backups and their
  * expiry, restores, the cluster hook's data-source restore, switchover and volume Jobs): a Job's
- * state with the termination message of its relevant Pod, and a Job returned unchanged. Observed
- * objects are raw JSON: anything may be missing.
+ * state with the termination message of its relevant Pod. Observed objects are raw JSON: anything
+ * may be missing. A Job is kept as observed with shared/metacontroller.ts's asDesired.
  */
 import * as z from "zod";
 import { type ObjectMap, observedOf } from "./metacontroller.ts";
 
-const JOB = { apiVersion: "batch/v1", kind: "Job" } as const;
 const POD = { apiVersion: "v1", kind: "Pod" } as const;
 
 /** The metadata fields the readers of observed objects use. */
@@ -171,27 +170,4 @@ export function jobState(raw: unknown, jobPods: PodObject[], container?: string)
   }
   if ((s.active ?? 0) > 0 || s.startTime) return { state: "running", ...base };
   return { state: "pending" };
-}
-
-/** An observed Job returned unchanged in substance (Jobs are immutable): without server state. */
-export function keepObserved(raw: Record<string, unknown>): Record<string, unknown> {
-  const meta = (raw.metadata ?? {}) as Record<string, unknown>;
-  const labels = { ...((meta.labels as Record<string, string> | undefined) ?? {}) };
-  delete labels["controller-uid"];
-  const annotations = Object.fromEntries(
-    Object.entries((meta.annotations as Record<string, string> | undefined) ?? {}).filter(
-      ([k]) => !k.startsWith("metacontroller.k8s.io/"),
-    ),
-  );
-  return {
-    apiVersion: raw.apiVersion ?? JOB.apiVersion,
-    kind: raw.kind ?? JOB.kind,
-    metadata: {
-      name: meta.name,
-      ...(meta.namespace ? { namespace: meta.namespace } : {}),
-      ...(Object.keys(labels).length ? { labels } : {}),
-      ...(Object.keys(annotations).length ? { annotations } : {}),
-    },
-    spec: raw.spec,
-  };
 }

@@ -13,9 +13,8 @@ import type { Condition } from "../../shared/api/kube.ts";
 import type { PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
 import { condition } from "../../shared/conditions.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
-import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
+import { asDesired, observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { keepObserved } from "../../shared/observed-job.ts";
 import { relatedCluster } from "./cluster.ts";
 import { buildExpireJob } from "./expire-job.ts";
 import { KINDS } from "./kinds.ts";
@@ -48,7 +47,7 @@ export function finalizeBackup(req: SyncRequest): SyncResponse {
   if (observedRaw) {
     const state = backupJobState(observedRaw, req.related, jobName);
     if (state.phase === "Succeeded") return done;
-    const children = [keepObserved(observedRaw)];
+    const children = [asDesired(observedRaw)];
     if (state.phase === "Failed") {
       const error = errorText(state.message, state.reason);
       const status = withExpired(prev, {

@@ -16,9 +16,8 @@ import type { V1Job } from "@kubernetes/client-node";
 import { PostgresBackupSpec, PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
 import { condition } from "../../shared/conditions.ts";
 import { zodProblems } from "../../shared/field-path.ts";
-import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
+import { asDesired, observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { keepObserved } from "../../shared/observed-job.ts";
 import { describeRetention, retentionFor } from "../../shared/pgbackrest/config.ts";
 import { backupTarget, relatedCluster } from "./cluster.ts";
 import { type BackupRef, buildBackupJob } from "./job.ts";
@@ -83,7 +82,7 @@ export function syncBackup(req: SyncRequest): SyncResponse {
 
   if (observedRaw) {
     const state = backupJobState(observedRaw, req.related, jobName);
-    return { status: statusFromJob(state, common, prev), children: [keepObserved(observedRaw)] };
+    return { status: statusFromJob(state, common, prev), children: [asDesired(observedRaw)] };
   }
 
   if (prev.phase && TERMINAL.includes(prev.phase) && prev.completionTime) {

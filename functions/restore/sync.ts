@@ -28,9 +28,9 @@ import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts"
 import { condition } from "../../shared/conditions.ts";
 import { zodProblems } from "../../shared/field-path.ts";
 import { labelValue, PATRONI_LEADER_VALUE } from "../../shared/labels.ts";
-import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
+import { asDesired, observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { jobState, keepObserved, podsOfJob } from "../../shared/observed-job.ts";
+import { jobState, podsOfJob } from "../../shared/observed-job.ts";
 import { parseRestoreFailure, parseRestoreResult } from "../../shared/restore/pod.ts";
 import { planFromRestore, type RestorePlan, windowProblem } from "../../shared/restore/target.ts";
 import { buildDcsResetJob, buildInstanceResetJob, buildRestoreJob, type RestoreRef } from "./job.ts";
@@ -61,7 +61,7 @@ const asChild = (job: V1Job) => job as unknown as Child;
 function observedJobs(ctx: Context): Child[] {
   return Object.keys(ctx.jobs)
     .sort()
-    .map((k) => keepObserved(ctx.jobs[k]!));
+    .map((k) => asDesired(ctx.jobs[k]!));
 }
 
 function failed(
@@ -205,7 +205,7 @@ function advance(ctx: Context, clusterName: string, plan: RestorePlan, base: Res
 
   const jobName = names.restoreJob(ctx.ref.name);
   const restoreRaw = ctx.jobs[jobName];
-  const restoreJob = restoreRaw ? keepObserved(restoreRaw) : undefined;
+  const restoreJob = restoreRaw ? asDesired(restoreRaw) : undefined;
   const withJob: RestoreStatus = { ...withInstance, jobName };
 
   if (phase === "Restoring") {
@@ -352,7 +352,7 @@ function starting(
   for (const step of steps) {
     const raw = ctx.jobs[step.name];
     if (raw) {
-      children.push(keepObserved(raw));
+      children.push(asDesired(raw));
       const state = jobState(raw, podsOfJob(ctx.req.related, step.name));
       if (state.state === "failed")
         problems.push(

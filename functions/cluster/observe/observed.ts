@@ -7,7 +7,7 @@
 import * as z from "zod";
 import { fromBase64 } from "../../../shared/crypto/bytes.ts";
 import { ANNOTATION, LABEL } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
+import { asDesired, type ObjectMap } from "../../../shared/metacontroller.ts";
 import { jobState as observedJobState } from "../../../shared/observed-job.ts";
 import { type ChildKind, childKey } from "../objects/kinds.ts";
 
@@ -128,37 +128,7 @@ export function observedInstanceStatefulSets(children: ObjectMap): Map<string, O
   return out;
 }
 
-const SERVER_METADATA = [
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "managedFields",
-  "selfLink",
-  "ownerReferences",
-];
-
-/**
- * An observed child turned back into a desired one: without status, server-written metadata,
- * Metacontroller's last-applied annotation (returning it would nest it into itself on every
- * sync) and its controller-uid label (Metacontroller adds that itself).
- */
-export function asDesired(observed: Record<string, unknown>): Record<string, unknown> {
-  const { status: _status, metadata, ...rest } = observed;
-  const meta = { ...((metadata ?? {}) as Record<string, unknown>) };
-  for (const key of SERVER_METADATA) delete meta[key];
-  const annotations = { ...((meta.annotations ?? {}) as Record<string, string>) };
-  delete annotations["metacontroller.k8s.io/last-applied-configuration"];
-  if (Object.keys(annotations).length) meta.annotations = annotations;
-  else delete meta.annotations;
-  const labels = { ...((meta.labels ?? {}) as Record<string, string>) };
-  delete labels["controller-uid"];
-  if (Object.keys(labels).length) meta.labels = labels;
-  else delete meta.labels;
-  return { ...rest, metadata: meta };
-}
+export { asDesired };
 
 /** Every observed child, as a flat list, in the form a sync response carries. */
 export function observedAsDesired(children: ObjectMap): Record<string, unknown>[] {

@@ -33,9 +33,9 @@ import {
 import type { ClusterModel, InstanceModel } from "../../../shared/cluster/model.ts";
 import { condition } from "../../../shared/conditions.ts";
 import { clusterLabels, LABEL, labelValue } from "../../../shared/labels.ts";
-import { type ObjectMap, observedOf } from "../../../shared/metacontroller.ts";
+import { asDesired, type ObjectMap, observedOf } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
-import { jobState, keepObserved, podsOfJob } from "../../../shared/observed-job.ts";
+import { jobState, podsOfJob } from "../../../shared/observed-job.ts";
 import { restoreArgs } from "../../../shared/pgbackrest/commands.ts";
 import { renderPgBackRestConfig, repoPath } from "../../../shared/pgbackrest/config.ts";
 import { OPERATOR_CONFIG_FILE, repoKind } from "../../../shared/pgbackrest/layout.ts";
@@ -334,7 +334,7 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
   if (!ds?.postgresCluster && !ds?.pgbackrest) return none;
   const jobName = names.dataSourceJob(model.name);
   const observed = observedOf<Record<string, unknown>>(input.children, "Job", "batch/v1")[jobName];
-  const kept = observed ? [keepObserved(observed)] : [];
+  const kept = observed ? [asDesired(observed)] : [];
   const { instance } = firstInstance(model);
   const first = input.pods.get(instance.pod);
   const othersUp = [...input.statefulSets.values()].some(

@@ -7,8 +7,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { backupJobState } from "../../../functions/backup/status.ts";
-import { jobState as clusterJobState } from "../../../functions/cluster/observe/observed.ts";
+import {
+  asDesired as clusterAsDesired,
+  jobState as clusterJobState,
+} from "../../../functions/cluster/observe/observed.ts";
 import { condition } from "../../../shared/conditions.ts";
+import { asDesired } from "../../../shared/metacontroller.ts";
 import { jobState, podsOfJob } from "../../../shared/observed-job.ts";
 import { CONTAINER } from "../../../shared/pgbackrest/job-pod.ts";
 
@@ -96,5 +100,30 @@ describe("a Job's state, read once for every hook", () => {
     ]);
     expect(backupJobState(raw, related(p), "j").message).toBe("result");
     expect(jobState(raw, podsOfJob(related(p), "j")).message).toBe("sidecar");
+  });
+});
+
+describe("an observed child kept as desired", () => {
+  it("loses status, server metadata, Metacontroller's annotations and label, and keeps the rest in order", () => {
+    const observed = {
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: {
+        name: "j",
+        namespace: "db",
+        uid: "u",
+        resourceVersion: "7",
+        creationTimestamp: "t",
+        ownerReferences: [{ kind: "PostgresBackup", name: "b" }],
+        labels: { "controller-uid": "u", app: "x" },
+        annotations: { "metacontroller.k8s.io/last-applied-configuration": "{}", note: "n" },
+      },
+      spec: { template: {} },
+      status: { succeeded: 1 },
+    };
+    const kept = asDesired(observed);
+    expect(Object.keys(kept)).toEqual(["apiVersion", "kind", "metadata", "spec"]);
+    expect(kept.metadata).toEqual({ name: "j", namespace: "db", labels: { app: "x" }, annotations: { note: "n" } });
+    expect(clusterAsDesired).toBe(asDesired);
   });
 });
