@@ -6,9 +6,8 @@
  * may be missing. A Job is kept as observed with shared/metacontroller.ts's asDesired.
  */
 import * as z from "zod";
+import { KINDS } from "./kinds.ts";
 import { type ObjectMap, observedOf } from "./metacontroller.ts";
-
-const POD = { apiVersion: "v1", kind: "Pod" } as const;
 
 /** The metadata fields the readers of observed objects use. */
 export const ObservedMeta = z.looseObject({
@@ -57,7 +56,7 @@ export type PodObject = z.infer<typeof PodObject>;
 
 /** Every observed Pod that parses, by name. */
 export function observedPods(related: ObjectMap): PodObject[] {
-  const all = observedOf(related, POD.kind, POD.apiVersion);
+  const all = observedOf(related, KINDS.Pod.kind, KINDS.Pod.apiVersion);
   return Object.keys(all)
     .sort()
     .flatMap((k) => {

@@ -51,7 +51,7 @@ import {
   workDirectory,
 } from "../../../shared/restore/pod.ts";
 import { planFromOptions, type RestorePlan, restoreCommandOf } from "../../../shared/restore/target.ts";
-import { withKind } from "../objects/kinds.ts";
+import { KINDS, withKind } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
 import type { ObservedPod, ObservedStatefulSet } from "../observe/observed.ts";
 import { LEADER_ROLE } from "../patroni/config.ts";
@@ -333,7 +333,7 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
   const ds = model.spec.dataSource;
   if (!ds?.postgresCluster && !ds?.pgbackrest) return none;
   const jobName = names.dataSourceJob(model.name);
-  const observed = observedOf<Record<string, unknown>>(input.children, "Job", "batch/v1")[jobName];
+  const observed = observedOf<Record<string, unknown>>(input.children, KINDS.Job.kind, KINDS.Job.apiVersion)[jobName];
   const kept = observed ? [asDesired(observed)] : [];
   const { instance } = firstInstance(model);
   const first = input.pods.get(instance.pod);
