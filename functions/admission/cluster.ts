@@ -9,6 +9,7 @@
 import type { InstanceSet, PostgresClusterSpec, Repo } from "../../shared/api/postgres-cluster.ts";
 import { ANNOTATION, PGO_AUTO_CREATE_USER_SCHEMA } from "../../shared/labels.ts";
 import { instanceSetName } from "../../shared/names.ts";
+import { OWNED_PATRONI_KEYS, OWNED_PATRONI_POSTGRESQL_KEYS } from "../../shared/patroni.ts";
 import { ownedPgBouncerSetting } from "../../shared/pgbouncer/settings.ts";
 import { PORTS } from "../../shared/pod-layout.ts";
 import { compareQuantities, isPositive, parseQuantity } from "../../shared/quantity.ts";
@@ -249,12 +250,14 @@ function checkPostgresConfig(spec: PostgresClusterSpec): Findings {
         problems.push(invalid(`${base}.postgresql.parameters`, "must be an object of parameter names to values"));
       }
     }
-    if (dynamic.standby_cluster !== undefined) {
-      problems.push(forbidden(`${base}.standby_cluster`, "cannot be set here: use spec.standby"));
+    for (const [k, owned] of Object.entries(OWNED_PATRONI_KEYS)) {
+      if (dynamic[k] === undefined) continue;
+      if (owned.refused) problems.push(forbidden(`${base}.${k}`, `cannot be set here: ${owned.instead}`));
+      else warnings.push(`${base}.${k}: ignored; ${owned.instead}`);
     }
-    if (dynamic.ttl !== undefined) warnings.push(`${base}.ttl: ignored; set spec.patroni.leaderLeaseDurationSeconds`);
-    if (dynamic.loop_wait !== undefined)
-      warnings.push(`${base}.loop_wait: ignored; set spec.patroni.syncPeriodSeconds`);
+    for (const [k, owned] of Object.entries(OWNED_PATRONI_POSTGRESQL_KEYS)) {
+      if (isRecord(pg) && pg[k] !== undefined) warnings.push(`${base}.postgresql.${k}: ignored; ${owned.instead}`);
+    }
   }
   return { problems, warnings };
 }
