@@ -5,10 +5,10 @@
  * (default 8443) for the admission webhook. Unlike the Node entry it does not reload a renewed
  * certificate: restart the process (roll the Deployment) after a renewal.
  */
-import { createServer, parseFunctionList } from "./server.ts";
+import { createServer, serverOptionsFromEnv } from "./server.ts";
 
 declare const Deno: {
-  env: { get(name: string): string | undefined };
+  env: { toObject(): Record<string, string> };
   readTextFileSync(path: string): string;
   serve(
     options: {
@@ -24,13 +24,17 @@ declare const Deno: {
   exit(code: number): never;
 };
 
-const port = Number(Deno.env.get("PORT") ?? 8080);
-const functions = parseFunctionList(Deno.env.get("FUNCTIONS"));
-const app = createServer({ functions });
+// Read once, here: the functions are handed options and never read the environment themselves.
+const env: Record<string, string | undefined> = Deno.env.toObject();
+const port = Number(env.PORT ?? 8080);
+const hostname = env.HOST ?? "0.0.0.0";
+const options = serverOptionsFromEnv(env);
+const functions = options.functions ?? [];
+const app = createServer(options);
 const server = Deno.serve(
   {
     port,
-    hostname: Deno.env.get("HOST") ?? "0.0.0.0",
+    hostname,
     onListen: (addr) =>
       console.log(
         JSON.stringify({
@@ -44,14 +48,14 @@ const server = Deno.serve(
   },
   app.fetch,
 );
-const certFile = Deno.env.get("TLS_CERT_FILE");
-const keyFile = Deno.env.get("TLS_KEY_FILE");
+const certFile = env.TLS_CERT_FILE;
+const keyFile = env.TLS_KEY_FILE;
 const tlsServer =
   certFile && keyFile
     ? Deno.serve(
         {
-          port: Number(Deno.env.get("TLS_PORT") ?? 8443),
-          hostname: Deno.env.get("HOST") ?? "0.0.0.0",
+          port: Number(env.TLS_PORT ?? 8443),
+          hostname,
           cert: Deno.readTextFileSync(certFile),
           key: Deno.readTextFileSync(keyFile),
           onListen: (addr) =>

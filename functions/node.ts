@@ -7,12 +7,16 @@
 import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { serve } from "@hono/node-server";
-import { createServer, parseFunctionList } from "./server.ts";
+import { createServer, serverOptionsFromEnv } from "./server.ts";
 
-const port = Number(process.env.PORT ?? 8080);
-const functions = parseFunctionList(process.env.FUNCTIONS);
-const app = createServer({ functions });
-const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? "0.0.0.0" }, (info) => {
+// Read once, here: the functions are handed options and never read the environment themselves.
+const env = { ...process.env };
+const port = Number(env.PORT ?? 8080);
+const hostname = env.HOST ?? "0.0.0.0";
+const options = serverOptionsFromEnv(env);
+const functions = options.functions ?? [];
+const app = createServer(options);
+const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
   console.log(
     JSON.stringify({
       level: "info",
@@ -23,18 +27,18 @@ const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? "0.
     }),
   );
 });
-const certFile = process.env.TLS_CERT_FILE;
-const keyFile = process.env.TLS_KEY_FILE;
+const certFile = env.TLS_CERT_FILE;
+const keyFile = env.TLS_KEY_FILE;
 let tlsServer: HttpsServer | undefined;
 if (certFile && keyFile) {
-  const tlsPort = Number(process.env.TLS_PORT ?? 8443);
+  const tlsPort = Number(env.TLS_PORT ?? 8443);
   const readPair = () => ({ cert: readFileSync(certFile), key: readFileSync(keyFile) });
   let pair = readPair();
   tlsServer = serve(
     {
       fetch: app.fetch,
       port: tlsPort,
-      hostname: process.env.HOST ?? "0.0.0.0",
+      hostname,
       createServer: createHttpsServer,
       serverOptions: pair,
     },

@@ -5,7 +5,7 @@
  */
 import { MAX_LABEL, shortHash } from "./names.ts";
 
-export const PREFIX = "postgres.tusk.dev";
+const PREFIX = "postgres.tusk.dev";
 
 export const LABEL = {
   cluster: `${PREFIX}/cluster`,
@@ -48,6 +48,11 @@ export const ANNOTATION = {
   replacedCertificate: `${PREFIX}/replaced-certificate`,
   /** "true": each user gets a schema of its own in each of its databases (PGO's autoCreateUserSchema). */
   autoCreateUserSchema: `${PREFIX}/auto-create-user-schema`,
+  /**
+   * "internal", "ca" or both, comma-separated: lets the cluster hook generate credentials that a
+   * cluster holding data has lost (functions/cluster/lost-credentials.ts).
+   */
+  regenerateCredentials: `${PREFIX}/regenerate-credentials`,
 } as const;
 
 /** PGO's name for ANNOTATION.autoCreateUserSchema, honoured so a PGO manifest keeps its meaning. */
@@ -93,7 +98,7 @@ export function instanceLabels(cluster: string, set: string, instance: string): 
  * PGO's own labels, also put on instance pods so the label selectors in PGO manifests (affinity,
  * topology spread: `postgres-operator.crunchydata.com/instance-set: "00"`) keep matching.
  */
-export const PGO_LABEL = {
+const PGO_LABEL = {
   cluster: "postgres-operator.crunchydata.com/cluster",
   instanceSet: "postgres-operator.crunchydata.com/instance-set",
   instance: "postgres-operator.crunchydata.com/instance",

@@ -67,11 +67,14 @@ export function observedPods(related: ObjectMap): PodObject[] {
 
 /** The Pods of one Job (by owner, else by the Job controller's label). */
 export function podsOfJob(related: ObjectMap, job: string): PodObject[] {
-  return observedPods(related).filter((p) => {
-    const owned = p.metadata.ownerReferences?.some((o) => o.kind === "Job" && o.name === job);
-    const l = p.metadata.labels ?? {};
-    return owned || l["batch.kubernetes.io/job-name"] === job || l["job-name"] === job;
-  });
+  return observedPods(related).filter((p) => isPodOfJob(p, job));
+}
+
+/** A Job's Pod: owned by it, or labelled by the Job controller with its name. */
+export function isPodOfJob(pod: PodObject, job: string): boolean {
+  const owned = pod.metadata.ownerReferences?.some((o) => o.kind === "Job" && o.name === job);
+  const l = pod.metadata.labels ?? {};
+  return owned === true || l["batch.kubernetes.io/job-name"] === job || l["job-name"] === job;
 }
 
 const JobObject = z.looseObject({

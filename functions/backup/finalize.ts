@@ -21,7 +21,7 @@ import { KINDS } from "./kinds.ts";
 import { backupJobState, errorText } from "./status.ts";
 import { parseBackup, previousStatus } from "./sync.ts";
 
-export const EXPIRED = "Expired";
+const EXPIRED = "Expired";
 
 function withExpired(prev: PostgresBackupStatus, c: Omit<Condition, "type">): PostgresBackupStatus {
   const others = (prev.conditions ?? []).filter((x) => x.type !== EXPIRED);

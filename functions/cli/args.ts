@@ -7,7 +7,7 @@
  */
 import { UsageError } from "./errors.ts";
 
-export type FlagKind = "boolean" | "string" | "list";
+type FlagKind = "boolean" | "string" | "list";
 
 export interface FlagSpec {
   /** Long name without dashes: `replicas` for `--replicas`. */

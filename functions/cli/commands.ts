@@ -7,6 +7,7 @@
 import pkg from "../../package.json" with { type: "json" };
 import { crds } from "../../shared/api/crds.ts";
 import { type FlagSpec, flagSynopsis } from "./args.ts";
+import { backupsCommand } from "./backups.ts";
 import type { Ctx } from "./context.ts";
 import { createClusterCommand, DEFAULT_POSTGRES_VERSION, DEFAULT_STORAGE } from "./create.ts";
 import {
@@ -42,7 +43,7 @@ export interface CommandSpec {
   run(ctx: Ctx): Promise<number>;
 }
 
-export const VERSION: string = pkg.version;
+const VERSION: string = pkg.version;
 
 export const GLOBAL_FLAGS: FlagSpec[] = [
   {
@@ -264,6 +265,21 @@ export const COMMANDS: CommandSpec[] = [
     ],
     examples: ["tusk backup hippo --repo repo2 --type incr --wait"],
     run: backupCommand,
+  },
+  {
+    name: "backups",
+    args: ["NAME"],
+    summary: "list the backup sets in each of a cluster's repositories, read from the bucket",
+    description:
+      "Reads each S3 repository's backup.info (and its archived WAL) from the bucket with the key and CA the\n" +
+      "pods use: the Secrets and ConfigMaps of spec.backups.pgbackrest.configuration, read with your\n" +
+      "kubeconfig. Prints every backup set (label, type, start, end, size) and how far back a restore reaches.\n" +
+      "A volume repository is listed by pgbackrest info in the repository host pod (the line says how).\n" +
+      "Exit code 1 when an S3 repository could not be read.",
+    cluster: true,
+    flags: [{ ...repo, help: "only this repository (default: all)" }],
+    examples: ["tusk backups hippo -n db", "tusk backups hippo --repo repo2 -o json"],
+    run: backupsCommand,
   },
   {
     name: "restore",

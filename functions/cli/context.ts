@@ -3,19 +3,22 @@
  * What a command is given: the runtime's I/O, the injected clock and CSPRNG (the same deps the
  * hooks get), a way to reach the cluster, and its parsed arguments.
  */
+import type { OpenReader } from "../../shared/io/repo-reads.ts";
+import type { ClusterDeps } from "../cluster/deps.ts";
 import { type FlagValue, stringFlag } from "./args.ts";
-import type { CoreDeps } from "./cores.ts";
 import type { Io } from "./io.ts";
 import type { Kube, KubeOptions } from "./kube.ts";
 import { type OutputFormat, toJson, toYaml } from "./output.ts";
 
 export interface CliEnv {
   io: Io;
-  deps: CoreDeps;
+  deps: ClusterDeps;
   connect(options: KubeOptions): Promise<Kube>;
   sleep(ms: number): Promise<void>;
   /** How often `--wait` polls the API server. */
   pollIntervalMs: number;
+  /** Opens an S3 bucket (`tusk backups`); the S3 SDK's when absent, a bucket in memory in tests. */
+  openRepo?: OpenReader;
 }
 
 export interface Ctx {

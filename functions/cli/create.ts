@@ -71,7 +71,7 @@ function parseRepo(text: string, index: number): Repo {
 }
 
 /** The name of the Secret an S3 repo's credentials are expected in. */
-export function s3CredentialsSecret(cluster: string): string {
+function s3CredentialsSecret(cluster: string): string {
   return `${cluster}-pgbackrest-s3`;
 }
 
@@ -143,7 +143,7 @@ export function clusterManifest(options: ClusterOptions): KubeObject {
   };
 }
 
-export function optionsFromFlags(ctx: Ctx): ClusterOptions {
+function optionsFromFlags(ctx: Ctx): ClusterOptions {
   const f = ctx.flags;
   const pgbouncer = stringFlag(f, "pgbouncer");
   if (pgbouncer !== undefined && !/^\d+$/.test(pgbouncer)) {

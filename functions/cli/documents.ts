@@ -115,15 +115,3 @@ export function parseManifests(text: string, source: string): Manifest[] {
   }
   return out;
 }
-
-/** `kind/name` for messages, with the location. */
-export function describeManifest(m: Manifest): string {
-  const meta = (m.object.metadata ?? {}) as Record<string, unknown>;
-  const name =
-    typeof meta.name === "string"
-      ? meta.name
-      : typeof meta.generateName === "string"
-        ? `${meta.generateName}*`
-        : "(no name)";
-  return `${String(m.object.kind ?? "(no kind)")} ${name}`;
-}

@@ -1,8 +1,8 @@
 /**
  * @module
- * The CLI's only contact with the runtime: arguments, files, stdin, output, environment and
- * exit. Everything else in functions/cli works on the `Io` interface, so the same commands
- * run on Node and on Deno, and tests drive them in-process with an in-memory `Io`.
+ * The CLI's only contact with the runtime: arguments, files, stdin, output and exit. Everything
+ * else in functions/cli works on the `Io` interface, so the same commands run on Node and on
+ * Deno, and tests drive them in-process with an in-memory `Io`.
  */
 import { CliError } from "./errors.ts";
 
@@ -15,7 +15,6 @@ export interface Io {
   join(dir: string, name: string): string;
   out(text: string): void;
   err(text: string): void;
-  env(name: string): string | undefined;
   /** Whether stdin is a terminal a person can answer questions on. */
   interactive: boolean;
   /** Prints `question` on stderr and reads one line from stdin; undefined at end of input. */
@@ -30,7 +29,6 @@ export interface Runtime {
 
 interface DenoLike {
   args: string[];
-  env: { get(name: string): string | undefined };
   readTextFile(path: string): Promise<string>;
   readDir(path: string): AsyncIterable<{ name: string; isFile: boolean }>;
   stdin: { readable: ReadableStream<Uint8Array>; isTerminal(): boolean };
@@ -108,13 +106,6 @@ function denoRuntime(deno: DenoLike): Runtime {
     join: (dir, name) => `${dir.replace(/[\\/]+$/, "")}${windows ? "\\" : "/"}${name}`,
     out: (text) => writeAll(deno.stdout, text, deno.exit),
     err: (text) => writeAll(deno.stderr, text, deno.exit),
-    env: (name) => {
-      try {
-        return deno.env.get(name);
-      } catch {
-        return undefined; // no --allow-env for this name
-      }
-    },
     interactive: deno.stdin.isTerminal(),
     async ask(question) {
       writeAll(deno.stderr, question, deno.exit);
@@ -161,7 +152,6 @@ async function nodeRuntime(): Promise<Runtime> {
     join: (dir, name) => path.join(dir, name),
     out: (text) => void process.stdout.write(text),
     err: (text) => void process.stderr.write(text),
-    env: (name) => process.env[name],
     interactive: process.stdin.isTTY === true,
     async ask(question) {
       const { createInterface } = await import("node:readline/promises");

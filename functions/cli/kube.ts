@@ -2,7 +2,8 @@
  * @module
  * The few Kubernetes calls the CLI's cluster commands make, behind a small interface, and its
  * implementation with `@kubernetes/client-node` (CustomObjectsApi for Tusk's kinds, CoreV1Api
- * for Pods and the Secrets/ConfigMaps that travel with a manifest). client-node is imported
+ * for Pods, the Secrets/ConfigMaps that travel with a manifest, and those a cluster's
+ * `backups.pgbackrest.configuration` names). client-node is imported
  * only when a cluster command runs, so the offline commands start fast and need nothing of it.
  */
 import { GROUP, VERSION } from "../../shared/api/crd.ts";
@@ -36,7 +37,7 @@ export type KubeObject = Record<string, unknown> & {
 };
 
 /** One JSON Patch (RFC 6902) operation. */
-export interface JsonPatchOp {
+interface JsonPatchOp {
   op: "add" | "remove" | "replace" | "test";
   path: string;
   value?: unknown;
@@ -58,6 +59,8 @@ export interface Kube {
   apply(object: KubeObject, namespace: string): Promise<KubeObject>;
   delete(kind: TuskKind, namespace: string, name: string): Promise<void>;
   listPods(namespace: string, labelSelector: string): Promise<KubeObject[]>;
+  /** A Secret or ConfigMap, or undefined when it does not exist (`tusk backups`: a repo's key, as the pods get it). */
+  getConfigObject(kind: "Secret" | "ConfigMap", namespace: string, name: string): Promise<KubeObject | undefined>;
 }
 
 export interface KubeOptions {
@@ -86,7 +89,7 @@ export class KubeUnreachable extends CliError {
   }
 }
 
-export const FIELD_MANAGER = "tusk";
+const FIELD_MANAGER = "tusk";
 
 const CORE_KINDS = new Set(["Secret", "ConfigMap"]);
 const TUSK_KINDS = new Set<string>(Object.keys(PLURALS));
@@ -120,7 +123,7 @@ function statusOf(body: unknown): { message?: string; reason?: string } {
 }
 
 /** Turns what client-node throws into a message that says what happened. */
-export function kubeError(error: unknown, server: string, what: string): CliError {
+function kubeError(error: unknown, server: string, what: string): CliError {
   if (error instanceof CliError) return error;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "number") {
@@ -256,6 +259,19 @@ export async function connectKube(options: KubeOptions): Promise<Kube> {
       await call(`cannot delete ${kind} ${name}`, () =>
         custom.deleteNamespacedCustomObject({ ...ref(kind, ns), name }),
       );
+    },
+    async getConfigObject(kind, ns, name) {
+      try {
+        const object =
+          kind === "Secret"
+            ? await core.readNamespacedSecret({ namespace: ns, name })
+            : await core.readNamespacedConfigMap({ namespace: ns, name });
+        return plain(object) as unknown as KubeObject;
+      } catch (error) {
+        const e = kubeError(error, server, `cannot read ${kind} ${name} in namespace ${ns}`);
+        if (e instanceof KubeApiError && e.status === 404) return undefined;
+        throw e;
+      }
     },
     listPods: (ns, labelSelector) =>
       call(`cannot list pods`, async () => {

@@ -8,15 +8,17 @@
 import { GROUP, VERSION } from "../../shared/api/crd.ts";
 import {
   CustomizeRequest,
+  type CustomizeResponse,
   groupKey,
   type ObjectMap,
   type RelatedResourceRule,
   SyncRequest,
+  type SyncResponse,
 } from "../../shared/metacontroller.ts";
 import { shortHash } from "../../shared/names.ts";
+import type { ClusterDeps } from "../cluster/deps.ts";
 import { boolFlag, stringFlag } from "./args.ts";
 import { type Ctx, namespaceFlag } from "./context.ts";
-import { loadCustomizeCore, loadSyncCore, type ParentKind } from "./cores.ts";
 import { type Manifest, parseManifests } from "./documents.ts";
 import { CliError } from "./errors.ts";
 import { table, toJson, yamlDocuments } from "./output.ts";
@@ -25,14 +27,47 @@ import { purposeOf } from "./why.ts";
 type Obj = Record<string, unknown>;
 type Meta = { name?: string; namespace?: string; uid?: string; labels?: Record<string, string> } & Obj;
 
-const PARENT_KINDS: readonly ParentKind[] = ["PostgresCluster", "PostgresBackup", "PostgresRestore"];
+type ParentKind = "PostgresCluster" | "PostgresBackup" | "PostgresRestore";
+
+/** A kind's hooks: the very functions its app.ts serves, so a render is what the operator does. */
+interface Hooks {
+  sync(request: SyncRequest, deps: ClusterDeps): Promise<SyncResponse> | SyncResponse;
+  customize(request: CustomizeRequest): CustomizeResponse;
+}
+
+/** Imported on first use: commands that render nothing never load the hooks. */
+const HOOKS: Record<ParentKind, () => Promise<Hooks>> = {
+  async PostgresCluster() {
+    const [{ syncCluster }, { customizeCluster }] = await Promise.all([
+      import("../cluster/sync.ts"),
+      import("../cluster/customize.ts"),
+    ]);
+    return { sync: syncCluster, customize: customizeCluster };
+  },
+  async PostgresBackup() {
+    const [{ syncBackup }, { customizeBackup }] = await Promise.all([
+      import("../backup/sync.ts"),
+      import("../backup/customize.ts"),
+    ]);
+    return { sync: syncBackup, customize: customizeBackup };
+  },
+  async PostgresRestore() {
+    const [{ syncRestore }, { customizeRestore }] = await Promise.all([
+      import("../restore/sync.ts"),
+      import("../restore/customize.ts"),
+    ]);
+    return { sync: syncRestore, customize: customizeRestore };
+  },
+};
+
+const PARENT_KINDS = Object.keys(HOOKS) as ParentKind[];
 const API_VERSION = `${GROUP}/${VERSION}`;
 
 function meta(o: Obj): Meta {
   return (typeof o.metadata === "object" && o.metadata !== null ? o.metadata : {}) as Meta;
 }
 
-export function isParent(o: Obj): o is Obj & { kind: ParentKind } {
+function isParent(o: Obj): o is Obj & { kind: ParentKind } {
   return o.apiVersion === API_VERSION && PARENT_KINDS.includes(o.kind as ParentKind);
 }
 
@@ -114,16 +149,14 @@ export async function buildSyncRequest(input: RenderInput): Promise<SyncRequest>
     addTo(children, o);
   }
   const related: ObjectMap = {};
-  const customize = await loadCustomizeCore(input.parent.kind);
-  if (customize) {
-    const answer = await customize(CustomizeRequest.parse({ parent }));
-    const candidates = [...input.siblings, ...input.observed].filter(
-      (o) => !(o.kind === parent.kind && meta(o).name === meta(parent).name),
-    );
-    for (const o of candidates) {
-      if (answer.relatedResources.some((rule) => matches(rule, o, ns))) {
-        addTo(related, asStoredParentIfTusk(o, ns));
-      }
+  const { customize } = await HOOKS[input.parent.kind]();
+  const answer = customize(CustomizeRequest.parse({ parent }));
+  const candidates = [...input.siblings, ...input.observed].filter(
+    (o) => !(o.kind === parent.kind && meta(o).name === meta(parent).name),
+  );
+  for (const o of candidates) {
+    if (answer.relatedResources.some((rule) => matches(rule, o, ns))) {
+      addTo(related, asStoredParentIfTusk(o, ns));
     }
   }
   return SyncRequest.parse({ parent, children, related, finalizing: false });
@@ -213,7 +246,7 @@ export async function renderCommand(ctx: Ctx): Promise<number> {
   let failed = false;
   for (const m of parents) {
     const parent = m.object as Obj & { kind: ParentKind };
-    const sync = await loadSyncCore(parent.kind);
+    const { sync } = await HOOKS[parent.kind]();
     const request = await buildSyncRequest({
       parent,
       observed,

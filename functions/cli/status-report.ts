@@ -12,7 +12,7 @@ import { age, bytes, table } from "./output.ts";
 
 type Obj = Record<string, unknown>;
 
-export interface InstanceReport {
+interface InstanceReport {
   name: string;
   pod: string;
   set: string;
@@ -25,7 +25,7 @@ export interface InstanceReport {
   timeline: number | null;
 }
 
-export interface RepoReport {
+interface RepoReport {
   name: string;
   type: string;
   lastBackup: { name?: string; type?: string; label?: string; completed?: string } | null;
@@ -108,7 +108,9 @@ function lastFromBackups(backups: KubeObject[], cluster: string, repo: string): 
 }
 
 function lastFromStatus(published: Obj | undefined): RepoReport["lastBackup"] {
-  const last = published?.lastBackup;
+  // The cluster's read of an S3 bucket (shared/pgbackrest/repo-summary.ts) says `backups.latest`.
+  const backups = published?.backups;
+  const last = isObj(backups) && isObj(backups.latest) ? backups.latest : published?.lastBackup;
   if (typeof last === "string") return { label: last };
   if (!isObj(last)) return null;
   const completed = str(last.completed) ?? str(last.completionTime) ?? str(last.stopTime) ?? str(last.time);

@@ -4,6 +4,7 @@
  * and Kubernetes client into the runtime-neutral CLI core. Runs on Node (`npx tusk`, through
  * bin.mjs) and on Deno (`deno task tusk`).
  */
+import { webCryptoPki } from "../../shared/crypto/x509.ts";
 import { currentRuntime } from "./io.ts";
 import { connectKube } from "./kube.ts";
 import { run } from "./main.ts";
@@ -14,6 +15,7 @@ const code = await run(runtime.args, {
   deps: {
     randomBytes: (n) => crypto.getRandomValues(new Uint8Array(n)),
     now: () => new Date(),
+    pki: webCryptoPki,
   },
   connect: connectKube,
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

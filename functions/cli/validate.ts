@@ -14,7 +14,7 @@ import { toJson, toYaml } from "./output.ts";
 
 type Obj = Record<string, unknown>;
 
-export interface Finding {
+interface Finding {
   line: number;
   field: string;
   message: string;

@@ -3,13 +3,16 @@
  * The customize hook: the related objects the sync hook reads. The cluster's Pods (Patroni's
  * role label says which is the leader; readiness and config hash drive the rolling update),
  * the PostgresRestores in its namespace (for restores), and its PVCs (volume expansion and the
- * cleanup after a scale-down, volumes/work.ts). Metacontroller caches this answer
- * per parent generation, so it may depend only on the parent's name.
+ * cleanup after a scale-down, volumes/work.ts), and the Secrets and ConfigMaps of
+ * `backups.pgbackrest.configuration` when it has an S3 repository (its key and CA,
+ * pgbackrest/repo-status.ts). Metacontroller caches this answer per parent generation, so it may
+ * depend only on the parent's name and spec.
  */
 import { PostgresClusterSpec } from "../../shared/api/postgres-cluster.ts";
 import { LABEL, labelValue } from "../../shared/labels.ts";
 import type { CustomizeRequest, CustomizeResponse } from "../../shared/metacontroller.ts";
 import { RELATED } from "./objects/kinds.ts";
+import { configurationRules } from "./pgbackrest/repo-status.ts";
 import { SOURCE_CLUSTER } from "./restore/data-source.ts";
 
 export function customizeCluster(request: CustomizeRequest): CustomizeResponse {
@@ -32,6 +35,7 @@ export function customizeCluster(request: CustomizeRequest): CustomizeResponse {
         labelSelector: { matchLabels: { [LABEL.cluster]: labelValue(request.parent.metadata.name) } },
       },
       ...dataSourceRules(request),
+      ...configurationRules(request),
     ],
   };
 }

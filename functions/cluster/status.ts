@@ -10,8 +10,10 @@ import type { ClusterModel } from "../../shared/cluster/model.ts";
 import { condition } from "../../shared/conditions.ts";
 import type { FieldProblem } from "../../shared/field-path.ts";
 import type { DesiredInstance, RolloutPlan } from "./instance/rollout.ts";
-import type { JobState, ObservedPod } from "./observe/observed.ts";
+import type { ObservedPod } from "./observe/observed.ts";
+import type { Part } from "./part.ts";
 import { LEADER_ROLE } from "./patroni/config.ts";
+import type { GateStatus } from "./restore/gate.ts";
 
 export function leaderPod(pods: Map<string, ObservedPod>): ObservedPod | undefined {
   return [...pods.values()]
@@ -19,24 +21,45 @@ export function leaderPod(pods: Map<string, ObservedPod>): ObservedPod | undefin
     .sort((a, b) => a.name.localeCompare(b.name))[0];
 }
 
-export interface JobReport {
-  name: string;
-  what: string;
-  state: JobState;
-}
-
 export interface StatusInput {
   model: ClusterModel;
   desired: DesiredInstance[];
   pods: Map<string, ObservedPod>;
   plan: RolloutPlan;
-  jobs: JobReport[];
-  /** Settings that were not applied (operator-owned parameters, unusable user options). */
-  ignored: string[];
+  /** What the parts report: their Jobs, ignored settings and own conditions. */
+  parts: Part;
+  /** What a restore, data source or standby decides over the instances' own status. */
+  gate: GateStatus;
+  /** An instance has run as a Patroni member (observe/cluster.ts). */
+  initialized: boolean;
 }
 
-export function buildStatus(input: StatusInput): PostgresClusterStatus {
+/**
+ * The status, built in this one place: the instances' phase and conditions, then what the gate
+ * decides over them (a condition of the same type replaced in place, others added), then the
+ * parts' own conditions.
+ */
+export function clusterStatus(input: StatusInput): PostgresClusterStatus {
+  const { gate } = input;
+  const base = instanceStatus(input);
+  const conditions = [...(base.conditions ?? [])];
+  for (const c of gate.conditions) {
+    const i = conditions.findIndex((x) => x.type === c.type);
+    if (i >= 0) conditions[i] = c;
+    else conditions.push(c);
+  }
+  return {
+    ...base,
+    ...(gate.phase ? { phase: gate.phase } : {}),
+    conditions: [...conditions, ...input.parts.conditions],
+    ...(gate.restore ? { restore: gate.restore } : {}),
+    ...(gate.dataSource ? { dataSource: gate.dataSource } : {}),
+  };
+}
+
+function instanceStatus(input: StatusInput): PostgresClusterStatus {
   const { model, desired, pods, plan } = input;
+  const { jobs, ignored } = input.parts;
   const generation = model.generation;
   const leader = leaderPod(pods);
   const podOf = (d: DesiredInstance) => pods.get(`${d.instance.name}-0`);
@@ -44,6 +67,7 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
   const ready = desired.filter((d) => podOf(d)?.ready === true);
   const notReady = desired.filter((d) => podOf(d)?.ready !== true).map((d) => d.instance.name);
   const primaryReady = leader?.ready === true;
+  const { initialized } = input;
 
   const instances = model.sets.map((set) => {
     const mine = desired.filter((d) => d.set.name === set.name);
@@ -55,8 +79,8 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
     };
   });
 
-  const runningJobs = input.jobs.filter((j) => j.state === "running");
-  const failedJobs = input.jobs.filter((j) => j.state === "failed");
+  const runningJobs = jobs.filter((j) => j.state === "running");
+  const failedJobs = jobs.filter((j) => j.state === "failed");
   const instancePods = desired.filter((d) => podOf(d) !== undefined);
 
   let phase: string;
@@ -65,9 +89,9 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
     if (plan.progress.length) phase = "Updating";
     else if (notReady.length || failedJobs.length) phase = "Degraded";
     else phase = "Running";
-  } else if (instancePods.length === 0 && plan.progress.some((p) => p.reason === "Creating")) phase = "Pending";
-  else if (![...pods.values()].some((p) => p.role !== undefined)) phase = "Creating";
-  else phase = "Degraded";
+  } else if (initialized) phase = "Degraded";
+  else if (instancePods.length === 0 && plan.progress.some((p) => p.reason === "Creating")) phase = "Pending";
+  else phase = "Creating";
 
   const conditions: Condition[] = [];
   if (model.shutdown) {
@@ -129,24 +153,30 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
   );
 
   const degraded: string[] = [];
+  if (!model.shutdown && !primaryReady && initialized)
+    degraded.push(leader ? `the leader ${leader.name} is not ready` : "no instance is the Patroni leader");
   if (!model.shutdown && primaryReady && notReady.length)
     degraded.push(`instance(s) not ready: ${notReady.join(", ")}`);
   for (const j of failedJobs)
     degraded.push(`${j.what} failed (Job ${j.name}): see kubectl logs job/${j.name}; delete the Job to run it again`);
   conditions.push(
     degraded.length
-      ? condition("Degraded", "True", failedJobs.length ? "JobFailed" : "InstancesNotReady", degraded.join("; "), {
-          generation,
-        })
+      ? condition(
+          "Degraded",
+          "True",
+          failedJobs.length ? "JobFailed" : primaryReady ? "InstancesNotReady" : "NoPrimary",
+          degraded.join("; "),
+          { generation },
+        )
       : condition("Degraded", "False", "AsExpected", "nothing is degraded", { generation }),
   );
   conditions.push(
-    input.ignored.length
+    ignored.length
       ? condition(
           "Valid",
           "True",
           "SettingsIgnored",
-          `the spec is usable, but these settings were ignored: ${input.ignored.join("; ")}`,
+          `the spec is usable, but these settings were ignored: ${ignored.join("; ")}`,
           { generation },
         )
       : condition("Valid", "True", "SpecAccepted", "the spec is valid", { generation }),
@@ -155,6 +185,7 @@ export function buildStatus(input: StatusInput): PostgresClusterStatus {
   return {
     phase,
     ...(leader ? { primary: leader.name } : {}),
+    ...(initialized ? { initialized: true } : {}),
     readyInstances: `${ready.length}/${desiredCount}`,
     instances,
     conditions,
@@ -166,12 +197,14 @@ export function invalidStatus(
   problems: FieldProblem[],
   pods: Map<string, ObservedPod>,
   generation: number | undefined,
+  initialized: boolean,
 ): PostgresClusterStatus {
   const message = `the spec is invalid, nothing was changed: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`;
   const leader = leaderPod(pods);
   return {
     phase: "Invalid",
     ...(leader ? { primary: leader.name } : {}),
+    ...(initialized ? { initialized: true } : {}),
     conditions: [
       condition("Ready", "False", "InvalidSpec", "the spec is invalid; see the Valid condition", {
         generation,
@@ -181,6 +214,30 @@ export function invalidStatus(
       }),
       condition("Degraded", "True", "InvalidSpec", message, { generation }),
       condition("Valid", "False", "InvalidSpec", message, { generation }),
+    ],
+  };
+}
+
+/** Credentials lost on a cluster that holds data (lost-credentials.ts): the children stay as they are. */
+export function heldStatus(
+  message: string,
+  pods: Map<string, ObservedPod>,
+  generation: number | undefined,
+): PostgresClusterStatus {
+  const leader = leaderPod(pods);
+  return {
+    phase: "Degraded",
+    ...(leader ? { primary: leader.name } : {}),
+    initialized: true,
+    conditions: [
+      condition("Ready", "False", "CredentialsLost", "credentials are missing; see the Degraded condition", {
+        generation,
+      }),
+      condition("Progressing", "False", "CredentialsLost", "nothing is changed until they are restored", {
+        generation,
+      }),
+      condition("Degraded", "True", "CredentialsLost", message, { generation }),
+      condition("Valid", "True", "SpecAccepted", "the spec is valid", { generation }),
     ],
   };
 }

@@ -1,48 +1,49 @@
 /**
  * @module
  * The PostgresCluster sync hook as a pure function: the parent, its observed children and
- * related Pods in; every desired child and the status out. Randomness and time are injected
- * and used only to generate Secrets and certificates absent from the observed children (or,
- * for certificates, due for renewal: the one moment the output depends on the clock,
- * tls/renewal.ts), so the same request always gives byte-identical output, and feeding the
- * output back as the observed children changes nothing.
+ * related Pods in; every desired child and the status out. It runs one linear chain:
+ *
+ *   observe (observe/cluster.ts: the request parsed once)
+ *   → plan (the restore gate, the rollout, which Jobs may run)
+ *   → parts (each concern's children, Jobs, conditions and ignored settings, in one shape: part.ts)
+ *   → assemble (the children, canonical and sorted)
+ *   → status (status.ts, in one place).
+ *
+ * Randomness and time are injected and used only to generate Secrets and certificates absent
+ * from the observed children (or, for certificates, due for renewal: the one moment the output
+ * depends on the clock, tls/renewal.ts), so the same request always gives byte-identical
+ * output, and feeding the output back as the observed children changes nothing.
  */
 
+import type { V1Job } from "@kubernetes/client-node";
 import { type ClusterModel, clusterModel } from "../../shared/cluster/model.ts";
-import type { FieldProblem } from "../../shared/field-path.ts";
-import { ANNOTATION } from "../../shared/labels.ts";
+import { ANNOTATION, LABEL } from "../../shared/labels.ts";
 import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
-import { names } from "../../shared/names.ts";
 import type { ClusterDeps } from "./deps.ts";
 import { buildInstanceSetPdb } from "./instance/pdb.ts";
 import { bindingsAfterTheirRoles, buildInstanceRoleBinding } from "./instance/rolebinding.ts";
-import { type DesiredInstance, planRollout } from "./instance/rollout.ts";
+import { type DesiredInstance, planRollout, type RolloutPlan } from "./instance/rollout.ts";
 import { buildInstanceServiceAccount } from "./instance/serviceaccount.ts";
 import { buildServices } from "./instance/services.ts";
 import { buildInstanceStatefulSet, instancePodTemplate } from "./instance/statefulset.ts";
+import { lostCredentials, lostCredentialsMessage } from "./lost-credentials.ts";
 import { monitoringChildren } from "./monitoring/children.ts";
-import { podMonitorsListed } from "./monitoring/podmonitor.ts";
 import { sortKeys } from "./objects/canonical.ts";
-import {
-  asDesired,
-  jobState,
-  observedAsDesired,
-  observedChildren,
-  observedInstanceStatefulSets,
-  observedPods,
-} from "./observe/observed.ts";
+import { jobChild } from "./objects/job.ts";
+import { type ObservedCluster, observeCluster } from "./observe/cluster.ts";
+import { asDesired, type JobState } from "./observe/observed.ts";
+import { combine, type Part, part } from "./part.ts";
 import { dynamicConfiguration } from "./patroni/config.ts";
 import { buildClusterConfigMap } from "./patroni/configmap.ts";
 import { buildPatroniConfigJob, buildSwitchoverJob } from "./patroni/jobs.ts";
 import { triggeredSwitchover } from "./patroni/switchover.ts";
+import { type BackupScheduler, repositoryPart } from "./pgbackrest/children.ts";
 import { buildManualBackupJob } from "./pgbackrest/manual-backup.ts";
-import { buildPgBackRestConfigMap, hasBackups, pgbackrestCluster } from "./pgbackrest/pgbackrest.ts";
-import { planRepoHost, type RepoHostPlan } from "./pgbackrest/repo-host.ts";
-import { backupSchedules, buildScheduleCronJob, buildSchedulePingSource } from "./pgbackrest/schedules.ts";
+import { hasBackups, pgbackrestCluster } from "./pgbackrest/pgbackrest.ts";
 import { buildStanzaCreateJob } from "./pgbackrest/stanza-job.ts";
 import { pgbouncerChildren } from "./pgbouncer/children.ts";
-import { restoreGate } from "./restore/gate.ts";
-import { buildStatus, invalidStatus, type JobReport, leaderPod } from "./status.ts";
+import { type Gate, gatedRollout, restoreGate } from "./restore/gate.ts";
+import { clusterStatus, heldStatus, invalidStatus, leaderPod } from "./status.ts";
 import { buildTlsReloadJob } from "./tls/reload-job.ts";
 import { tlsSecrets } from "./tls/secrets.ts";
 import { internalSecret } from "./users/internal-secret.ts";
@@ -52,6 +53,7 @@ import { optionsProblem, usersSql } from "./users/sql.ts";
 import { volumeWork } from "./volumes/work.ts";
 
 export type { ClusterDeps } from "./deps.ts";
+export { BACKUP_SCHEDULER_ANNOTATION } from "./pgbackrest/children.ts";
 
 /** Re-sync soon while something is under way; pods changing also re-trigger a sync. */
 const RESYNC_PENDING_SECONDS = 10;
@@ -69,124 +71,173 @@ function canonicalChildren(children: object[]): Record<string, unknown>[] {
 /** Operator-wide settings the adapter reads from its environment; the core stays pure. */
 export interface ClusterOptions {
   /**
-   * How backup schedules run: `cronjob` (default: a CronJob runs the backup) or `knative`
-   * (a PingSource per schedule calls the scheduler function). A cluster can override it with
+   * How backup schedules run: `cronjob` (default) or `knative`. A cluster can override it with
    * the annotation postgres.tusk.dev/backup-scheduler.
    */
-  backupScheduler?: "cronjob" | "knative";
+  backupScheduler?: BackupScheduler;
 }
-
-export const BACKUP_SCHEDULER_ANNOTATION = "postgres.tusk.dev/backup-scheduler";
 
 export async function syncCluster(
   request: SyncRequest,
   deps: ClusterDeps,
   options: ClusterOptions = {},
 ): Promise<SyncResponse> {
-  const pods = observedPods(request.related);
+  // Observe.
+  const observed = observeCluster(request);
   const parsed = clusterModel(request.parent);
-  if (!parsed.ok) return invalidResponse(request, parsed.problems, pods);
-  // Restores, data sources and standby clusters (restore/gate.ts) adjust the model, Jobs, replicas and status.
-  const gate = restoreGate({
-    model: parsed.model,
-    children: request.children,
-    related: request.related,
-    pods,
-    statefulSets: observedInstanceStatefulSets(request.children),
-    prevStatus: request.parent.status,
-  });
+  if (!parsed.ok)
+    // Never delete a cluster's children because its spec is bad: return them unchanged.
+    return {
+      status: invalidStatus(
+        parsed.problems,
+        observed.pods,
+        request.parent.metadata.generation,
+        observed.initialized,
+      ) as Record<string, unknown>,
+      children: canonicalChildren(observed.asDesired()),
+    };
+
+  // Never mint credentials a cluster holding data does not have: change nothing, say what is missing.
+  const lost = await lostCredentials(parsed.model, observed, deps.pki);
+  if (lost.length)
+    return {
+      status: heldStatus(lostCredentialsMessage(lost), observed.pods, request.parent.metadata.generation) as Record<
+        string,
+        unknown
+      >,
+      children: canonicalChildren(observed.asDesired()),
+      resyncAfterSeconds: RESYNC_UNHEALTHY_SECONDS,
+    };
+
+  // Plan: what restores hold, which instances run what, and whether the primary takes work.
+  const gate = restoreGate(parsed.model, observed);
   const model = gate.model;
-  const children = request.children;
-
-  const internal = internalSecret(model, children, deps);
-  const tls = await tlsSecrets(model, children, deps);
-  const users = await userSecrets(model, children, internal.credentials, deps);
-  const proxy = await pgbouncerChildren(model, children, deps, tls);
-  const monitoring = await monitoringChildren(model, children, deps, {
-    podMonitors: podMonitorsListed(request.controller),
-  });
-  const sql = usersSql(users.users, [...proxy.sql, ...monitoring.sql], model.userSchemas);
-  const ignored: string[] = [];
-  for (const u of model.users) {
-    const problem = u.options ? optionsProblem(u.options) : undefined;
-    if (problem) ignored.push(`users ${u.name} options ${problem}`);
-  }
-  const dynamic = dynamicConfiguration(model);
-  ignored.push(...dynamic.ignored, ...proxy.ignored);
-
   const desired: DesiredInstance[] = model.sets.flatMap((set) =>
     set.instances.map((instance) => ({ set, instance, ...instancePodTemplate(model, set, instance) })),
   );
+  const primaryReady = leaderPod(observed.pods)?.ready === true && !model.shutdown;
+  const run = (job: V1Job, what: string, runnable: boolean) => runJob(observed, gate, job, what, runnable);
 
-  const leader = leaderPod(pods);
-  const primaryReady = leader?.ready === true && !model.shutdown;
-  const jobs: JobReport[] = [];
-  const jobChildren: object[] = [];
-  /**
-   * A Job starts once it can do its work, and is returned exactly as observed while it exists
-   * (so it never runs twice and its immutable template is never touched).
-   */
-  const addJob = (job: ReturnType<typeof buildUsersJob>, what: string, runnable: boolean) => {
-    const name = job.metadata!.name!;
-    if (gate.holdsJob(job)) return "absent";
-    const state = jobState(children, name);
-    if (state === "absent" && !runnable) return state;
-    const observed = observedChildren(children, "Job")[name];
-    jobChildren.push(observed ? asDesired(observed) : job);
-    jobs.push({ name, what, state });
-    return state;
-  };
-  const configState = addJob(
+  // Parts: credentials first (the users SQL needs every role's), then the Jobs, then the rest.
+  const internal = internalSecret(model, observed, deps);
+  const tls = await tlsSecrets(model, observed, deps);
+  const users = await userSecrets(model, observed, internal.credentials, deps);
+  const proxy = part(await pgbouncerChildren(model, observed, deps, tls));
+  const monitoring = part(await monitoringChildren(model, observed, deps));
+  const sql = usersSql(users.users, [...proxy.sql, ...monitoring.sql], model.userSchemas);
+  const secrets = part({
+    children: [internal.secret, ...tls, ...users.secrets, usersSqlSecret(model, sql)],
+    ignored: model.users.flatMap((u) => {
+      const problem = u.options ? optionsProblem(u.options) : undefined;
+      return problem ? [`users ${u.name} options ${problem}`] : [];
+    }),
+  });
+  const dynamic = dynamicConfiguration(model);
+  const patroniConfig = run(
     buildPatroniConfigJob(model, dynamic.config),
     "applying the Patroni configuration",
     primaryReady,
   );
-  addJob(buildUsersJob(model, sql), "creating users and databases", primaryReady);
+  const usersJob = run(buildUsersJob(model, sql), "creating users and databases", primaryReady);
   const tlsReload = buildTlsReloadJob(model, tls);
-  if (tlsReload)
-    addJob(
-      tlsReload,
-      "reloading Postgres for its new server certificate",
-      primaryReady && desired.every((d) => pods.get(d.instance.pod)?.ready === true),
-    );
-  const backups = backupsOf(model, request.parent.metadata.annotations ?? {}, options, children);
-  if (hasBackups(model)) {
-    const stanza = buildStanzaCreateJob(pgbackrestCluster(model));
-    if (stanza) addJob(stanza, "creating the pgBackRest stanza", primaryReady);
-    const trigger = request.parent.metadata.annotations?.[ANNOTATION.backupTrigger];
-    const manual = trigger ? buildManualBackupJob(pgbackrestCluster(model), trigger) : undefined;
-    if (manual) addJob(manual, `manual backup ${trigger}`, primaryReady);
-  }
+  const tlsReloadJob = tlsReload
+    ? run(
+        tlsReload,
+        "reloading Postgres for its new server certificate",
+        primaryReady && desired.every((d) => observed.pods.get(d.instance.pod)?.ready === true),
+      )
+    : part();
+  const backupJobs = hasBackups(model) ? backupJobsPart(model, observed, run, primaryReady) : part();
 
-  const plan = gate.applyTo(
+  const plan = gatedRollout(
     planRollout({
       model,
       desired,
-      statefulSets: observedInstanceStatefulSets(children),
-      pods,
-      configApplied: configState === "succeeded",
+      statefulSets: observed.instanceStatefulSets,
+      pods: observed.pods,
+      configApplied: patroniConfig.state === "succeeded",
     }),
+    gate,
   );
-  if (plan.switchover)
-    addJob(buildSwitchoverJob(model, plan.switchover.leader, plan.switchover.candidate), "switchover", true);
+  const rollingSwitchover = plan.switchover
+    ? run(buildSwitchoverJob(model, plan.switchover.leader, plan.switchover.candidate), "switchover", true)
+    : part();
   // postgres.tusk.dev/trigger-switchover: one Job per value, reported in the Switchover condition.
-  const trigger = triggeredSwitchover({
+  const trigger = triggeredSwitchover({ model, observed, rollingSwitchover: plan.switchover !== undefined });
+
+  const parts = combine([
+    instancePart(model, plan),
+    secrets,
+    { ...patroniConfig, ignored: dynamic.ignored },
+    usersJob,
+    tlsReloadJob,
+    backupJobs,
+    rollingSwitchover,
+    trigger,
+    volumeWork(model, observed),
+    repositoryPart(model, observed, options.backupScheduler ?? "cronjob"),
+    gate.part,
+    proxy,
+    monitoring,
+  ]);
+
+  // Assemble.
+  const children = canonicalChildren(bindingsAfterTheirRoles(parts.children, observed));
+
+  // Status.
+  const status = clusterStatus({
     model,
-    annotations: request.parent.metadata.annotations,
-    children,
-    pods,
-    rollingSwitchover: plan.switchover !== undefined,
+    desired,
+    pods: observed.pods,
+    plan,
+    parts,
+    gate: gate.status,
+    initialized: observed.initialized,
   });
-  jobChildren.push(...trigger.children);
-  jobs.push(...trigger.jobs);
+  const busy =
+    plan.progress.length > 0 ||
+    parts.jobs.some((j) => j.state === "running") ||
+    plan.switchover !== undefined ||
+    parts.busy;
+  const unhealthy =
+    !model.shutdown &&
+    (!primaryReady || desired.some((d) => observed.pods.get(`${d.instance.name}-0`)?.ready !== true));
+  const resync = busy ? RESYNC_PENDING_SECONDS : unhealthy ? RESYNC_UNHEALTHY_SECONDS : undefined;
+  return {
+    status: status as Record<string, unknown>,
+    children,
+    ...(resync !== undefined ? { resyncAfterSeconds: resync } : {}),
+  };
+}
 
-  const volumes = volumeWork(model, request.parent.metadata.annotations, children, request.related, pods);
-  jobs.push(...volumes.reports);
+type RunJob = (job: V1Job, what: string, runnable: boolean) => Part & { state: JobState };
 
+/**
+ * A Job starts once it can do its work and the gate does not hold it, and is returned exactly
+ * as observed while it exists (so it never runs twice and its immutable template is never
+ * touched). A held Job is left out, even when observed, so it runs again once released.
+ */
+function runJob(
+  observed: ObservedCluster,
+  gate: Gate,
+  job: V1Job,
+  what: string,
+  runnable: boolean,
+): Part & { state: JobState } {
+  if (gate.heldJobs.has(job.metadata?.labels?.[LABEL.component] ?? "")) return { ...part(), state: "absent" };
+  const out = jobChild(observed, job, what, runnable);
+  return {
+    ...part({ children: out.child ? [out.child] : [], jobs: out.report ? [out.report] : [] }),
+    state: out.state,
+  };
+}
+
+/** The instances: Patroni's ConfigMap, Services, identity, disruption budgets and StatefulSets. */
+function instancePart(model: ClusterModel, plan: RolloutPlan): Part {
   const statefulSets = plan.instances.map((p) => {
     if (!p.desired) {
       // A retiring instance kept for now: exactly as observed, apart from its replica count.
-      const kept = observedAsDesired({ x: { [p.name]: p.observed!.raw } })[0]!;
+      const kept = asDesired(p.observed!.raw);
       return { ...kept, spec: { ...(kept.spec as object), replicas: p.replicas } };
     }
     return buildInstanceStatefulSet(model, p.desired.set, p.desired.instance, {
@@ -195,105 +246,26 @@ export async function syncCluster(
       ...(p.observed ? { observed: p.observed.raw } : {}),
     });
   });
-
-  const out = canonicalChildren(
-    bindingsAfterTheirRoles(
-      [
-        buildClusterConfigMap(model),
-        ...buildServices(model),
-        buildInstanceServiceAccount(model),
-        buildInstanceRoleBinding(model),
-        ...model.sets.flatMap((set) => buildInstanceSetPdb(model, set) ?? []),
-        internal.secret,
-        ...tls,
-        ...users.secrets,
-        usersSqlSecret(model, sql),
-        ...statefulSets,
-        ...jobChildren,
-        ...backups.children,
-        ...volumes.children,
-        ...gate.children,
-        ...proxy.children,
-        ...monitoring.children,
-      ],
-      children,
-    ),
-  );
-
-  const status = gate.status(buildStatus({ model, desired, pods, plan, jobs, ignored }));
-  status.conditions = [
-    ...(status.conditions ?? []),
-    ...volumes.conditions,
-    ...trigger.conditions,
-    ...repoHostCondition(backups.repoHost),
-  ];
-  const busy =
-    plan.progress.length > 0 ||
-    jobs.some((j) => j.state === "running") ||
-    plan.switchover !== undefined ||
-    backups.repoHost.recreating !== undefined;
-  const unhealthy =
-    !model.shutdown && (!primaryReady || desired.some((d) => pods.get(`${d.instance.name}-0`)?.ready !== true));
-  const resync = busy ? RESYNC_PENDING_SECONDS : unhealthy ? RESYNC_UNHEALTHY_SECONDS : undefined;
-  return {
-    status: status as Record<string, unknown>,
-    children: out,
-    ...(resync !== undefined ? { resyncAfterSeconds: resync } : {}),
-  };
-}
-
-/** Never delete a cluster's children because its spec is bad: return them unchanged. */
-function invalidResponse(
-  request: SyncRequest,
-  problems: FieldProblem[],
-  pods: ReturnType<typeof observedPods>,
-): SyncResponse {
-  return {
-    status: invalidStatus(problems, pods, request.parent.metadata.generation) as Record<string, unknown>,
-    children: canonicalChildren(observedAsDesired(request.children)),
-  };
-}
-
-/** The pgBackRest configuration, the repository host and one schedule object per schedule. */
-function backupsOf(
-  model: ClusterModel,
-  annotations: Record<string, string>,
-  options: ClusterOptions,
-  children: SyncRequest["children"],
-): { children: object[]; repoHost: RepoHostPlan } {
-  if (!hasBackups(model)) return { children: [], repoHost: {} };
-  const cluster = pgbackrestCluster(model);
-  const annotated = annotations[BACKUP_SCHEDULER_ANNOTATION];
-  const scheduler =
-    annotated === "knative" || annotated === "cronjob" ? annotated : (options.backupScheduler ?? "cronjob");
-  const schedules = backupSchedules(cluster).flatMap((s) => {
-    const built =
-      scheduler === "knative"
-        ? buildSchedulePingSource(cluster, s.repoName, s.type, s.schedule)
-        : buildScheduleCronJob(cluster, s.repoName, s.type, s.schedule);
-    return built ? [built] : [];
+  return part({
+    children: [
+      buildClusterConfigMap(model),
+      ...buildServices(model),
+      buildInstanceServiceAccount(model),
+      buildInstanceRoleBinding(model),
+      ...model.sets.flatMap((set) => buildInstanceSetPdb(model, set) ?? []),
+      ...statefulSets,
+    ],
   });
-  const repoHost = planRepoHost(model, observedChildren(children, "StatefulSet")[names.repoHost(model.name)]);
-  return {
-    children: [buildPgBackRestConfigMap(model), ...(repoHost.child ? [repoHost.child] : []), ...schedules],
-    repoHost,
-  };
 }
 
-/** The condition that explains a repository host missing while it is created again. */
-function repoHostCondition(plan: RepoHostPlan): { type: string; status: "False"; reason: string; message: string }[] {
-  if (!plan.recreating) return [];
-  const { added, removed } = plan.recreating;
-  const change = [
-    ...(added.length ? [`added ${added.join(", ")}`] : []),
-    ...(removed.length ? [`removed ${removed.join(", ")}`] : []),
-  ].join("; ");
-  return [
-    {
-      type: "RepoHostReady",
-      status: "False" as const,
-      reason: "Recreating",
-      message: `the repository host's volumes changed (${change || "its old StatefulSet is still being deleted"}); a StatefulSet's volume claims cannot change, so it is deleted and created again: each repository keeps its claim`,
-    },
-  ];
+/** Stanza creation and a manual backup (`postgres.tusk.dev/pgbackrest-backup`), against the primary. */
+function backupJobsPart(model: ClusterModel, observed: ObservedCluster, run: RunJob, primaryReady: boolean): Part {
+  const cluster = pgbackrestCluster(model);
+  const stanza = buildStanzaCreateJob(cluster);
+  const trigger = observed.annotations[ANNOTATION.backupTrigger];
+  const manual = trigger ? buildManualBackupJob(cluster, trigger) : undefined;
+  return combine([
+    stanza ? run(stanza, "creating the pgBackRest stanza", primaryReady) : part(),
+    manual ? run(manual, `manual backup ${trigger}`, primaryReady) : part(),
+  ]);
 }

@@ -37,7 +37,7 @@ export interface RestoreRef {
 }
 
 /** Labels of a restore's Jobs and Pods; `restore` selects the Pods in the customize hook. */
-export function restoreLabels(cluster: string, restore: string, role: string): Record<string, string> {
+function restoreLabels(cluster: string, restore: string, role: string): Record<string, string> {
   return {
     ...clusterLabels(cluster, "restore"),
     [LABEL.pgbackrest]: role,

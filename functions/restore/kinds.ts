@@ -3,7 +3,7 @@
  * The kinds the restore work emits or reads, picked from shared/kinds.ts. The PostgresRestore
  * controller's only child is its Job.
  */
-import { kindKey, pickKinds, withKind as withAnyKind } from "../../shared/kinds.ts";
+import { pickKinds, withKind as withAnyKind } from "../../shared/kinds.ts";
 
 export const KINDS = pickKinds("Job", "Pod", "PersistentVolumeClaim", "PostgresCluster", "PostgresRestore");
 
@@ -12,9 +12,4 @@ export type Kind = keyof typeof KINDS;
 /** Sets apiVersion/kind; builders never write them by hand. */
 export function withKind<T extends object>(kind: Kind, body: T): T & { apiVersion: string; kind: string } {
   return withAnyKind(kind, body);
-}
-
-/** The Metacontroller map key of a kind (`Job.batch/v1`). */
-export function mapKey(kind: Kind): string {
-  return kindKey(kind);
 }

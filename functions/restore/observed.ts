@@ -15,9 +15,19 @@ import { ObservedMeta, observedPods, type PodObject } from "../../shared/observe
 import { KINDS } from "./kinds.ts";
 
 const Window = z.looseObject({ earliest: z.string(), latest: z.string(), latestFrom: z.string().optional() });
+const Ref = z.looseObject({ label: z.string() });
 const RepoStatus = z.looseObject({
   name: z.string().optional(),
   repoName: z.string().optional(),
+  state: z.string().optional(),
+  backups: z
+    .looseObject({
+      count: z.number().optional(),
+      oldest: Ref.optional(),
+      latest: Ref.optional(),
+      labels: z.array(z.string()).optional(),
+    })
+    .optional(),
   recoverability: Window.optional(),
 });
 
@@ -31,7 +41,7 @@ export const ClusterStatusView = z.looseObject({
 });
 export type ClusterStatusView = z.infer<typeof ClusterStatusView>;
 
-export interface RelatedCluster {
+interface RelatedCluster {
   model: ClusterModel;
   status: ClusterStatusView;
   /** True when the cluster hook has never written a status (a cluster that never ran). */
@@ -81,10 +91,11 @@ export function relatedCluster(related: ObjectMap, name: string, namespace: stri
 }
 
 /** The recoverability window the cluster publishes for a repo (under `repos` or `pgbackrest.repos`). */
-export function publishedWindow(status: ClusterStatusView, repoName: string): z.infer<typeof Window> | undefined {
-  for (const list of [status.repos, status.pgbackrest?.repos]) {
+/** The entry the cluster publishes for a repository (shared/pgbackrest/repo-summary.ts), if any. */
+export function publishedRepo(status: ClusterStatusView, repoName: string): z.infer<typeof RepoStatus> | undefined {
+  for (const list of [status.pgbackrest?.repos, status.repos]) {
     const found = (list ?? []).find((r) => r.name === repoName || r.repoName === repoName);
-    if (found?.recoverability) return found.recoverability;
+    if (found) return found;
   }
   return undefined;
 }

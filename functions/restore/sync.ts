@@ -3,9 +3,11 @@
  * The PostgresRestore sync hook as a pure function: its phase, derived from the observed
  * cluster, its Pods and PVCs, other restores and its own Jobs, and the Jobs it needs now.
  *
- * - Pending: the spec, the cluster, the repository and the recoverability window are checked.
+ * - Pending: the spec, the cluster, the repository, the backup set and the recoverability window
+ *   are checked (against what the cluster publishes of the repository, read from its bucket).
  *   A restore that cannot work is Failed at once, with the reason and no Job, and the cluster is
- *   never stopped for it. An older restore of the same cluster still running makes this one
+ *   never stopped for it; one that a newer read of the bucket could allow (a backup that finished
+ *   since) waits in Pending. An older restore of the same cluster still running makes this one
  *   fail (one restore at a time; create it again later).
  * - ScalingDown: the cluster's restore gate (functions/cluster/restore/gate.ts) scales every
  *   instance to zero once the restore is past Pending. The restore waits until the cluster's
@@ -32,7 +34,7 @@ import { asDesired, observedOf, type SyncRequest, type SyncResponse } from "../.
 import { names } from "../../shared/names.ts";
 import { jobState, podsOfJob } from "../../shared/observed-job.ts";
 import { parseRestoreFailure, parseRestoreResult } from "../../shared/restore/pod.ts";
-import { planFromRestore, type RestorePlan, windowProblem } from "../../shared/restore/target.ts";
+import { planFromRestore, type RestorePlan, repoProblem } from "../../shared/restore/target.ts";
 import { buildDcsResetJob, buildInstanceResetJob, buildRestoreJob, type RestoreRef } from "./job.ts";
 import { KINDS } from "./kinds.ts";
 import {
@@ -40,7 +42,7 @@ import {
   existingClaims,
   instancePods,
   otherRestores,
-  publishedWindow,
+  publishedRepo,
   relatedCluster,
 } from "./observed.ts";
 import { CONDITION, type Phase, previousStatus, type RestoreStatus, TERMINAL } from "./status.ts";
@@ -267,7 +269,7 @@ function advance(ctx: Context, clusterName: string, plan: RestorePlan, base: Res
 interface Refusal {
   reason: string;
   message: string;
-  /** Wait instead of failing (an older restore is being cancelled). */
+  /** Wait instead of failing (an older restore is being cancelled, a backup not read yet). */
   wait?: boolean;
 }
 
@@ -302,9 +304,10 @@ function refuse(
       reason: "RepoNotFound",
       message: `PostgresCluster ${clusterName} has no repository ${ctx.ref.repoName}${repos.length ? ` (it has ${repos.map((r) => r.name).join(", ")})` : " (no spec.backups.pgbackrest)"}`,
     };
-  const outside = windowProblem(plan, ctx.ref.repoName, publishedWindow(cluster.status, ctx.ref.repoName));
-  if (outside) return { reason: "OutsideRecoverabilityWindow", message: outside };
-  return undefined;
+  const published = publishedRepo(cluster.status, ctx.ref.repoName);
+  const where = `status.pgbackrest.repos of PostgresCluster ${clusterName}, as last read from the bucket`;
+  const problem = repoProblem(plan, ctx.ref.repoName, published, where);
+  return problem && { reason: problem.reason, message: problem.message, ...(problem.wait ? { wait: true } : {}) };
 }
 
 /** Instances whose data is cleared: every other instance of the spec whose data volume exists. */

@@ -13,9 +13,9 @@ import { DEFAULT_KEEP, handlePing } from "./ping.ts";
 import { KubeApiError } from "./store.ts";
 
 export interface SchedulerOptions {
-  /** Where the Kubernetes calls go; loaded on the first event. */
+  /** Where the Kubernetes calls go; loaded on the first event. Without it there is no API: 503. */
   store?: () => Promise<StoreLoad>;
-  /** Scheduled PostgresBackups kept per cluster and repository. */
+  /** Scheduled PostgresBackups kept per cluster and repository (default 10). */
   keep?: number;
 }
 
@@ -25,13 +25,13 @@ export function keepFromEnv(env: Record<string, string | undefined>): number {
   return Number.isInteger(n) && n >= 1 ? n : DEFAULT_KEEP;
 }
 
-function processEnv(): Record<string, string | undefined> {
-  const g = globalThis as { process?: { env?: Record<string, string | undefined> } };
-  return g.process?.env ?? {};
+/** The in-cluster service account or `KUBECONFIG`, and `SCHEDULED_BACKUPS_KEEP`, from `env`. */
+export function schedulerOptionsFromEnv(env: Record<string, string | undefined>): SchedulerOptions {
+  return { store: () => loadKubeBackupStore(env), keep: keepFromEnv(env) };
 }
 
 export function createSchedulerApp(options: SchedulerOptions = {}): Hono {
-  const load = options.store ?? (() => loadKubeBackupStore(processEnv()));
+  const load = options.store ?? (() => loadKubeBackupStore({}));
   let loaded: Promise<StoreLoad> | undefined;
   const app = new Hono();
   installErrorHandling(app);
@@ -48,7 +48,7 @@ export function createSchedulerApp(options: SchedulerOptions = {}): Hono {
       return c.json({ error: `cannot create a PostgresBackup: ${store.reason}` }, 503);
     }
     try {
-      return c.json(await handlePing(parsed.event, store.store, options.keep ?? keepFromEnv(processEnv())), 200);
+      return c.json(await handlePing(parsed.event, store.store, options.keep ?? DEFAULT_KEEP), 200);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       const status = err instanceof KubeApiError && err.status === 0 ? 503 : 502;
@@ -57,5 +57,3 @@ export function createSchedulerApp(options: SchedulerOptions = {}): Hono {
   });
   return app;
 }
-
-export const app = createSchedulerApp();

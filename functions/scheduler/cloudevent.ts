@@ -8,7 +8,7 @@
 import * as z from "zod";
 import { RepoName } from "../../shared/api/postgres-cluster.ts";
 
-export const PingData = z.object({
+const PingData = z.object({
   cluster: z
     .string()
     .min(1)
@@ -22,7 +22,7 @@ export const PingData = z.object({
   repoName: RepoName,
   type: z.enum(["full", "diff", "incr"]),
 });
-export type PingData = z.infer<typeof PingData>;
+type PingData = z.infer<typeof PingData>;
 
 export interface PingEvent {
   id: string;
@@ -33,7 +33,7 @@ export interface PingEvent {
   data: PingData;
 }
 
-export interface Problem {
+interface Problem {
   field: string;
   message: string;
 }

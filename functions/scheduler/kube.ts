@@ -31,7 +31,7 @@ function apiError(err: unknown, what: string): KubeApiError {
 }
 
 /** A BackupStore over an already loaded KubeConfig. */
-export async function kubeBackupStore(kc: KubeConfig): Promise<BackupStore> {
+async function kubeBackupStore(kc: KubeConfig): Promise<BackupStore> {
   const k8s = await import("@kubernetes/client-node");
   const api = kc.makeApiClient(k8s.CustomObjectsApi);
   return {

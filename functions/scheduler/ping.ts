@@ -12,8 +12,8 @@ import type { PingEvent } from "./cloudevent.ts";
 import type { BackupStore, PostgresBackupObject } from "./store.ts";
 
 export const DEFAULT_KEEP = 10;
-export const EVENT_ID_ANNOTATION = "postgres.tusk.dev/cloudevent-id";
-export const EVENT_SOURCE_ANNOTATION = "postgres.tusk.dev/cloudevent-source";
+const EVENT_ID_ANNOTATION = "postgres.tusk.dev/cloudevent-id";
+const EVENT_SOURCE_ANNOTATION = "postgres.tusk.dev/cloudevent-source";
 
 /** `2026-09-06T01:00:00.412Z` => `202609060100` (UTC minute). */
 export function minuteStamp(time: string): string {
@@ -26,7 +26,7 @@ export function scheduledBackupName(event: PingEvent): string {
 }
 
 /** Selects the scheduled PostgresBackups of one cluster and repository. */
-export function scheduledSelector(cluster: string, repoName: string): string {
+function scheduledSelector(cluster: string, repoName: string): string {
   return `${LABEL.cluster}=${labelValue(cluster)},${LABEL.pgbackrestRepo}=${repoName},${LABEL.scheduled}=true`;
 }
 

@@ -312,6 +312,49 @@ export const InstanceSetStatus = z.object({
   updatedReplicas: z.number().int(),
 });
 
+const BackupRefStatus = z.object({
+  label: z.string(),
+  type: z.enum(["full", "diff", "incr"]),
+  startTime: z.string(),
+  stopTime: z.string(),
+});
+
+/** One S3 repository as read from its bucket (shared/pgbackrest/repo-summary.ts): bounded, never a list of backups. */
+export const PgBackRestRepoStatus = z.object({
+  name: z.string(),
+  state: z.enum(["Read", "NoStanza", "Reading", "NotReadable", "ReadFailed"]).meta({
+    description:
+      "Read: backup.info was read; NoStanza: the bucket holds no stanza yet; Reading: the first read has not finished; NotReadable: the operator has no key for it (see message); ReadFailed: the read failed (see message).",
+  }),
+  backups: z
+    .object({
+      count: z.number().int(),
+      full: z.number().int(),
+      differential: z.number().int(),
+      incremental: z.number().int(),
+      latest: BackupRefStatus.optional(),
+      latestFull: BackupRefStatus.optional(),
+      oldest: BackupRefStatus.optional(),
+      labels: z.array(z.string()).max(50).optional().meta({
+        description:
+          "The labels of the usable backup sets, oldest first; only the newest 50 when there are more (then the first is not oldest.label).",
+      }),
+    })
+    .optional()
+    .meta({
+      description:
+        "How many backup sets the repository holds, the latest, latest full and oldest usable one, and their labels (what a PostgresRestore's backupSet may name).",
+    }),
+  recoverability: z
+    .object({ earliest: z.string(), latest: z.string(), latestFrom: z.enum(["backup", "wal"]) })
+    .optional()
+    .meta({
+      description:
+        "earliest: the end of the oldest usable backup, the first point a restore reaches; latest: the end of the newest backup (archived WAL usually reaches further).",
+    }),
+  message: z.string().max(300).optional(),
+});
+
 export const PostgresClusterStatus = z.looseObject({
   observedGeneration: z.number().int().optional(),
   phase: z
@@ -319,9 +362,23 @@ export const PostgresClusterStatus = z.looseObject({
     .optional()
     .meta({ description: "Pending, Creating, Running, Updating, Degraded, Stopped, Invalid." }),
   primary: z.string().optional().meta({ description: "Pod name of the current Patroni leader." }),
+  initialized: z.boolean().optional().meta({
+    description:
+      "True once an instance has run as a Patroni member: from then on, no instance running is an outage (Degraded), not a cluster being created.",
+  }),
   readyInstances: z.string().optional().meta({ description: "Ready/desired instances, e.g. 2/2." }),
   instances: z.array(InstanceSetStatus).optional(),
-  lastBackup: z.string().optional(),
+  lastBackup: z
+    .string()
+    .optional()
+    .meta({ description: "When the newest backup read from an S3 repository finished (RFC 3339)." }),
+  pgbackrest: z
+    .looseObject({ repos: z.array(PgBackRestRepoStatus).max(4).optional() })
+    .optional()
+    .meta({
+      description:
+        "The S3 repositories as read from their buckets (backup.info) when the cluster is synced, at most once a minute each.",
+    }),
   conditions: Conditions.optional(),
 });
 export type PostgresClusterStatus = z.infer<typeof PostgresClusterStatus>;

@@ -2,40 +2,19 @@
  * @module
  * A cluster's certificate authority and the server/client certificates it issues: ECDSA P-256
  * keys, SHA-256 signatures, PEM output with PKCS#8 private keys (`-----BEGIN PRIVATE KEY-----`),
- * which PostgreSQL, pgBackRest, pgBouncer and Patroni all read. Built on Web Crypto and a small
- * DER encoder, so it runs unchanged on Node and Deno and adds no dependency.
+ * which PostgreSQL, pgBackRest, pgBouncer and Patroni all read. The X.509 structures are pkijs's
+ * (pure JavaScript on Web Crypto, no WebAssembly), so this runs unchanged on Node and Deno.
  *
- * Certificates and keys are random (key pairs, serial numbers): callers generate them once and
- * keep them in a Secret, as they do passwords.
+ * Issuing is behind the `Pki` interface so that a core is handed its PKI like its clock: what
+ * makes a certificate random (its key pair, serial number and ECDSA signature) comes from a
+ * `KeySource`. Production uses Web Crypto's (`webCryptoPki`); tests build a `Pki` on a seeded
+ * source with deterministic signatures, and then the same inputs give byte-identical PEM.
+ * Callers generate certificates once and keep them in a Secret, as they do passwords.
  */
 
-import { fromBase64, timingSafeEqual, toBase64 } from "./bytes.ts";
-import {
-  bitString,
-  boolean,
-  children,
-  type Element,
-  expectTag,
-  explicit,
-  implicit,
-  namedBits,
-  octetString,
-  oid,
-  readBitStringBytes,
-  readBoolean,
-  readOid,
-  readOne,
-  readString,
-  readTime,
-  readUnsignedInteger,
-  sequence,
-  set,
-  smallInteger,
-  TAG,
-  time,
-  unsignedInteger,
-  utf8String,
-} from "./der.ts";
+import * as asn1js from "asn1js";
+import * as pkijs from "pkijs";
+import { fromBase64, toBase64 } from "./bytes.ts";
 
 export interface CertAndKey {
   certificate: string;
@@ -51,25 +30,69 @@ export interface CertificateInfo {
   isCA: boolean;
 }
 
+export interface Validity {
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface LeafRequest extends Validity {
+  /** For PostgreSQL `cert` authentication the client certificate's commonName is the role name. */
+  commonName: string;
+  dnsNames: string[];
+  ipAddresses?: string[];
+  usage: "server" | "client" | "server-client";
+}
+
+/** Everything a core does with certificates. */
+export interface Pki {
+  /** A self-signed CA: basicConstraints CA:true (critical), keyUsage keyCertSign and cRLSign. */
+  createAuthority(opts: Validity & { commonName: string }): Promise<CertAndKey>;
+  /**
+   * The same CA with a new validity: same subject, same key pair, same extensions (so the same
+   * subjectKeyIdentifier), a new serial number. Certificates issued under the old one verify
+   * under the new one and the other way round, so peers and clients that still hold the old CA
+   * keep working while the new one spreads (until the old one expires).
+   */
+  renewAuthority(ca: CertAndKey, validity: Validity): Promise<CertAndKey>;
+  /**
+   * A leaf certificate signed by `ca`: basicConstraints CA:false, keyUsage digitalSignature (all
+   * an ECDSA key needs), extendedKeyUsage from `usage`, SANs from `dnsNames` and `ipAddresses`.
+   */
+  issue(ca: CertAndKey, request: LeafRequest): Promise<CertAndKey>;
+  /** What a PEM certificate says (rejects what is not one). */
+  inspect(certificate: string): Promise<CertificateInfo>;
+}
+
+/** The random part of issuing: ECDSA P-256 key pairs, serial numbers, signatures. */
+export interface KeySource {
+  /** A new key pair, DER: the PKCS#8 private key and the SubjectPublicKeyInfo. */
+  newKeyPair(): Promise<{ pkcs8: Uint8Array; spki: Uint8Array }>;
+  /** 16 bytes to make a serial number of. */
+  serialBytes(): Uint8Array;
+  /** ECDSA with SHA-256 over `data` with a PKCS#8 key, as Web Crypto returns it (r || s). */
+  sign(pkcs8: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+}
+
+const EC_P256 = { name: "ECDSA", namedCurve: "P-256" } as const;
+
+export const webCryptoKeys: KeySource = {
+  async newKeyPair() {
+    const keys = (await crypto.subtle.generateKey(EC_P256, true, ["sign", "verify"])) as CryptoKeyPair;
+    return {
+      pkcs8: new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey)),
+      spki: new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey)),
+    };
+  },
+  serialBytes: () => crypto.getRandomValues(new Uint8Array(16)),
+  async sign(pkcs8, data) {
+    const key = await crypto.subtle.importKey("pkcs8", pkcs8 as BufferSource, EC_P256, false, ["sign"]);
+    return new Uint8Array(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, key, data as BufferSource));
+  },
+};
+
 const OID = {
   commonName: "2.5.4.3",
-  ecPublicKey: "1.2.840.10045.2.1",
-  p256: "1.2.840.10045.3.1.7",
-  p384: "1.3.132.0.34",
-  p521: "1.3.132.0.35",
   ecdsaWithSha256: "1.2.840.10045.4.3.2",
-  ecdsaWithSha384: "1.2.840.10045.4.3.3",
-  ecdsaWithSha512: "1.2.840.10045.4.3.4",
-  rsaEncryption: "1.2.840.113549.1.1.1",
-  sha256WithRsa: "1.2.840.113549.1.1.11",
-  sha384WithRsa: "1.2.840.113549.1.1.12",
-  sha512WithRsa: "1.2.840.113549.1.1.13",
-  subjectKeyIdentifier: "2.5.29.14",
-  keyUsage: "2.5.29.15",
-  subjectAltName: "2.5.29.17",
-  basicConstraints: "2.5.29.19",
-  authorityKeyIdentifier: "2.5.29.35",
-  extKeyUsage: "2.5.29.37",
   serverAuth: "1.3.6.1.5.5.7.3.1",
   clientAuth: "1.3.6.1.5.5.7.3.2",
 } as const;
@@ -77,14 +100,14 @@ const OID = {
 // RFC 5280 4.2.1.3 bit positions.
 const KEY_USAGE = { digitalSignature: 0, keyCertSign: 5, cRLSign: 6 } as const;
 
-const EC_P256 = { name: "ECDSA", namedCurve: "P-256" } as const;
-const SIGN_P256 = { name: "ECDSA", hash: "SHA-256" } as const;
+// Verification only; an explicit engine rather than the one pkijs picks from the global scope.
+const engine = new pkijs.CryptoEngine({ name: "webcrypto", crypto: globalThis.crypto });
 
 // ---------------------------------------------------------------------------------------------
-// PEM
+// PEM and reading
 
-function pem(label: string, der: Uint8Array): string {
-  const lines = toBase64(der).match(/.{1,64}/g) ?? [];
+function pem(label: string, der: ArrayBuffer | Uint8Array): string {
+  const lines = toBase64(new Uint8Array(der)).match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 
@@ -96,171 +119,47 @@ function unpem(text: string, label: string): Uint8Array {
   return der;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Reading certificates
+const parse = (text: string): pkijs.Certificate =>
+  pkijs.Certificate.fromBER(unpem(text, "CERTIFICATE") as BufferSource);
 
-interface ParsedCertificate {
-  tbs: Uint8Array;
-  signatureAlgorithm: string;
-  signature: Uint8Array;
-  issuer: Element;
-  subject: Element;
-  notBefore: Date;
-  notAfter: Date;
-  spki: Element;
-  extensions: Map<string, { critical: boolean; value: Uint8Array }>;
+const extensionOf = (cert: pkijs.Certificate, id: string) => cert.extensions?.find((e) => e.extnID === id);
+
+function commonName(name: pkijs.RelativeDistinguishedNames): string {
+  const value = name.typesAndValues.find((t) => t.type === OID.commonName)?.value;
+  return value ? String(value.valueBlock.value) : "";
 }
 
-function parseCertificate(der: Uint8Array): ParsedCertificate {
-  const [tbsEl, algEl, sigEl] = children(expectTag(readOne(der), TAG.SEQUENCE, "Certificate"));
-  const tbs = expectTag(tbsEl, TAG.SEQUENCE, "TBSCertificate");
-  const fields = children(tbs);
-  let i = fields[0]?.tag === 0xa0 ? 1 : 0; // optional [0] version
-  i++; // serialNumber
-  i++; // signature algorithm (repeated outside the TBS, read there)
-  const issuer = expectTag(fields[i++], TAG.SEQUENCE, "issuer Name");
-  const [nb, na] = children(expectTag(fields[i++], TAG.SEQUENCE, "Validity"));
-  const subject = expectTag(fields[i++], TAG.SEQUENCE, "subject Name");
-  const spki = expectTag(fields[i++], TAG.SEQUENCE, "SubjectPublicKeyInfo");
-  const extensions = new Map<string, { critical: boolean; value: Uint8Array }>();
-  for (const f of fields.slice(i)) {
-    if (f.tag !== 0xa3) continue; // [1] and [2] unique identifiers are ignored
-    for (const ext of children(expectTag(children(f)[0], TAG.SEQUENCE, "Extensions"))) {
-      const parts = children(ext);
-      const critical = parts.length === 3 ? readBoolean(parts[1]!) : false;
-      const value = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, "extnValue").content;
-      extensions.set(readOid(parts[0]!), { critical, value });
-    }
-  }
-  return {
-    tbs: tbs.raw,
-    signatureAlgorithm: readOid(children(expectTag(algEl, TAG.SEQUENCE, "AlgorithmIdentifier"))[0]!),
-    signature: readBitStringBytes(expectTag(sigEl, TAG.BIT_STRING, "signature")),
-    issuer,
-    subject,
-    notBefore: readTime(nb!),
-    notAfter: readTime(na!),
-    spki,
-    extensions,
-  };
-}
-
-function commonName(name: Element): string {
-  for (const rdn of children(name)) {
-    for (const atv of children(rdn)) {
-      const [type, value] = children(atv);
-      if (type && value && readOid(type) === OID.commonName) return readString(value);
-    }
-  }
-  return "";
-}
-
-function isCA(cert: ParsedCertificate): boolean {
-  const bc = cert.extensions.get(OID.basicConstraints);
-  if (!bc) return false;
-  const first = children(readOne(bc.value))[0];
-  return first?.tag === TAG.BOOLEAN && readBoolean(first);
-}
-
-function dnsNames(cert: ParsedCertificate): string[] {
-  const san = cert.extensions.get(OID.subjectAltName);
-  if (!san) return [];
-  return children(readOne(san.value))
-    .filter((g) => g.tag === 0x82) // [2] dNSName
-    .map((g) => String.fromCharCode(...g.content));
+function isCA(cert: pkijs.Certificate): boolean {
+  return (extensionOf(cert, pkijs.id_BasicConstraints)?.parsedValue as pkijs.BasicConstraints | undefined)?.cA === true;
 }
 
 /** Subject and issuer CN, DNS SANs, validity (whole seconds) and whether it is a CA. */
 export async function certificateInfo(pemText: string): Promise<CertificateInfo> {
-  const cert = parseCertificate(unpem(pemText, "CERTIFICATE"));
+  const cert = parse(pemText);
+  const san = extensionOf(cert, pkijs.id_SubjectAltName)?.parsedValue as pkijs.AltName | undefined;
   return {
     subjectCommonName: commonName(cert.subject),
     issuerCommonName: commonName(cert.issuer),
-    dnsNames: dnsNames(cert),
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
+    dnsNames: (san?.altNames ?? []).filter((g) => g.type === 2).map((g) => String(g.value)),
+    notBefore: cert.notBefore.value,
+    notAfter: cert.notAfter.value,
     isCA: isCA(cert),
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Signatures
-
-/** Web Crypto's ECDSA signatures are r||s; X.509 wants SEQUENCE { INTEGER r, INTEGER s }. */
-function ecdsaToDer(raw: Uint8Array): Uint8Array {
-  const half = raw.length / 2;
-  return sequence(unsignedInteger(raw.subarray(0, half)), unsignedInteger(raw.subarray(half)));
-}
-
-function ecdsaFromDer(der: Uint8Array, size: number): Uint8Array {
-  const [r, s] = children(expectTag(readOne(der), TAG.SEQUENCE, "ECDSA signature")).map(readUnsignedInteger);
-  if (!r || !s || r.length > size || s.length > size) throw new Error("bad ECDSA signature");
-  const out = new Uint8Array(size * 2);
-  out.set(r, size - r.length);
-  out.set(s, size * 2 - s.length);
-  return out;
-}
-
-const EC_CURVES: Record<string, { namedCurve: string; size: number }> = {
-  [OID.p256]: { namedCurve: "P-256", size: 32 },
-  [OID.p384]: { namedCurve: "P-384", size: 48 },
-  [OID.p521]: { namedCurve: "P-521", size: 66 },
-};
-
-const SIGNATURE_ALGORITHMS: Record<string, { kind: "EC" | "RSA"; hash: string }> = {
-  [OID.ecdsaWithSha256]: { kind: "EC", hash: "SHA-256" },
-  [OID.ecdsaWithSha384]: { kind: "EC", hash: "SHA-384" },
-  [OID.ecdsaWithSha512]: { kind: "EC", hash: "SHA-512" },
-  [OID.sha256WithRsa]: { kind: "RSA", hash: "SHA-256" },
-  [OID.sha384WithRsa]: { kind: "RSA", hash: "SHA-384" },
-  [OID.sha512WithRsa]: { kind: "RSA", hash: "SHA-512" },
-};
-
-/** Checks `cert`'s signature with `issuerSpki`; ECDSA and RSA PKCS#1 v1.5, so custom CAs work too. */
-async function signatureValid(cert: ParsedCertificate, issuerSpki: Element): Promise<boolean> {
-  const alg = SIGNATURE_ALGORITHMS[cert.signatureAlgorithm];
-  if (!alg) return false;
-  const [keyAlg] = children(issuerSpki);
-  const [keyOid, keyParam] = children(expectTag(keyAlg, TAG.SEQUENCE, "AlgorithmIdentifier"));
-  const keyType = readOid(keyOid!);
-  if (alg.kind === "EC") {
-    const curve = keyType === OID.ecPublicKey && keyParam?.tag === TAG.OID ? EC_CURVES[readOid(keyParam)] : undefined;
-    if (!curve) return false;
-    const key = await crypto.subtle.importKey(
-      "spki",
-      issuerSpki.raw as BufferSource,
-      { name: "ECDSA", namedCurve: curve.namedCurve },
-      false,
-      ["verify"],
-    );
-    const sig = ecdsaFromDer(cert.signature, curve.size);
-    return crypto.subtle.verify({ name: "ECDSA", hash: alg.hash }, key, sig as BufferSource, cert.tbs as BufferSource);
-  }
-  if (keyType !== OID.rsaEncryption) return false;
-  const key = await crypto.subtle.importKey(
-    "spki",
-    issuerSpki.raw as BufferSource,
-    { name: "RSASSA-PKCS1-v1_5", hash: alg.hash },
-    false,
-    ["verify"],
-  );
-  return crypto.subtle.verify("RSASSA-PKCS1-v1_5", key, cert.signature as BufferSource, cert.tbs as BufferSource);
 }
 
 /**
  * True when `cert` is signed by `ca`'s key and within validity at `at`. Also requires `ca` to
  * be a CA valid at `at` and the issuer name to match the CA's subject, as a TLS peer would.
- * Malformed input gives false rather than an error.
+ * ECDSA and RSA, so custom CAs work too. Malformed input gives false rather than an error.
  */
 export async function verifyCertificate(certPem: string, caPem: string, at: Date): Promise<boolean> {
   try {
-    const cert = parseCertificate(unpem(certPem, "CERTIFICATE"));
-    const ca = parseCertificate(unpem(caPem, "CERTIFICATE"));
+    const cert = parse(certPem);
+    const ca = parse(caPem);
     const t = at.getTime();
-    const within = (c: ParsedCertificate) => c.notBefore.getTime() <= t && t <= c.notAfter.getTime();
-    if (!within(cert) || !within(ca) || !isCA(ca)) return false;
-    if (!timingSafeEqual(cert.issuer.raw, ca.subject.raw)) return false;
-    return await signatureValid(cert, ca.spki);
+    const within = (c: pkijs.Certificate) => c.notBefore.value.getTime() <= t && t <= c.notAfter.value.getTime();
+    if (!within(cert) || !within(ca) || !isCA(ca) || !cert.issuer.isEqual(ca.subject)) return false;
+    return await cert.verify(ca, engine);
   } catch {
     return false;
   }
@@ -269,26 +168,41 @@ export async function verifyCertificate(certPem: string, caPem: string, at: Date
 // ---------------------------------------------------------------------------------------------
 // Issuing
 
-function name(cn: string): Uint8Array {
+function name(cn: string): pkijs.RelativeDistinguishedNames {
   if (cn.length === 0 || cn.length > 64) throw new RangeError("commonName must be 1 to 64 characters");
-  return sequence(set(sequence(oid(OID.commonName), utf8String(cn))));
+  const atv = new pkijs.AttributeTypeAndValue({ type: OID.commonName, value: new asn1js.Utf8String({ value: cn }) });
+  return new pkijs.RelativeDistinguishedNames({ typesAndValues: [atv] });
 }
 
-function extension(id: string, critical: boolean, value: Uint8Array): Uint8Array {
-  return sequence(oid(id), ...(critical ? [boolean(true)] : []), octetString(value));
+function extension(extnID: string, critical: boolean, value: asn1js.BaseBlock): pkijs.Extension {
+  return new pkijs.Extension({ extnID, critical, extnValue: value.toBER(false) });
+}
+
+/** RFC 5280 4.2.1.3 named bits: bit 0 is the most significant; DER drops trailing zero bits. */
+function keyUsage(bits: number[]): asn1js.BitString {
+  const highest = Math.max(...bits);
+  const bytes = new Uint8Array(Math.floor(highest / 8) + 1);
+  for (const b of bits) bytes[b >> 3]! |= 0x80 >> (b & 7);
+  return new asn1js.BitString({ valueHex: bytes, unusedBits: 7 - (highest & 7) });
 }
 
 /** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits, as OpenSSL computes it. */
-async function keyIdentifier(spki: Element): Promise<Uint8Array> {
-  const keyBits = readBitStringBytes(children(spki)[1]!);
-  return new Uint8Array(await crypto.subtle.digest("SHA-1", keyBits as BufferSource));
+async function keyIdentifier(spki: pkijs.PublicKeyInfo): Promise<Uint8Array> {
+  const bits = spki.subjectPublicKey.valueBlock.valueHexView;
+  return new Uint8Array(await crypto.subtle.digest("SHA-1", bits as BufferSource));
 }
 
-function randomSerial(): Uint8Array {
-  const serial = crypto.getRandomValues(new Uint8Array(16));
-  // Positive, and a non-zero first byte keeps the DER INTEGER exactly 16 bytes long.
-  serial[0] = serial[0]! & 0x7f || 0x01;
-  return serial;
+/** RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050, in whole seconds. */
+function time(date: Date): pkijs.Time {
+  if (Number.isNaN(date.getTime())) throw new RangeError("invalid date");
+  const year = date.getUTCFullYear();
+  if (year < 0 || year > 9999) throw new RangeError(`year out of range: ${year}`);
+  const type = year >= 1950 && year < 2050 ? pkijs.TimeType.UTCTime : pkijs.TimeType.GeneralizedTime;
+  return new pkijs.Time({ type, value: new Date(Math.floor(date.getTime() / 1000) * 1000) });
+}
+
+function checkValidity(v: Validity): void {
+  if (!(v.notBefore.getTime() < v.notAfter.getTime())) throw new RangeError("notBefore must be before notAfter");
 }
 
 function ipAddressBytes(ip: string): Uint8Array {
@@ -332,175 +246,143 @@ function ipAddressBytes(ip: string): Uint8Array {
   throw new RangeError(`not an IP address: ${ip}`);
 }
 
-function checkValidity(notBefore: Date, notAfter: Date): void {
-  if (!(notBefore.getTime() < notAfter.getTime())) throw new RangeError("notBefore must be before notAfter");
-}
-
-async function newKeyPair(): Promise<{ keys: CryptoKeyPair; spki: Element }> {
-  const keys = (await crypto.subtle.generateKey(EC_P256, true, ["sign", "verify"])) as CryptoKeyPair;
-  const spki = readOne(new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey)));
-  return { keys, spki };
-}
-
-async function signCertificate(
-  fields: {
-    issuer: Uint8Array;
-    subject: Uint8Array;
-    notBefore: Date;
-    notAfter: Date;
-    spki: Element;
-    extensions: Uint8Array[];
-  },
-  signer: CryptoKey,
-): Promise<string> {
-  const algorithm = sequence(oid(OID.ecdsaWithSha256));
-  const tbs = sequence(
-    explicit(0, smallInteger(2)), // v3
-    unsignedInteger(randomSerial()),
-    algorithm,
-    fields.issuer,
-    sequence(time(fields.notBefore), time(fields.notAfter)),
-    fields.subject,
-    fields.spki.raw,
-    explicit(3, sequence(...fields.extensions)),
-  );
-  const raw = new Uint8Array(await crypto.subtle.sign(SIGN_P256, signer, tbs as BufferSource));
-  return pem("CERTIFICATE", sequence(tbs, algorithm, bitString(ecdsaToDer(raw))));
-}
-
-async function exportPrivateKey(key: CryptoKey): Promise<string> {
-  return pem("PRIVATE KEY", new Uint8Array(await crypto.subtle.exportKey("pkcs8", key)));
-}
-
-/** A self-signed CA: basicConstraints CA:true (critical), keyUsage keyCertSign and cRLSign. */
-export async function createCertificateAuthority(opts: {
-  commonName: string;
-  notBefore: Date;
-  notAfter: Date;
-}): Promise<CertAndKey> {
-  checkValidity(opts.notBefore, opts.notAfter);
-  const { keys, spki } = await newKeyPair();
-  const subject = name(opts.commonName);
-  const certificate = await signCertificate(
-    {
-      issuer: subject,
-      subject,
-      notBefore: opts.notBefore,
-      notAfter: opts.notAfter,
-      spki,
-      extensions: [
-        extension(OID.basicConstraints, true, sequence(boolean(true))),
-        extension(OID.keyUsage, true, namedBits([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign])),
-        extension(OID.subjectKeyIdentifier, false, octetString(await keyIdentifier(spki))),
-      ],
+/** A PKI on `keys`: `webCryptoPki` in production, a seeded source in tests. */
+export function x509Pki(keys: KeySource): Pki {
+  async function signCertificate(
+    fields: Validity & {
+      issuer: pkijs.RelativeDistinguishedNames;
+      subject: pkijs.RelativeDistinguishedNames;
+      spki: pkijs.PublicKeyInfo;
+      extensions: pkijs.Extension[];
     },
-    keys.privateKey,
-  );
-  return { certificate, privateKey: await exportPrivateKey(keys.privateKey) };
-}
+    signer: Uint8Array,
+  ): Promise<string> {
+    const serial = keys.serialBytes().slice(0, 16);
+    // Positive, and a non-zero first byte keeps the DER INTEGER exactly 16 bytes long.
+    serial[0] = serial[0]! & 0x7f || 0x01;
+    const algorithm = new pkijs.AlgorithmIdentifier({ algorithmId: OID.ecdsaWithSha256 });
+    const cert = new pkijs.Certificate({
+      version: 2, // v3
+      serialNumber: new asn1js.Integer({ valueHex: serial }),
+      signature: algorithm,
+      issuer: fields.issuer,
+      notBefore: time(fields.notBefore),
+      notAfter: time(fields.notAfter),
+      subject: fields.subject,
+      subjectPublicKeyInfo: fields.spki,
+      extensions: fields.extensions,
+    });
+    // Signed here rather than with Certificate.sign so that the signature comes from `keys` too.
+    cert.tbsView = new Uint8Array(cert.encodeTBS().toBER());
+    cert.signatureAlgorithm = algorithm;
+    const raw = await keys.sign(signer, cert.tbsView);
+    cert.signatureValue = new asn1js.BitString({ valueHex: pkijs.createCMSECDSASignature(raw.slice().buffer) });
+    return pem("CERTIFICATE", cert.toSchema().toBER(false));
+  }
 
-/**
- * The same CA with a new validity: same subject, same key pair, same extensions (so the same
- * subjectKeyIdentifier), a new serial number. Certificates issued under the old one verify
- * under the new one and the other way round, so peers and clients that still hold the old CA
- * keep working while the new one spreads (until the old one expires).
- */
-export async function renewCertificateAuthority(
-  ca: CertAndKey,
-  opts: { notBefore: Date; notAfter: Date },
-): Promise<CertAndKey> {
-  checkValidity(opts.notBefore, opts.notAfter);
-  const caCert = parseCertificate(unpem(ca.certificate, "CERTIFICATE"));
-  if (!isCA(caCert)) throw new RangeError("not a CA certificate");
-  const caKey = await crypto.subtle.importKey(
-    "pkcs8",
-    unpem(ca.privateKey, "PRIVATE KEY") as BufferSource,
-    EC_P256,
-    false,
-    ["sign"],
-  );
-  const certificate = await signCertificate(
-    {
-      issuer: caCert.subject.raw,
-      subject: caCert.subject.raw,
-      notBefore: opts.notBefore,
-      notAfter: opts.notAfter,
-      spki: caCert.spki,
-      extensions: [...caCert.extensions].map(([id, e]) => extension(id, e.critical, e.value)),
-    },
-    caKey,
-  );
-  return { certificate, privateKey: ca.privateKey };
-}
+  async function newKeyPair() {
+    const { pkcs8, spki } = await keys.newKeyPair();
+    return { pkcs8, spki: pkijs.PublicKeyInfo.fromBER(spki as BufferSource), privateKey: pem("PRIVATE KEY", pkcs8) };
+  }
 
-/**
- * A leaf certificate signed by `ca`: basicConstraints CA:false, keyUsage digitalSignature (all
- * an ECDSA key needs), extendedKeyUsage from `usage`, SANs from `dnsNames` and `ipAddresses`.
- * For PostgreSQL `cert` authentication the client certificate's commonName is the role name.
- */
-export async function issueCertificate(
-  ca: CertAndKey,
-  opts: {
-    commonName: string;
-    dnsNames: string[];
-    ipAddresses?: string[];
-    notBefore: Date;
-    notAfter: Date;
-    usage: "server" | "client" | "server-client";
-  },
-): Promise<CertAndKey> {
-  checkValidity(opts.notBefore, opts.notAfter);
-  const caCert = parseCertificate(unpem(ca.certificate, "CERTIFICATE"));
-  const caKey = await crypto.subtle.importKey(
-    "pkcs8",
-    unpem(ca.privateKey, "PRIVATE KEY") as BufferSource,
-    EC_P256,
-    false,
-    ["sign"],
-  );
-  const authorityKeyId = caCert.extensions.get(OID.subjectKeyIdentifier)?.value;
-  const { keys, spki } = await newKeyPair();
-
-  const sans = [
-    ...opts.dnsNames.map((dns) => {
-      if (!/^[\x21-\x7e]+$/.test(dns)) throw new RangeError(`not a DNS name: ${dns}`);
-      return implicit(
-        2,
-        Uint8Array.from(dns, (c) => c.charCodeAt(0)),
+  return {
+    async createAuthority(opts) {
+      checkValidity(opts);
+      const subject = name(opts.commonName);
+      const { pkcs8, spki, privateKey } = await newKeyPair();
+      const certificate = await signCertificate(
+        {
+          notBefore: opts.notBefore,
+          notAfter: opts.notAfter,
+          issuer: subject,
+          subject,
+          spki,
+          extensions: [
+            extension(pkijs.id_BasicConstraints, true, new pkijs.BasicConstraints({ cA: true }).toSchema()),
+            extension(pkijs.id_KeyUsage, true, keyUsage([KEY_USAGE.keyCertSign, KEY_USAGE.cRLSign])),
+            extension(
+              pkijs.id_SubjectKeyIdentifier,
+              false,
+              new asn1js.OctetString({ valueHex: await keyIdentifier(spki) }),
+            ),
+          ],
+        },
+        pkcs8,
       );
-    }),
-    ...(opts.ipAddresses ?? []).map((ip) => implicit(7, ipAddressBytes(ip))),
-  ];
-  const purposes = {
-    server: [OID.serverAuth],
-    client: [OID.clientAuth],
-    "server-client": [OID.serverAuth, OID.clientAuth],
-  }[opts.usage];
-  if (!purposes) throw new RangeError(`unknown usage ${String(opts.usage)}`);
-
-  const extensions = [
-    extension(OID.basicConstraints, true, sequence()),
-    extension(OID.keyUsage, true, namedBits([KEY_USAGE.digitalSignature])),
-    extension(OID.extKeyUsage, false, sequence(...purposes.map(oid))),
-    ...(sans.length ? [extension(OID.subjectAltName, false, sequence(...sans))] : []),
-    extension(OID.subjectKeyIdentifier, false, octetString(await keyIdentifier(spki))),
-    extension(
-      OID.authorityKeyIdentifier,
-      false,
-      // The CA's own SKI when it has one (a custom CA may compute it differently), else ours.
-      sequence(implicit(0, authorityKeyId ? readOne(authorityKeyId).content : await keyIdentifier(caCert.spki))),
-    ),
-  ];
-  const certificate = await signCertificate(
-    {
-      issuer: caCert.subject.raw,
-      subject: name(opts.commonName),
-      notBefore: opts.notBefore,
-      notAfter: opts.notAfter,
-      spki,
-      extensions,
+      return { certificate, privateKey };
     },
-    caKey,
-  );
-  return { certificate, privateKey: await exportPrivateKey(keys.privateKey) };
+
+    async renewAuthority(ca, validity) {
+      checkValidity(validity);
+      const cert = parse(ca.certificate);
+      if (!isCA(cert)) throw new RangeError("not a CA certificate");
+      const certificate = await signCertificate(
+        {
+          notBefore: validity.notBefore,
+          notAfter: validity.notAfter,
+          issuer: cert.subject,
+          subject: cert.subject,
+          spki: cert.subjectPublicKeyInfo,
+          extensions: cert.extensions ?? [],
+        },
+        unpem(ca.privateKey, "PRIVATE KEY"),
+      );
+      return { certificate, privateKey: ca.privateKey };
+    },
+
+    async issue(ca, request) {
+      checkValidity(request);
+      const subject = name(request.commonName);
+      const caCert = parse(ca.certificate);
+      const sans = [
+        ...request.dnsNames.map((value) => {
+          if (!/^[\x21-\x7e]+$/.test(value)) throw new RangeError(`not a DNS name: ${value}`);
+          return new pkijs.GeneralName({ type: 2, value });
+        }),
+        ...(request.ipAddresses ?? []).map(
+          (ip) => new pkijs.GeneralName({ type: 7, value: new asn1js.OctetString({ valueHex: ipAddressBytes(ip) }) }),
+        ),
+      ];
+      const purposes = {
+        server: [OID.serverAuth],
+        client: [OID.clientAuth],
+        "server-client": [OID.serverAuth, OID.clientAuth],
+      }[request.usage];
+      if (!purposes) throw new RangeError(`unknown usage ${String(request.usage)}`);
+      const { spki, privateKey } = await newKeyPair();
+      // The CA's own SKI when it has one (a custom CA may compute it differently), else ours.
+      const caKeyId = extensionOf(caCert, pkijs.id_SubjectKeyIdentifier)?.parsedValue as asn1js.OctetString | undefined;
+      const authorityKeyId = caKeyId?.valueBlock.valueHexView ?? (await keyIdentifier(caCert.subjectPublicKeyInfo));
+      const extensions = [
+        extension(pkijs.id_BasicConstraints, true, new pkijs.BasicConstraints({}).toSchema()),
+        extension(pkijs.id_KeyUsage, true, keyUsage([KEY_USAGE.digitalSignature])),
+        extension(pkijs.id_ExtKeyUsage, false, new pkijs.ExtKeyUsage({ keyPurposes: purposes }).toSchema()),
+        ...(sans.length
+          ? [extension(pkijs.id_SubjectAltName, false, new pkijs.AltName({ altNames: sans }).toSchema())]
+          : []),
+        extension(
+          pkijs.id_SubjectKeyIdentifier,
+          false,
+          new asn1js.OctetString({ valueHex: await keyIdentifier(spki) }),
+        ),
+        extension(
+          pkijs.id_AuthorityKeyIdentifier,
+          false,
+          new pkijs.AuthorityKeyIdentifier({
+            keyIdentifier: new asn1js.OctetString({ valueHex: authorityKeyId }),
+          }).toSchema(),
+        ),
+      ];
+      const certificate = await signCertificate(
+        { notBefore: request.notBefore, notAfter: request.notAfter, issuer: caCert.subject, subject, spki, extensions },
+        unpem(ca.privateKey, "PRIVATE KEY"),
+      );
+      return { certificate, privateKey };
+    },
+
+    inspect: certificateInfo,
+  };
 }
+
+/** Production: Web Crypto's key pairs, serial numbers and (randomised) ECDSA signatures. */
+export const webCryptoPki: Pki = x509Pki(webCryptoKeys);

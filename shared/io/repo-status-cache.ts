@@ -1,13 +1,14 @@
 /**
  * @module
- * A cache of repository status that a hook can consult without ever waiting on object
- * storage: `get` answers at once with the last known result (or nothing yet) and, when that
- * result is missing or older than `refreshAfterMs`, starts one background refresh bounded by
- * `budgetMs`. A refresh that fails or runs out of time stores `{ reachable: false, error }`,
- * which the cluster status shows as `RepoReachable=False`. So a resync storm costs one read per
- * repository per interval, and a slow bucket costs nothing but staleness.
+ * A cache of repository reads for the hooks' adapters, so a resync does not read the bucket
+ * each time: a result is served as it is for `refreshAfterMs`; after that (or when the caller
+ * has reason to think it changed, and it is at least `minRefreshMs` old) one refresh runs,
+ * bounded by `budgetMs` (then aborted and recorded as a failure), and the caller waits for it at
+ * most `waitMs` before going on with what it had (the refresh lands for a later call). One
+ * refresh per key at a time, however many hooks ask; at most `maxEntries` keys, the least
+ * recently used forgotten first. Time is injected so tests control it.
  */
-import type { RepoStatus } from "./s3-repository.ts";
+import type { RepoStatus } from "../pgbackrest/repo-read.ts";
 
 export interface CachedRepoStatus {
   status: RepoStatus;
@@ -18,8 +19,10 @@ export interface CachedRepoStatus {
 }
 
 export interface RepoStatusCacheOptions {
-  /** Age after which a result is refreshed in the background. */
+  /** Age after which a result is read again. */
   refreshAfterMs?: number;
+  /** The youngest result a caller may have read again early (`refresh: true`). */
+  minRefreshMs?: number;
   /** Time one read may take before it counts as failed. */
   budgetMs?: number;
   /** Entries kept (least recently used go first). */
@@ -30,12 +33,22 @@ export interface RepoStatusCacheOptions {
 
 export type RepoStatusLoader = (signal: AbortSignal) => Promise<RepoStatus>;
 
+export interface GetOptions {
+  /** How long the caller waits for a refresh it starts or finds running (default 0: never waits). */
+  waitMs?: number;
+  /** Read again before `refreshAfterMs` (the caller saw a sign of change), if `minRefreshMs` allows. */
+  refresh?: boolean;
+}
+
 export interface RepoStatusCache {
   /**
-   * The cached status for `key` (any string identifying the repository and the credentials
-   * used), never waiting; starts a refresh through `load` when due.
+   * The status for `key` (any string identifying the repository and the credentials used):
+   * the cached one while it is fresh; otherwise after a refresh through `load`, or, when that
+   * takes longer than `waitMs`, the previous one (undefined when there is none yet).
    */
-  get(key: string, load: RepoStatusLoader): CachedRepoStatus | undefined;
+  get(key: string, load: RepoStatusLoader, options?: GetOptions): Promise<CachedRepoStatus | undefined>;
+  /** The cached status for `key` as it is, without reading or waiting. */
+  peek(key: string): CachedRepoStatus | undefined;
   /** Resolves when every refresh in flight has finished (tests, graceful shutdown). */
   settled(): Promise<void>;
   size(): number;
@@ -49,12 +62,13 @@ interface Entry {
 
 export function createRepoStatusCache(options: RepoStatusCacheOptions = {}): RepoStatusCache {
   const refreshAfter = options.refreshAfterMs ?? 60_000;
+  const minRefresh = options.minRefreshMs ?? 5_000;
   const budget = options.budgetMs ?? 5_000;
   const max = options.maxEntries ?? 1_000;
   const now = options.now ?? Date.now;
   const entries = new Map<string, Entry>();
 
-  const refresh = (entry: Entry, load: RepoStatusLoader) => {
+  const refresh = (entry: Entry, load: RepoStatusLoader): Promise<void> => {
     const controller = new AbortController();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<RepoStatus>((resolve) => {
@@ -68,16 +82,23 @@ export function createRepoStatusCache(options: RepoStatusCacheOptions = {}): Rep
       .catch(
         (err: unknown): RepoStatus => ({ reachable: false, error: err instanceof Error ? err.message : String(err) }),
       );
-    entry.inflight = Promise.race([read, timeout]).then((status) => {
+    const inflight = Promise.race([read, timeout]).then((status) => {
       clearTimeout(timer);
       entry.status = status;
       entry.checkedAt = now();
       entry.inflight = undefined;
     });
+    entry.inflight = inflight;
+    return inflight;
   };
 
+  const view = (entry: Entry): CachedRepoStatus | undefined =>
+    entry.status === undefined
+      ? undefined
+      : { status: entry.status, checkedAt: entry.checkedAt, refreshing: entry.inflight !== undefined };
+
   return {
-    get(key, load) {
+    async get(key, load, getOptions = {}) {
       let entry = entries.get(key);
       if (entry) {
         entries.delete(key);
@@ -91,10 +112,27 @@ export function createRepoStatusCache(options: RepoStatusCacheOptions = {}): Rep
           entries.delete(oldest);
         }
       }
-      const due = entry.status === undefined || now() - entry.checkedAt >= refreshAfter;
-      if (due && !entry.inflight) refresh(entry, load);
-      if (entry.status === undefined) return undefined;
-      return { status: entry.status, checkedAt: entry.checkedAt, refreshing: entry.inflight !== undefined };
+      const age = now() - entry.checkedAt;
+      const due =
+        entry.status === undefined || age >= refreshAfter || (getOptions.refresh === true && age >= minRefresh);
+      if (!due && !entry.inflight) return view(entry);
+      const inflight = entry.inflight ?? refresh(entry, load);
+      const wait = getOptions.waitMs ?? 0;
+      if (wait > 0) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          inflight,
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, wait);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      return view(entry);
+    },
+    peek(key) {
+      const entry = entries.get(key);
+      return entry ? view(entry) : undefined;
     },
     async settled() {
       await Promise.all([...entries.values()].map((e) => e.inflight));

@@ -26,7 +26,7 @@ export interface CommandContext {
  * B14), 56 db-connect (also what a second concurrent backup meets on the primary's remote lock),
  * 101 service (5xx from object storage).
  */
-export const TRANSIENT_EXIT_CODES = [49, 50, 56, 101] as const;
+const TRANSIENT_EXIT_CODES = [49, 50, 56, 101] as const;
 
 const config = (ctx: CommandContext) => ["--no-config", `--config-path=${ctx.configPath ?? PATHS.pgbackrestConfigDir}`];
 
@@ -65,7 +65,7 @@ export function serverPingArgs(ctx: CommandContext = {}): string[] {
   return [ctx.binary ?? "pgbackrest", ...config(ctx), "--tls-server-address=127.0.0.1", "server-ping"];
 }
 
-export function stanzaCreateArgs(ctx: CommandContext = {}): string[] {
+function stanzaCreateArgs(ctx: CommandContext = {}): string[] {
   return [...base(ctx), "stanza-create"];
 }
 
@@ -173,7 +173,7 @@ function retryFunction(policy: RetryPolicy): string {
 }
 
 /** `sh -c` running argv with retries on transient pgBackRest errors. */
-export function withRetry(argv: string[], policy: RetryPolicy): string[] {
+function withRetry(argv: string[], policy: RetryPolicy): string[] {
   return ["sh", "-c", `set -u\n${retryFunction(policy)}\nrun ${shellLine(argv)}\n`];
 }
 
@@ -182,11 +182,11 @@ export function stanzaCreateCommand(ctx: CommandContext = {}, policy: RetryPolic
   return withRetry(stanzaCreateArgs(ctx), policy);
 }
 
-export const STANZA_RETRY: RetryPolicy = { attempts: 30, delaySeconds: 10 };
-export const BACKUP_RETRY: RetryPolicy = { attempts: 20, delaySeconds: 30 };
+const STANZA_RETRY: RetryPolicy = { attempts: 30, delaySeconds: 10 };
+const BACKUP_RETRY: RetryPolicy = { attempts: 20, delaySeconds: 30 };
 
 /** Kubernetes reads at most 4096 bytes of a termination message. */
-export const TERMINATION_MESSAGE_LIMIT = 4000;
+const TERMINATION_MESSAGE_LIMIT = 4000;
 
 export interface BackupScriptOptions extends CommandContext {
   /** Where the result goes; `/dev/termination-log` in a pod. */

@@ -41,7 +41,7 @@ export interface PgBackRestConfigInput extends LayoutOptions {
   layout?: Partial<PgBackRestLayout>;
 }
 
-export const OPERATOR_DEFAULTS: Record<string, string> = {
+const OPERATOR_DEFAULTS: Record<string, string> = {
   "compress-type": "lz4",
   "process-max": "2",
   // Backups the operator starts should not wait for the next scheduled checkpoint.
@@ -51,7 +51,7 @@ export const OPERATOR_DEFAULTS: Record<string, string> = {
 };
 
 /** Retention applied to a repo that has none, so no repository grows without bound. */
-export const DEFAULT_RETENTION_FULL = { count: "2", time: "14" } as const;
+const DEFAULT_RETENTION_FULL = { count: "2", time: "14" } as const;
 
 export interface IgnoredOption {
   key: string;

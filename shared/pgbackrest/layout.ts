@@ -53,8 +53,6 @@ export function repoKind(repo: Repo): RepoKind {
   return "azure";
 }
 
-export const isObjectStore = (repo: Repo): boolean => repoKind(repo) !== "volume";
-
 /** `repo2` => 2. */
 export function repoIndex(repoName: string): number {
   return Number(repoName.replace(/^repo/, ""));
@@ -66,7 +64,7 @@ export function repoVolumePath(repoName: string): string {
 }
 
 /** One instance pod as pgBackRest clients see it. */
-export interface RemoteInstance {
+interface RemoteInstance {
   host: string;
   /** The pod's pgBackRest TLS server port. */
   port: number;
@@ -103,7 +101,7 @@ export interface PgBackRestLayout {
 }
 
 /** The Postgres data directory in the pods (`${PATHS.pgdata}/pg${version}`). */
-export function pgDataDirectory(spec: PostgresClusterSpec): string {
+function pgDataDirectory(spec: PostgresClusterSpec): string {
   return `${PATHS.pgdata}/pg${spec.postgresVersion}`;
 }
 
@@ -112,13 +110,13 @@ export function pgDataDirectory(spec: PostgresClusterSpec): string {
  * the server certificate against exactly this name (docs/dataplane-notes.md B13), so server
  * certificates need it (or `*.<cluster>-pods.<namespace>.svc`) as a DNS SAN.
  */
-export function podDnsName(cluster: string, namespace: string, pod: string, clusterDomain?: string): string {
+function podDnsName(cluster: string, namespace: string, pod: string, clusterDomain?: string): string {
   const base = `${pod}.${names.podsService(cluster)}.${namespace}.svc`;
   return clusterDomain ? `${base}.${clusterDomain}` : base;
 }
 
 /** The repository host's pod (its StatefulSet's serviceName is the cluster's headless Service). */
-export function repoHostPod(cluster: string): string {
+function repoHostPod(cluster: string): string {
   return names.pod(names.repoHost(cluster));
 }
 

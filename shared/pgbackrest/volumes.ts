@@ -58,7 +58,7 @@ export const pgbackrestConfigMount: V1VolumeMount = {
   readOnly: true,
 };
 
-export const repoVolumeName = (repoName: string) => `pgbackrest-${repoName}`;
+const repoVolumeName = (repoName: string) => `pgbackrest-${repoName}`;
 
 /** A volume repository's claim, for a Job that runs next to the repo host (docs/dataplane-notes.md B11). */
 export function repoVolume(cluster: string, repoName: string): V1Volume {

@@ -36,18 +36,18 @@ import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes
 import { PATHS, ROLES } from "../pod-layout.ts";
 import { restrictedContainerSecurity } from "../pod-security.ts";
 
-export const RESTORE_CONTAINER = "restore";
+const RESTORE_CONTAINER = "restore";
 
 /** Suffixes of the directories the script uses next to PGDATA (on the same volume, so renames are atomic). */
 export const WORK_SUFFIX = "_restore";
 export const READY_SUFFIX = "_bootstrap";
 export const RESULT_SUFFIX = ".restore.json";
 
-export type RestoreMode = "in-place" | "bootstrap";
+type RestoreMode = "in-place" | "bootstrap";
 
 /** Stages named in a failure message; `check` is the only one that leaves the data as it was. */
-export const STAGES = ["check", "restore", "recovery", "finish"] as const;
-export type RestoreStage = (typeof STAGES)[number];
+const STAGES = ["check", "restore", "recovery", "finish"] as const;
+type RestoreStage = (typeof STAGES)[number];
 
 export const RESTORE_SCRIPT = `set -u
 pgdata="$PGDATA"
@@ -168,11 +168,11 @@ finish "$json"
 `;
 
 /** The container's command: the script, then the pgbackrest argv as its arguments. */
-export function restoreCommand(pgbackrestArgv: readonly string[]): string[] {
+function restoreCommand(pgbackrestArgv: readonly string[]): string[] {
   return ["sh", "-c", RESTORE_SCRIPT, "tusk-restore", ...pgbackrestArgv];
 }
 
-export interface RestoreDirectories {
+interface RestoreDirectories {
   /** Patroni's data directory (`/pgdata/pg16`). */
   dataDirectory: string;
   /** PostgreSQL's binaries (`/usr/lib/postgresql/16/bin`). */
@@ -182,10 +182,10 @@ export interface RestoreDirectories {
 }
 
 export const workDirectory = (dataDirectory: string) => `${dataDirectory}${WORK_SUFFIX}`;
-export const readyDirectory = (dataDirectory: string) => `${dataDirectory}${READY_SUFFIX}`;
+const readyDirectory = (dataDirectory: string) => `${dataDirectory}${READY_SUFFIX}`;
 
 /** The script's environment: every path it touches, so a test can map each one. */
-export function restoreEnv(mode: RestoreMode, dirs: RestoreDirectories): V1EnvVar[] {
+function restoreEnv(mode: RestoreMode, dirs: RestoreDirectories): V1EnvVar[] {
   return [
     { name: "PGDATA", value: dirs.dataDirectory },
     { name: "PG_BIN", value: dirs.binDirectory },
@@ -223,7 +223,7 @@ export function restoreContainer(input: RestoreContainerInput): V1Container {
 }
 
 /** Volume names inside restore pods (the data and WAL claims, scratch space). */
-export const RESTORE_VOLUMES = { pgdata: "pgdata", pgwal: "pgwal", tmp: "tmp" } as const;
+const RESTORE_VOLUMES = { pgdata: "pgdata", pgwal: "pgwal", tmp: "tmp" } as const;
 
 /** The instance's claims mounted where its pod mounts them, and an emptyDir for /tmp. */
 export function dataVolumes(claims: { data: string; wal?: string }): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
@@ -247,7 +247,7 @@ export function dataVolumes(claims: { data: string; wal?: string }): { volumes: 
  * when there is nothing restored to move, so a node never falls back to initdb and never starts
  * an empty cluster in place of the restored one. `rmdir` only removes an empty directory.
  */
-export const BOOTSTRAP_METHOD = "tusk_restored";
+const BOOTSTRAP_METHOD = "tusk_restored";
 
 export function bootstrapMethod(dataDirectory: string): Record<string, unknown> {
   const ready = readyDirectory(dataDirectory);

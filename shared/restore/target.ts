@@ -4,7 +4,8 @@
  * PostgresRestore's fields or (for `spec.dataSource`) from PGO-style `options`
  * (`--type=time`, `--target=...`, `--set=...`), with a description for the status. And the
  * check against the recoverability window the cluster's status publishes, so an impossible
- * point-in-time restore is refused before any instance is stopped.
+ * point-in-time restore, or one from a backup set the repository does not hold, is refused
+ * before any instance is stopped.
  *
  * Options stay one argv item each and never pass through a shell; one pair of quotes around a
  * value is removed (`--target="2021-06-09 14:15:11-04"`, as PGO's examples write it), which is
@@ -206,8 +207,106 @@ export function windowProblem(
   if (at === undefined || Number.isNaN(earliest) || Number.isNaN(latest)) return undefined;
   const range = `${repoName} can restore from ${window.earliest} to ${window.latest}`;
   if (at < earliest)
-    return `the target ${plan.target.value} is before the end of the oldest backup: ${range}; pick a later target`;
+    return `spec.target.value: ${plan.target.value} is before the end of the oldest backup: ${range}; pick a later target`;
   if (window.latestFrom === "wal" && at > latest)
-    return `the target ${plan.target.value} is after the newest archived WAL: ${range}; pick an earlier target, or wait until the cluster status shows newer WAL`;
+    return `spec.target.value: ${plan.target.value} is after the newest archived WAL: ${range}; pick an earlier target, or wait until the cluster status shows newer WAL`;
+  return undefined;
+}
+
+/* ------------------------------------------------------------------ what the repository holds */
+
+/**
+ * What the cluster publishes about one repository (`status.pgbackrest.repos[]`, built by
+ * shared/pgbackrest/repo-summary.ts from the bucket), as far as a restore reads it. Loose: an
+ * older cluster status may have less.
+ */
+export interface PublishedRepoView {
+  state?: string;
+  backups?: {
+    count?: number;
+    oldest?: { label: string };
+    latest?: { label: string };
+    labels?: string[];
+  };
+  recoverability?: RecoverabilityWindow;
+}
+
+/**
+ * The reasons a restore waits for a newer read of its repository with: the cluster hook reads
+ * the bucket early when one of its restores says so (functions/cluster/pgbackrest/repo-status.ts).
+ */
+export const AWAITING_READ_REASONS: readonly string[] = ["NoBackupYet", "BackupSetNotSeen"];
+
+export interface RepoProblem {
+  reason: "NoBackupYet" | "BackupSetNotSeen" | "BackupSetNotFound" | "OutsideRecoverabilityWindow";
+  message: string;
+  /**
+   * What a newer read of the bucket could change (a backup that finished after the cluster's
+   * last read): the restore waits for the cluster's status instead of failing.
+   */
+  wait?: boolean;
+}
+
+/** `20260301-010000F_20260302-070000I` => `20260302-070000`: when the set itself was taken. */
+function labelTime(label: string): string | undefined {
+  return /(\d{8}-\d{6})[FDI]$/.exec(label)?.[1];
+}
+
+/** At most a few labels in a message, the newest last. */
+function someLabels(labels: readonly string[]): string {
+  const shown = labels.slice(-5);
+  return `${labels.length > shown.length ? `${labels.length - shown.length} older, ` : ""}${shown.join(", ")}`;
+}
+
+/**
+ * Why the repository as last read cannot serve the plan, or undefined. What it holds is judged
+ * only when it was read (`Read`, `NoStanza`); one being read, unreadable or never published says
+ * nothing, and pgBackRest decides.
+ *
+ * The cluster reads its buckets at most once a minute, so the status may miss a backup that just
+ * finished: a repository without a backup, or a `backupSet` newer than its newest, is waited for
+ * (`wait`). What a newer read cannot change is refused: a set older than the oldest (expired) or
+ * missing from a complete list of labels, and a time target before the end of the oldest backup.
+ * A label list cut to the newest sets proves nothing between the oldest and its first label.
+ * `where` names the published status, for the message.
+ */
+export function repoProblem(
+  plan: RestorePlan,
+  repoName: string,
+  repo: PublishedRepoView | undefined,
+  where: string,
+): RepoProblem | undefined {
+  if (!repo) return undefined;
+  const read = repo.state === "Read" || repo.state === "NoStanza";
+  const backups = repo.backups ?? {};
+  const labels = backups.labels ?? [];
+  if (read && (repo.state === "NoStanza" || !backups.latest))
+    return {
+      reason: "NoBackupYet",
+      message: `spec.repoName: ${repoName} holds no usable backup (${where}); waiting for one to show there (tusk backup takes one)`,
+      wait: true,
+    };
+  if (read && backups.latest && plan.set !== undefined && !labels.includes(plan.set)) {
+    const complete = backups.oldest !== undefined && labels[0] === backups.oldest.label;
+    const at = labelTime(plan.set);
+    const first = backups.oldest ? labelTime(backups.oldest.label) : undefined;
+    const last = labelTime(backups.latest.label);
+    if (at !== undefined && last !== undefined && at > last)
+      return {
+        reason: "BackupSetNotSeen",
+        message: `spec.backupSet: ${plan.set} is newer than ${repoName}'s newest set ${backups.latest.label} (${where}); waiting for the cluster's next read of the bucket to show it: delete this PostgresRestore if that set does not exist`,
+        wait: true,
+      };
+    const expired = at !== undefined && first !== undefined && at < first;
+    if (complete || expired)
+      return {
+        reason: "BackupSetNotFound",
+        message:
+          `spec.backupSet: ${repoName} holds no backup set ${plan.set}` +
+          `${expired ? " (older than its oldest set: expired by retention, or never there)" : ""}; it holds ${someLabels(labels)} (${where})`,
+      };
+  }
+  const outside = windowProblem(plan, repoName, repo.recoverability);
+  if (outside) return { reason: "OutsideRecoverabilityWindow", message: outside };
   return undefined;
 }

@@ -16,7 +16,6 @@ import {
   pingEvent,
   restoreSyncRequest,
 } from "../contract/lib/fixtures.ts";
-import { isPlaceholder, post } from "../contract/lib/http.ts";
 import { ENTRY, ROOT, RUNTIMES, type Runtime, startServer } from "../contract/lib/server.ts";
 import { ECHO_PATH } from "./echo.ts";
 
@@ -50,7 +49,6 @@ const TARGETS: Target[] = [
 interface RouteResult {
   route: string;
   bodyBytes: number;
-  skipped?: string;
   requests?: number;
   statuses?: Record<string, number>;
   errors?: number;
@@ -182,16 +180,9 @@ async function benchRuntime(runtime: Runtime): Promise<RuntimeResult> {
   try {
     const serving = servingPid(server.pid);
     idle = vmRssKiB(serving);
-    const live: Target[] = [];
-    for (const target of TARGETS) {
-      const probe = await post(server.url + target.route, target.body, target.headers);
-      const bodyBytes = Buffer.byteLength(target.body);
-      if (isPlaceholder(probe)) routes.push({ route: target.route, bodyBytes, skipped: "501 placeholder" });
-      else live.push(target);
-    }
-    for (const target of live) await load(server.url, target, WARMUP, WARMUP_BUDGET_MS);
+    for (const target of TARGETS) await load(server.url, target, WARMUP, WARMUP_BUDGET_MS);
     afterWarmup = vmRssKiB(serving);
-    for (const target of live) {
+    for (const target of TARGETS) {
       const r = await load(server.url, target, REQUESTS, ROUTE_BUDGET_MS);
       routes.push({
         route: target.route,
@@ -206,9 +197,6 @@ async function benchRuntime(runtime: Runtime): Promise<RuntimeResult> {
         maxms: round(r.latencies.at(-1) ?? Number.NaN, 3),
       });
     }
-    routes.sort(
-      (a, b) => TARGETS.findIndex((t) => t.route === a.route) - TARGETS.findIndex((t) => t.route === b.route),
-    );
     const afterLoad = vmRssKiB(serving);
     const groupAfterLoad = groupPids(server.pid).reduce((sum, pid) => sum + vmRssKiB(pid), 0);
     return {
@@ -237,20 +225,6 @@ function report(results: RuntimeResult[]): string {
   const routeRows = [["runtime", "route", "bytes", "requests", "status", "req/s", "p50 ms", "p99 ms", "max ms"]];
   for (const r of results) {
     for (const route of r.routes) {
-      if (route.skipped) {
-        routeRows.push([
-          r.runtime,
-          route.route,
-          String(route.bodyBytes),
-          "-",
-          `skipped: ${route.skipped}`,
-          "",
-          "",
-          "",
-          "",
-        ]);
-        continue;
-      }
       const statuses = Object.entries(route.statuses ?? {})
         .map(([s, n]) => `${s}x${n}`)
         .join(",");

@@ -2,11 +2,11 @@
  * @module
  * Benchmark-only Deno entry: functions/deno.ts plus the echo baseline route.
  */
-import { createServer, parseFunctionList } from "../../functions/server.ts";
+import { createServer, serverOptionsFromEnv } from "../../functions/server.ts";
 import { mountEcho } from "./echo.ts";
 
 declare const Deno: {
-  env: { get(name: string): string | undefined };
+  env: { get(name: string): string | undefined; toObject(): Record<string, string> };
   serve(
     options: { port: number; hostname?: string; onListen?: (addr: { port: number }) => void },
     handler: (req: Request) => Response | Promise<Response>,
@@ -16,8 +16,7 @@ declare const Deno: {
 };
 
 const port = Number(Deno.env.get("PORT") ?? 8080);
-const functions = parseFunctionList(Deno.env.get("FUNCTIONS"));
-const app = createServer({ functions, extra: mountEcho });
+const app = createServer({ ...serverOptionsFromEnv(Deno.env.toObject()), extra: mountEcho });
 const server = Deno.serve(
   {
     port,

@@ -3,12 +3,11 @@
  * Benchmark-only Node entry: functions/node.ts plus the echo baseline route.
  */
 import { serve } from "@hono/node-server";
-import { createServer, parseFunctionList } from "../../functions/server.ts";
+import { createServer, serverOptionsFromEnv } from "../../functions/server.ts";
 import { mountEcho } from "./echo.ts";
 
 const port = Number(process.env.PORT ?? 8080);
-const functions = parseFunctionList(process.env.FUNCTIONS);
-const app = createServer({ functions, extra: mountEcho });
+const app = createServer({ ...serverOptionsFromEnv(process.env), extra: mountEcho });
 const server = serve({ fetch: app.fetch, port, hostname: process.env.HOST ?? "127.0.0.1" }, (info) =>
   console.log(JSON.stringify({ level: "info", msg: "listening", runtime: "node", port: info.port, bench: true })),
 );

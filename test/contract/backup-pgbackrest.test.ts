@@ -14,11 +14,12 @@ import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PostgresClusterSpec } from "../../shared/api/postgres-cluster.ts";
 import { createRepoStatusCache } from "../../shared/io/repo-status-cache.ts";
-import { readRepoStatus, s3ObjectReader } from "../../shared/io/s3-repository.ts";
+import { s3ObjectReader } from "../../shared/io/s3-repository.ts";
 import {
   archivePushCommand,
   backupCommand,
@@ -39,7 +40,10 @@ import {
   type PgBackRestLayout,
   type PgBackRestRole,
 } from "../../shared/pgbackrest/layout.ts";
+import { s3RepoTargets } from "../../shared/pgbackrest/repo-access.ts";
+import { readRepoStatus } from "../../shared/pgbackrest/repo-read.ts";
 import { s3CredentialsFromConfFiles } from "../../shared/pgbackrest/repos.ts";
+import { DENO_START_PERMISSIONS, ROOT } from "./lib/server.ts";
 
 const run = promisify(execFile);
 
@@ -476,6 +480,44 @@ describe.skipIf(reason !== undefined)(
       expect(status.recoverability!.latest >= infoRepo.backups[1]!.stopTime).toBe(true);
     });
 
+    it("reads the same on Deno, with the permissions deno task start grants (the S3 SDK under Deno)", async () => {
+      const repo2 = spec.backups!.pgbackrest!.repos[1]!;
+      const target = s3RepoTargets(spec).find((t) => t.repoName === "repo2")!;
+      const plan = {
+        repoName: "repo2",
+        target,
+        access: {
+          credentials: s3CredentialsFromConfFiles({ "s3.conf": S3_CONF }, "repo2")!,
+          ca: s3Ca,
+          verifyTls: true,
+        },
+      };
+      const script = join(dir, "deno-read.ts");
+      writeFileSync(
+        script,
+        `import { readS3Repo } from ${JSON.stringify(pathToFileURL(join(ROOT, "shared/io/repo-reads.ts")).href)};\n` +
+          "console.log(JSON.stringify(await readS3Repo(JSON.parse(Deno.args[0]))));\n",
+      );
+      const { stdout } = await promisify(execFile)(
+        join(ROOT, "node_modules/deno/deno"),
+        ["run", "--config", join(ROOT, "deno.json"), ...DENO_START_PERMISSIONS, script, JSON.stringify(plan)],
+        { cwd: ROOT, timeout: 60_000 },
+      );
+      const onDeno = JSON.parse(stdout.trim().split("\n").at(-1)!);
+      const onNode = await readRepoStatus(
+        s3ObjectReader({
+          bucket: BUCKET,
+          endpoint: repo2.s3!.endpoint,
+          region: "us-east-1",
+          credentials: plan.access.credentials,
+          ca: s3Ca,
+        }),
+        { repoPath: repoPath(spec, repo2), wal: false },
+      );
+      expect(onDeno).toMatchObject({ reachable: true, stanzaExists: true });
+      expect(onDeno).toEqual(JSON.parse(JSON.stringify(onNode)));
+    });
+
     it("reports bad credentials and an unreachable endpoint as reachable: false with the S3 error", async () => {
       const repo2 = spec.backups!.pgbackrest!.repos[1]!;
       const wrong = await readRepoStatus(
@@ -530,13 +572,13 @@ describe.skipIf(reason !== undefined)(
         ca: s3Ca,
       });
       const load = (signal: AbortSignal) => readRepoStatus(reader, { repoPath: repoPath(spec, repo2), signal });
-      expect(cache.get("repo2", load)).toBeUndefined();
+      expect(await cache.get("repo2", load)).toBeUndefined();
       await cache.settled();
-      const first = cache.get("repo2", load);
+      const first = await cache.get("repo2", load);
       expect(first?.status).toMatchObject({ reachable: true, stanzaExists: true });
       expect(first?.checkedAt).toBe(clock);
       clock += 1000;
-      expect(cache.get("repo2", load)?.refreshing).toBe(false);
+      expect((await cache.get("repo2", load))?.refreshing).toBe(false);
     });
 
     it("expires one backup set with the expire Job's command", async () => {

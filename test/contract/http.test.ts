@@ -1,15 +1,13 @@
 /**
  * The HTTP contract of issue 2, against a real server process: once on Node (`npm start`'s
- * command) and once on Deno (`deno task start`'s). Routes still answering the 501 placeholder
- * are probed at run time and their function-specific cases skipped with a note, so the suite
- * tightens by itself as each function lands.
+ * command) and once on Deno (`deno task start`'s).
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_BODY_BYTES } from "../../shared/http.ts";
 import { type FakeKubeApi, startFakeKubeApi } from "../unit/scheduler/fake-kube-api.ts";
 import { GET_ROUTES, POST_ROUTES } from "./lib/fixtures.ts";
-import { type Answer, COMMENT_LINE, call, isPlaceholder, post, SAMPLE_LINE, samples, sumOf } from "./lib/http.ts";
+import { type Answer, COMMENT_LINE, call, post, SAMPLE_LINE, samples, sumOf } from "./lib/http.ts";
 import { eventually, RUNTIMES, type RunningServer, startServer } from "./lib/server.ts";
 
 const SECRET = `tusk-contract-secret-${randomBytes(8).toString("hex")}`;
@@ -40,25 +38,17 @@ function requestLines(output: string): Record<string, unknown>[] {
 
 describe.each(RUNTIMES)("HTTP contract on %s", (runtime) => {
   let server: RunningServer;
-  /** Routes whose function still answers the 501 placeholder. */
-  const placeholder = new Set<string>();
-
   let kubeApi: FakeKubeApi;
 
   beforeAll(async () => {
     // The scheduler creates PostgresBackups through the Kubernetes API: give it one to talk to.
     kubeApi = await startFakeKubeApi();
     server = await startServer(runtime, { env: { KUBECONFIG: kubeApi.kubeconfig } });
-    for (const route of POST_ROUTES) {
-      if (isPlaceholder(await post(server.url + route.path, "{"))) placeholder.add(route.path);
-    }
   });
   afterAll(async () => {
     await server?.stop();
     await kubeApi?.stop();
   });
-
-  const skipNote = (path: string) => `${path} still answers the 501 placeholder`;
 
   it("answers GET /healthz and GET /readyz with 200 JSON", async () => {
     for (const path of ["/healthz", "/readyz"]) {
@@ -75,11 +65,10 @@ describe.each(RUNTIMES)("HTTP contract on %s", (runtime) => {
     const answer = await post(server.url + path, JSON.stringify(body), headers);
     expect(answer.status).not.toBe(404);
     expect(answer.status).not.toBe(405);
-    if (!placeholder.has(path)) expect(answer.status, answer.text.slice(0, 500)).toBeLessThan(500);
+    expect(answer.status, answer.text.slice(0, 500)).toBeLessThan(500);
   });
 
-  it.for(POST_ROUTES.map((r) => r.path))("accepts a realistic request on POST %s", async (path, ctx) => {
-    ctx.skip(placeholder.has(path), skipNote(path));
+  it.for(POST_ROUTES.map((r) => r.path))("accepts a realistic request on POST %s", async (path) => {
     const route = POST_ROUTES.find((r) => r.path === path)!;
     const { body, headers } = route.request(SECRET);
     const answer = await post(server.url + path, JSON.stringify(body), headers);
@@ -114,12 +103,7 @@ describe.each(RUNTIMES)("HTTP contract on %s", (runtime) => {
 
   it.for(["/cluster", "/backup", "/restore", "/admission", "/scheduler"])(
     "answers an unknown POST route under %s with 404",
-    async (prefix, ctx) => {
-      const known = POST_ROUTES.filter((r) => r.path.startsWith(`${prefix}/`));
-      ctx.skip(
-        known.some((r) => placeholder.has(r.path)),
-        `${prefix}/* still answers the 501 placeholder for any path`,
-      );
+    async (prefix) => {
       const answer = await post(`${server.url}${prefix}/no-such-hook`, "{}");
       expect(answer.status).toBe(404);
       expect(answer.contentType).toMatch(/^application\/json/);
@@ -128,8 +112,7 @@ describe.each(RUNTIMES)("HTTP contract on %s", (runtime) => {
 
   describe.each(POST_ROUTES.map((r) => r.path))("a malformed body to POST %s", (path) => {
     const route = POST_ROUTES.find((r) => r.path === path)!;
-    it.for(MALFORMED)("is a 400 JSON error naming the problem: $name", async ({ body, mentions }, ctx) => {
-      ctx.skip(placeholder.has(path), skipNote(path));
+    it.for(MALFORMED)("is a 400 JSON error naming the problem: $name", async ({ body, mentions }) => {
       const answer = await post(server.url + path, body);
       expect(answer.status, answer.text.slice(0, 500)).toBe(400);
       expect(answer.contentType).toMatch(/^application\/json/);
@@ -148,8 +131,7 @@ describe.each(RUNTIMES)("HTTP contract on %s", (runtime) => {
     it("is never a 500, whatever the body", async () => {
       for (const { body } of MALFORMED) {
         const answer = await post(server.url + path, body);
-        if (placeholder.has(path)) expect(isPlaceholder(answer)).toBe(true);
-        else expect(answer.status, `${JSON.stringify(body)} -> ${answer.text.slice(0, 200)}`).toBeLessThan(500);
+        expect(answer.status, `${JSON.stringify(body)} -> ${answer.text.slice(0, 200)}`).toBeLessThan(500);
       }
     });
   });
@@ -208,8 +190,7 @@ describe.each(RUNTIMES)("HTTP contract on %s", (runtime) => {
     });
 
     it("counts a request to /cluster/sync and its latency under its route label", async () => {
-      // The placeholder matches `/cluster/*`; a real hook is registered as `/cluster/sync`.
-      const route = placeholder.has("/cluster/sync") ? "/cluster/*" : "/cluster/sync";
+      const route = "/cluster/sync";
       const before = samples((await call(`${server.url}/metrics`)).text);
       const { body } = POST_ROUTES[0]!.request(SECRET);
       const answer = await post(`${server.url}/cluster/sync`, JSON.stringify(body));

@@ -5,16 +5,23 @@
  * the stanza Job, WAL archiving from the instances, full and incremental backups through the
  * PostgresBackup hook's Jobs to both repos, `pgbackrest info`, the backup status parser (the
  * Job's termination message) and the S3 reader (real `backup.info` in the bucket) are exercised.
+ * For the S3 repo, the cluster's status then summarises the bucket (the cluster hook reads it with
+ * the user's Secret, handed over by Metacontroller as a related object), PostgresRestores the
+ * repository cannot serve are refused from that status, and `tusk backups` lists the sets.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { s3RepoTargets } from "../../functions/backup/repo-status.ts";
 import { PostgresClusterSpec } from "../../shared/api/postgres-cluster.ts";
-import { readRepoStatus, s3ObjectReader } from "../../shared/io/s3-repository.ts";
+import { s3ObjectReader } from "../../shared/io/s3-repository.ts";
 import { names } from "../../shared/names.ts";
 import { infoArgs } from "../../shared/pgbackrest/commands.ts";
 import { parsePgBackRestInfo } from "../../shared/pgbackrest/info.ts";
+import { type S3RepoTarget, s3RepoTargets } from "../../shared/pgbackrest/repo-access.ts";
+import { readRepoStatus } from "../../shared/pgbackrest/repo-read.ts";
+import { FakeApiServer } from "../unit/cli/fake-apiserver.ts";
+import { tusk } from "../unit/cli/harness.ts";
 import { E2ECluster } from "./lib/cluster.ts";
 import { type Etcd, startEtcd } from "./lib/etcd.ts";
+import { inProcessHooks, Metacontroller } from "./lib/metacontroller.ts";
 import { sql } from "./lib/pg.ts";
 import { tail } from "./lib/proc.ts";
 import { findings, outcome, record } from "./lib/results.ts";
@@ -159,8 +166,135 @@ async function backupScenario(scenario: string, name: string, kinds: RepoKind[])
       expect(status.backups.map((b) => b.label)).toEqual(results[s3RepoName]!.map((r) => r.label));
       expect(status.lastBackup?.label).toBe(results[s3RepoName]!.at(-1)!.label);
     }
+    await publishedSummary(scenario, c, s3RepoName, results[s3RepoName]!);
+    await restoreRefusals(c, s3RepoName);
+    // a segment archived after the backups: `tusk backups` lists the archive too
+    const archivedBefore = Number(await sql(su, "select archived_count from pg_stat_archiver"));
+    await sql(su, "insert into archived values (2); select pg_switch_wal()");
+    await waitFor(
+      "a WAL segment archived after the backups",
+      async () => Number(await sql(su, "select archived_count from pg_stat_archiver")) > archivedBefore || undefined,
+      { timeoutMs: 60_000 },
+    );
+    await tuskBackups(c, target, results[s3RepoName]!);
+  } else {
+    // no S3 repository: nothing is read and the status has no repository summary
+    expect(c.mc.lastResponse?.status?.pgbackrest).toBeUndefined();
   }
   await teardownCluster(c, true);
+}
+
+/**
+ * The cluster's own status: its hook's adapter reads the bucket with the key and CA of the
+ * user's Secret (a related object the customize hook asks for by name) at most once a minute,
+ * so the backups show at a sync within about a minute of the last one.
+ */
+async function publishedSummary(
+  scenario: string,
+  c: E2ECluster,
+  repoName: string,
+  taken: { label: string; type: string }[],
+): Promise<void> {
+  const t0 = Date.now();
+  const published = await c.converge(
+    `status.pgbackrest.repos to show the ${taken.length} backups of ${repoName}`,
+    () => {
+      const repo = c.mc.lastResponse?.status?.pgbackrest?.repos?.find((r: { name: string }) => r.name === repoName);
+      return repo?.backups?.count === taken.length ? repo : undefined;
+    },
+    150_000,
+  );
+  record(scenario, "S3 backups in the cluster status", seconds(t0), "s", "after the last backup finished");
+  console.log(`status.pgbackrest of ${c.name}: ${JSON.stringify(c.mc.lastResponse.status.pgbackrest)}`);
+  const [first, last] = [taken[0]!, taken.at(-1)!];
+  expect(published).toMatchObject({
+    name: repoName,
+    state: "Read",
+    backups: {
+      count: taken.length,
+      full: taken.filter((t) => t.type === "full").length,
+      incremental: taken.filter((t) => t.type === "incr").length,
+      latest: { label: last.label, type: last.type },
+      latestFull: { label: first.label, type: "full" },
+      oldest: { label: first.label },
+      labels: taken.map((t) => t.label),
+    },
+    recoverability: { latestFrom: "backup" },
+  });
+  expect(published.recoverability.earliest).toBe(published.backups.oldest.stopTime);
+  const status = c.mc.lastResponse.status;
+  expect(status.lastBackup).toBe(published.backups.latest.stopTime);
+  expect(status.conditions.find((x: { type: string }) => x.type === "RepoReadable")).toMatchObject({
+    status: "True",
+    reason: "Read",
+  });
+  expect(JSON.stringify(status)).not.toContain(s3!.secretKey);
+}
+
+/** PostgresRestores the repository cannot serve, refused from the status the cluster published. */
+async function restoreRefusals(c: E2ECluster, repoName: string): Promise<void> {
+  const attempt = async (name: string, spec: Record<string, unknown>) => {
+    const mc = new Metacontroller(
+      inProcessHooks(),
+      {
+        apiVersion: "postgres.tusk.dev/v1",
+        kind: "PostgresRestore",
+        metadata: { name, namespace: c.namespace },
+        spec: { cluster: c.name, repoName, ...spec },
+      },
+      { sync: "/restore/sync", customize: "/restore/customize" },
+    );
+    await c.reconcileOther(mc);
+    return mc.lastResponse;
+  };
+  const noSet = await attempt(`${c.name}-no-such-set`, { backupSet: "20000101-000000F" });
+  expect(noSet.status).toMatchObject({ phase: "Failed", dataChanged: false });
+  expect(noSet.status.conditions[0].reason).toBe("BackupSetNotFound");
+  expect(noSet.status.error).toMatch(/^spec\.backupSet: /);
+  expect(noSet.children).toEqual([]);
+  const tooEarly = await attempt(`${c.name}-too-early`, { target: { type: "time", value: "2000-01-01 00:00:00+00" } });
+  expect(tooEarly.status).toMatchObject({ phase: "Failed", dataChanged: false });
+  expect(tooEarly.status.conditions[0].reason).toBe("OutsideRecoverabilityWindow");
+  expect(tooEarly.status.error).toMatch(/^spec\.target\.value: /);
+  // the cluster was never asked to stop
+  expect(c.mc.lastResponse.status.restore).toBeUndefined();
+}
+
+/**
+ * `tusk backups` as a user runs it: a kubeconfig for an API server holding the cluster (as the
+ * hook last wrote its status) and the user's Secret; the bucket read with the real S3 client.
+ */
+async function tuskBackups(
+  c: E2ECluster,
+  target: S3RepoTarget,
+  taken: { label: string; type: string }[],
+): Promise<void> {
+  const api = new FakeApiServer();
+  await api.start();
+  try {
+    api.put("postgresclusters", c.namespace, c.parentObject());
+    for (const o of c.userObjects)
+      api.put(o.kind === "Secret" ? "secrets" : "configmaps", c.namespace, o as Record<string, unknown>);
+    const argv = ["backups", c.name, "-n", c.namespace, "--kubeconfig", api.kubeconfig];
+    const text = await tusk(argv);
+    console.log(`$ tusk backups ${c.name} -n ${c.namespace}\n${text.out}`);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toContain(
+      `${target.repoName} (s3://${target.bucket}${target.repoPath} at ${target.endpoint}): ${taken.length} backups; restorable from `,
+    );
+    for (const b of taken) expect(text.out).toMatch(new RegExp(`^${b.label} +${b.type} +\\S+Z +\\S+Z +`, "m"));
+    const json = JSON.parse((await tusk([...argv, "-o", "json"])).out);
+    const repo = json.repos.find((r: { name: string }) => r.name === target.repoName);
+    expect(repo.backups.map((b: { label: string }) => b.label)).toEqual(taken.map((t) => t.label));
+    // the CLI lists the archive too: the window reaches the segment archived after the backups
+    expect(repo.recoverability).toMatchObject({ earliest: repo.backups[0].stopTime, latestFrom: "wal" });
+    expect(text.out).toContain("(the newest archived WAL)");
+    expect(text.out + JSON.stringify(json)).not.toContain(s3!.secretKey);
+    // it read the cluster and the Secret its configuration names, nothing else
+    expect(api.requests.every((r) => r.method === "GET")).toBe(true);
+  } finally {
+    await api.stop();
+  }
 }
 
 describe.sequential("backups with pgBackRest", () => {

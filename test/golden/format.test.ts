@@ -55,18 +55,19 @@ describe("golden YAML format", () => {
     expect(text).toContain(`  spaced.json: '{ "ttl": 30 }'\n`);
   });
 
-  it("a Secret's text is decoded and marked; credentials stay base64; certificates and keys are redacted", () => {
+  it("a Secret's text (certificates too) is decoded and marked; credentials stay base64; private keys are redacted", () => {
     const password = "kk88MvSiU.xmyL05Czvs5(ZG";
     const data = {
       "ca.crt": b64("-----BEGIN CERTIFICATE-----\n"),
+      "tls.key": b64("-----BEGIN PRIVATE KEY-----\n"),
       password: b64(password),
       uri: b64(`postgresql://app:${password}@hippo-primary.db.svc:5432/app`),
       "users.sql": b64("CREATE ROLE app;\nGRANT app TO app;\n"),
       binary: Buffer.from([0xff, 0xfe]).toString("base64"),
     };
     expect(secretData(data)).toEqual({
-      stringData: { "users.sql": "CREATE ROLE app;\nGRANT app TO app;\n" },
-      data: { "ca.crt": "<redacted: random PEM>", password: data.password, uri: data.uri, binary: data.binary },
+      stringData: { "ca.crt": "-----BEGIN CERTIFICATE-----\n", "users.sql": "CREATE ROLE app;\nGRANT app TO app;\n" },
+      data: { "tls.key": "<redacted: private key>", password: data.password, uri: data.uri, binary: data.binary },
     });
     const text = render(secret(data));
     expect(text).toContain("# decoded by the golden test: the hook emits these base64-encoded under data\nstringData:");

@@ -22,7 +22,12 @@
  *   ending in `password` or `uri`, pgBouncer's `users.txt`: they hold a password in clear) stay
  *   base64 under `data`, still compared byte for byte (the seeded passwords are deterministic;
  *   SCRAM `verifier`s are salted hashes, shown decoded as they are in the users SQL);
- *   certificates and keys, random by nature, are redacted (`<redacted: random PEM>`) as before.
+ *   certificates are PEM text, shown decoded like any text: the seeded test PKI
+ *   (test/support/deterministic-pki.ts) makes them byte-identical from run to run, and each one
+ *   holds its public key, so a changed key pair still changes the golden. Private keys
+ *   (`ca.key`, `tls.key`) are redacted (`<redacted: private key>`): their bytes tell a reviewer
+ *   nothing the certificate does not, and a repository full of `BEGIN PRIVATE KEY` blocks trips
+ *   secret scanners.
  * - A ConfigMap or Secret value under a `*.json` key that is one line of compact JSON (Patroni's
  *   dynamic configuration) is shown pretty-printed, marked by a comment; it is only shown so when
  *   re-compacting it gives back the exact bytes, so the comparison stays exact.
@@ -45,21 +50,21 @@ type Json = Record<string, any>;
  */
 export type GoldenDocument = readonly [label: string, value: unknown, options?: { dataOf?: "Secret" | "ConfigMap" }];
 
-export const REDACTED_PEM = "<redacted: random PEM>";
+export const REDACTED_KEY = "<redacted: private key>";
 
-/** Certificates and private keys: random by nature (Web Crypto key generation), so redacted. */
-const PEM_KEYS = new Set(["ca.crt", "ca.key", "tls.crt", "tls.key"]);
+/** PEM private keys, redacted (see the module comment); the certificates beside them are shown. */
+const PRIVATE_KEYS = new Set(["ca.key", "tls.key"]);
 
 /** Values that hold a password in clear: compared, but kept base64 rather than shown decoded. */
 const isCredential = (key: string) => /password$/.test(key) || /uri$/.test(key) || key === "users.txt";
 
 const DECODED_NOTE = " decoded by the golden test: the hook emits these base64-encoded under data";
 const ENCODED_NOTE = (data: Record<string, string>) => {
-  const redacted = Object.values(data).filter((v) => v === REDACTED_PEM).length;
+  const redacted = Object.values(data).filter((v) => v === REDACTED_KEY).length;
   const kept = Object.keys(data).length - redacted;
   const parts = [
     kept && "base64 as the hook emits it: credentials (or values that are not text)",
-    redacted && "random certificates and keys redacted",
+    redacted && "private keys redacted",
   ];
   return ` ${parts.filter(Boolean).join("; ")}`;
 };
@@ -90,8 +95,8 @@ export const childDocument = (child: Json): GoldenDocument => [`${child.kind} ${
 const decode = (base64: string) => Buffer.from(base64, "base64").toString("utf8");
 
 /**
- * A Secret's `data` for review, as `{ stringData, data }` (either left out when empty): PEM
- * redacted, credentials base64, the rest decoded. Throws if a decoded value would show one of the
+ * A Secret's `data` for review, as `{ stringData, data }` (either left out when empty): private
+ * keys redacted, credentials base64, the rest decoded. Throws if a decoded value would show one of the
  * Secret's own passwords or of `passwords` in clear (a credential key not listed above).
  */
 export function secretData(data: Record<string, string>, passwords: readonly string[] = []): Json {
@@ -99,8 +104,8 @@ export function secretData(data: Record<string, string>, passwords: readonly str
   const encoded: Record<string, string> = {};
   const known = [...passwordsIn(data), ...passwords].filter((p) => p.length >= 8);
   for (const [key, value] of Object.entries(data)) {
-    if (PEM_KEYS.has(key)) {
-      encoded[key] = REDACTED_PEM;
+    if (PRIVATE_KEYS.has(key)) {
+      encoded[key] = REDACTED_KEY;
       continue;
     }
     const text = decode(value);

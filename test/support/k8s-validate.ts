@@ -88,7 +88,7 @@ const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
-export function dns1123LabelErrors(value: string): string[] {
+function dns1123LabelErrors(value: string): string[] {
   const errs: string[] = [];
   if (value.length > 63) errs.push(`must be no more than 63 characters (got ${value.length})`);
   if (!DNS1123_LABEL.test(value)) {
@@ -106,7 +106,7 @@ export function dns1035LabelErrors(value: string): string[] {
   return errs;
 }
 
-export function dns1123SubdomainErrors(value: string): string[] {
+function dns1123SubdomainErrors(value: string): string[] {
   const errs: string[] = [];
   if (value.length > 253) errs.push(`must be no more than 253 characters (got ${value.length})`);
   if (!DNS1123_SUBDOMAIN.test(value)) {
@@ -117,7 +117,7 @@ export function dns1123SubdomainErrors(value: string): string[] {
   return errs;
 }
 
-export function qualifiedNameErrors(value: string): string[] {
+function qualifiedNameErrors(value: string): string[] {
   const parts = value.split("/");
   if (parts.length > 2) return ["a qualified name must have at most one '/'"];
   const name = parts.length === 2 ? parts[1]! : parts[0]!;
@@ -137,7 +137,7 @@ export function qualifiedNameErrors(value: string): string[] {
   return errs;
 }
 
-export function labelValueErrors(value: string): string[] {
+function labelValueErrors(value: string): string[] {
   const errs: string[] = [];
   if (value.length > 63) errs.push(`must be no more than 63 characters (got ${value.length})`);
   if (!LABEL_VALUE.test(value)) {
@@ -789,11 +789,6 @@ function validateWith(kinds: Map<string, KindEntry>, obj: unknown): string[] {
     );
   }
   return ctx.errors.map((e) => `${label}: ${e}`);
-}
-
-/** Errors for every object, in order. */
-export function validateObjects(objs: readonly unknown[]): string[] {
-  return objs.flatMap((o) => validateObject(o));
 }
 
 /** Throws an Error listing every problem when `obj` would not be accepted as is. */

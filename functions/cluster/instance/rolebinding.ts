@@ -6,11 +6,10 @@
 import type { V1RoleBinding } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { clusterLabels } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
 import { withKind } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
-import { observedChildren } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import { INSTANCE_CLUSTER_ROLE } from "./role.ts";
 
 export function buildInstanceRoleBinding(model: ClusterModel): V1RoleBinding {
@@ -31,12 +30,10 @@ type Child = { kind?: string; metadata?: { name?: string }; roleRef?: { kind?: s
  * reports as a failed sync and a Warning Event. One sync later the Role exists. (The
  * instances' binding names a ClusterRole installed with the operator, so it never waits.)
  */
-export function bindingsAfterTheirRoles<T extends object>(desired: T[], children: ObjectMap): T[] {
-  const roles = observedChildren(children, "Role");
-  const bindings = observedChildren(children, "RoleBinding");
+export function bindingsAfterTheirRoles<T extends object>(desired: T[], observed: ObservedCluster): T[] {
   return desired.filter((c) => {
     const child = c as Child;
     if (child.kind !== "RoleBinding" || child.roleRef?.kind !== "Role") return true;
-    return bindings[child.metadata?.name ?? ""] !== undefined || roles[child.roleRef.name ?? ""] !== undefined;
+    return observed.has("RoleBinding", child.metadata?.name ?? "") || observed.has("Role", child.roleRef.name ?? "");
   });
 }

@@ -15,8 +15,9 @@
  *   able to repair a crash-looping pod).
  * - An instance held back is emitted with its OBSERVED template, so Metacontroller (InPlace)
  *   changes nothing there.
- * - Scale-down drops the instances no longer desired (the highest ordinals), except the
- *   leader, which stays until a switchover has moved leadership to a kept instance.
+ * - Scale-down drops the instances no longer desired (the highest ordinals), but only while the
+ *   leader is known and every instance that stays is ready; the leader itself stays until a
+ *   switchover has moved leadership to a kept instance.
  * - Shutdown scales replicas to zero first and the leader last.
  */
 import type { V1PodTemplateSpec } from "@kubernetes/client-node";
@@ -31,7 +32,7 @@ export interface DesiredInstance {
   configHash: string;
 }
 
-export interface InstancePlan {
+interface InstancePlan {
   /** Undefined for a retiring instance that is no longer in the spec. */
   desired?: DesiredInstance;
   name: string;
@@ -40,7 +41,7 @@ export interface InstancePlan {
   template: V1PodTemplateSpec | Record<string, unknown>;
 }
 
-export type Progress = "Creating" | "RollingUpdate" | "Switchover" | "ScalingDown" | "ShuttingDown" | "Restoring";
+type Progress = "Creating" | "RollingUpdate" | "Switchover" | "ScalingDown" | "ShuttingDown" | "Restoring";
 
 export interface RolloutPlan {
   instances: InstancePlan[];
@@ -178,21 +179,34 @@ export function planRollout(input: RolloutInput): RolloutPlan {
     };
   });
 
-  // The leader is removed only after it has handed over to an instance that stays.
-  for (const o of retiring) {
-    if (podOf(o.name) !== leader) continue;
+  // An instance leaves only when losing it cannot lose the cluster: never while the leader is
+  // unknown (any of them may be it), never before every instance that stays is ready (a renamed
+  // set would otherwise drop its replicas while the new instances still clone), and the leader
+  // only after it has handed over to an instance that stays.
+  const retireNow = leader !== undefined && allReady;
+  const kept = retiring.filter((o) => podOf(o.name) === leader || !retireNow);
+  for (const o of kept) {
     const template = observedTemplate(o);
     if (template) instances.push({ name: o.name, observed: o, replicas: 1, template });
+    if (podOf(o.name) !== leader) continue;
     const candidate = states.find((s) => s.ready && s.pod?.role !== LEADER_ROLE);
     if (candidate && !switchover) switchover = { leader: podOf(o.name), candidate: podOf(candidate.d.instance.name) };
   }
-  if (retiring.length)
+  if (retiring.length) {
+    const list = retiring.map((o) => o.name).join(", ");
+    const waitingFor =
+      leader === undefined
+        ? "the leader is known (no pod carries Patroni's leader label, so any of them may be it)"
+        : !allReady
+          ? "every instance that stays is ready"
+          : kept.length
+            ? "the leader has moved to an instance that stays"
+            : undefined;
     progress.push({
       reason: "ScalingDown",
-      message: retiring.some((o) => podOf(o.name) === leader)
-        ? `removing instance(s) ${retiring.map((o) => o.name).join(", ")} once the leader has moved to an instance that stays`
-        : `removing instance(s) ${retiring.map((o) => o.name).join(", ")}`,
+      message: waitingFor ? `removing instance(s) ${list} once ${waitingFor}` : `removing instance(s) ${list}`,
     });
+  }
 
   return { instances, ...(switchover ? { switchover } : {}), progress };
 }

@@ -57,11 +57,11 @@ function roleService(
   });
 }
 
-export function buildPrimaryService(model: ClusterModel): V1Service {
+function buildPrimaryService(model: ClusterModel): V1Service {
   return roleService(model, names.primaryService(model.name), LEADER_ROLE, "primary", model.spec.service);
 }
 
-export function buildReplicaService(model: ClusterModel): V1Service {
+function buildReplicaService(model: ClusterModel): V1Service {
   return roleService(
     model,
     names.replicaService(model.name),
@@ -71,7 +71,7 @@ export function buildReplicaService(model: ClusterModel): V1Service {
   );
 }
 
-export function buildPodsService(model: ClusterModel): V1Service {
+function buildPodsService(model: ClusterModel): V1Service {
   return withKind("Service", {
     metadata: childMeta(model, names.podsService(model.name), clusterLabels(model.name, "pods")),
     spec: {
@@ -94,7 +94,7 @@ export function buildPodsService(model: ClusterModel): V1Service {
 }
 
 /** Patroni's leader Endpoints live behind this Service, so it must never get a selector. */
-export function buildPatroniLeaderService(model: ClusterModel): V1Service {
+function buildPatroniLeaderService(model: ClusterModel): V1Service {
   return withKind("Service", {
     metadata: childMeta(model, names.patroniScope(model.name), clusterLabels(model.name, "patroni")),
     spec: {
@@ -112,7 +112,7 @@ export function buildPatroniLeaderService(model: ClusterModel): V1Service {
 }
 
 /** Patroni creates this itself too; owning it means it is cleaned up with the cluster. */
-export function buildPatroniConfigService(model: ClusterModel): V1Service {
+function buildPatroniConfigService(model: ClusterModel): V1Service {
   return withKind("Service", {
     metadata: childMeta(model, names.patroniConfigService(model.name), clusterLabels(model.name, "patroni")),
     spec: { type: "ClusterIP", clusterIP: "None" },

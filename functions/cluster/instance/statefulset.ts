@@ -31,7 +31,7 @@ import { instancePgBackRest } from "../pgbackrest/pgbackrest.ts";
 import { hasRoleChangeCallback, ROLE_CHANGE_KEY, roleChangeEnv } from "../restore/standby.ts";
 import { INTERNAL_KEYS } from "../users/internal-secret.ts";
 
-export const DATABASE_CONTAINER = "database";
+const DATABASE_CONTAINER = "database";
 
 const VOLUME = {
   pgdata: "pgdata",
@@ -44,7 +44,7 @@ const VOLUME = {
 } as const;
 
 /** Labels that select one instance's pod; a StatefulSet selector is immutable, so these never change. */
-export function instanceSelector(model: ClusterModel, instance: InstanceModel): Record<string, string> {
+function instanceSelector(model: ClusterModel, instance: InstanceModel): Record<string, string> {
   return {
     [LABEL.cluster]: labelValue(model.name),
     [LABEL.instanceSet]: labelValue(instance.set),
@@ -53,7 +53,7 @@ export function instanceSelector(model: ClusterModel, instance: InstanceModel): 
 }
 
 /** Labels on every instance pod; the Services and Patroni's DCS select on these. */
-export function instancePodLabels(model: ClusterModel, instance: InstanceModel): Record<string, string> {
+function instancePodLabels(model: ClusterModel, instance: InstanceModel): Record<string, string> {
   return {
     ...pgoInstanceLabels(model.name, instance.set, instance.name),
     ...instanceLabels(model.name, instance.set, instance.name),
@@ -67,7 +67,7 @@ function secretEnv(name: string, key: string, secretName: string): V1EnvVar {
 }
 
 /** The per-pod half of the Patroni configuration (patroni/config.ts documents the contract). */
-export function patroniEnv(model: ClusterModel): V1EnvVar[] {
+function patroniEnv(model: ClusterModel): V1EnvVar[] {
   const internal = names.internalSecret(model.name);
   return [
     { name: "PATRONI_NAME", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.name" } } },
@@ -96,7 +96,7 @@ export function patroniEnv(model: ClusterModel): V1EnvVar[] {
  * passes its own data directory, socket and port to Postgres, so these change nothing it starts.
  * Never PGUSER or PGPASSWORD: libpq prefers them to what Patroni passes (docs/dataplane-notes.md P1).
  */
-export function postgresEnv(model: ClusterModel): V1EnvVar[] {
+function postgresEnv(model: ClusterModel): V1EnvVar[] {
   return [
     { name: "PGDATA", value: dataDirectory(model.version) },
     { name: "PGHOST", value: PATHS.socketDir },
@@ -120,7 +120,7 @@ function tlsProjection(
 }
 
 /** Server certificate at the top of PATHS.tlsDir, the replication client certificate below it. */
-export function certificateVolume(model: ClusterModel): V1ProjectedVolumeSource {
+function certificateVolume(model: ClusterModel): V1ProjectedVolumeSource {
   const replicationDir = `${PATHS.replicationTlsDir.slice(PATHS.tlsDir.length + 1)}/`;
   return {
     defaultMode: 0o440,

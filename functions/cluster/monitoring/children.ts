@@ -7,8 +7,8 @@
  */
 
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import type { ClusterDeps } from "../deps.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import { exporterEnabled } from "./exporter.ts";
 import { buildPodMonitor } from "./podmonitor.ts";
 import { buildExporterConfigMap } from "./queries.ts";
@@ -16,13 +16,12 @@ import { monitoringSecret, monitoringSql } from "./role.ts";
 
 export async function monitoringChildren(
   model: ClusterModel,
-  children: ObjectMap,
+  observed: ObservedCluster,
   deps: ClusterDeps,
-  options: { podMonitors: boolean },
 ): Promise<{ children: object[]; sql: string[] }> {
   if (!exporterEnabled(model)) return { children: [], sql: [] };
-  const { secret, credentials } = await monitoringSecret(model, children, deps);
-  const podMonitor = options.podMonitors ? buildPodMonitor(model) : undefined;
+  const { secret, credentials } = await monitoringSecret(model, observed, deps);
+  const podMonitor = observed.podMonitorsListed ? buildPodMonitor(model) : undefined;
   return {
     children: [buildExporterConfigMap(model), secret, ...(podMonitor ? [podMonitor] : [])],
     sql: monitoringSql(model, credentials),

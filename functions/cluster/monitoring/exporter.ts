@@ -28,8 +28,8 @@ import { IMAGES, PATHS, PORTS, ROLES } from "../../../shared/pod-layout.ts";
 import { restrictedContainerSecurity } from "../../../shared/pod-security.ts";
 import { ROLE_SECRET_KEYS } from "../users/role-secret.ts";
 
-export const EXPORTER_CONTAINER = "exporter";
-export const PGBOUNCER_EXPORTER_CONTAINER = "pgbouncer-exporter";
+const EXPORTER_CONTAINER = "exporter";
+const PGBOUNCER_EXPORTER_CONTAINER = "pgbouncer-exporter";
 export const EXPORTER_PORT_NAME = "exporter";
 /** A port name of its own: a PodMonitor endpoint per exporter, each with its own scheme. */
 export const PGBOUNCER_EXPORTER_PORT_NAME = "pgb-exporter";
@@ -49,7 +49,7 @@ export const EXPORTER_FILES = {
 export const MONITORING_SCHEMA = ROLES.monitoring;
 /** pgBackRest is asked at most this often; backups are hours apart, `info` may take seconds on S3. */
 
-export function exporterSpec(model: ClusterModel) {
+function exporterSpec(model: ClusterModel) {
   return model.spec.monitoring?.pgmonitor?.exporter;
 }
 

@@ -18,19 +18,7 @@ import { OPTIONAL_KINDS } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
 import { EXPORTER_PORT_NAME, exporterEnabled, METRICS_PATH, PGBOUNCER_EXPORTER_PORT_NAME, webTls } from "./exporter.ts";
 
-const { apiVersion, kind, resource } = OPTIONAL_KINDS.PodMonitor;
-
-/** Whether the CompositeController in a sync request lists PodMonitors among its children. */
-export function podMonitorsListed(controller: unknown): boolean {
-  const rules = (controller as { spec?: { childResources?: unknown } } | undefined)?.spec?.childResources;
-  return (
-    Array.isArray(rules) &&
-    rules.some(
-      (r) =>
-        (r as { apiVersion?: string }).apiVersion === apiVersion && (r as { resource?: string }).resource === resource,
-    )
-  );
-}
+const { apiVersion, kind } = OPTIONAL_KINDS.PodMonitor;
 
 /** Prometheus's name for a pod label in relabelings. */
 const podLabel = (key: string) => `__meta_kubernetes_pod_label_${key.replace(/[^A-Za-z0-9_]/g, "_")}`;

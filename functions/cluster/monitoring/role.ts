@@ -8,12 +8,11 @@
 
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
 import { infoArgs, shellQuote } from "../../../shared/pgbackrest/commands.ts";
 import { ROLES } from "../../../shared/pod-layout.ts";
 import type { ClusterDeps } from "../deps.ts";
-import { observedSecretData } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import { hasBackups } from "../pgbackrest/pgbackrest.ts";
 import { type RoleCredentials, roleCredentials, roleSecret } from "../users/role-secret.ts";
 import { createRoleSql, quoteIdent, quoteLiteral } from "../users/sql.ts";
@@ -24,16 +23,16 @@ const BACKUP_INFO_MAX_AGE = "5 minutes";
 /** `<cluster>-monitoring`: the monitoring role's login. */
 export async function monitoringSecret(
   model: ClusterModel,
-  children: ObjectMap,
+  observed: ObservedCluster,
   deps: ClusterDeps,
 ): Promise<{ secret: V1Secret; credentials: RoleCredentials }> {
   const name = names.monitoringSecret(model.name);
-  const credentials = await roleCredentials(ROLES.monitoring, observedSecretData(children, name), deps);
+  const credentials = await roleCredentials(ROLES.monitoring, observed.secrets.get(name)?.data, deps);
   return { secret: roleSecret(model, name, "monitoring", credentials), credentials };
 }
 
 /** The command the backup lookup runs as the postgres OS user in the database container. */
-export function pgbackrestInfoCommand(): string {
+function pgbackrestInfoCommand(): string {
   return infoArgs().map(shellQuote).join(" ");
 }
 

@@ -12,6 +12,9 @@ import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { clusterLabels } from "../../../shared/labels.ts";
 import { names } from "../../../shared/names.ts";
 import { podSecurity, restrictedContainerSecurity } from "../../../shared/pod-security.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
+import { asDesired, type JobState } from "../observe/observed.ts";
+import type { JobReport } from "../part.ts";
 import { contentHash } from "./canonical.ts";
 import { withKind } from "./kinds.ts";
 import { childMeta } from "./metadata.ts";
@@ -72,4 +75,25 @@ export function job(model: ClusterModel, nameFor: (hash: string) => string, pod:
     metadata: childMeta(model, name, labels),
     spec: { backoffLimit: 6, template: { metadata: { labels }, spec } },
   });
+}
+
+/**
+ * A Job as it goes out this sync: the observed one unchanged while it exists (it never runs
+ * twice and its immutable template is never touched), the new one once it can run, or none.
+ */
+export function jobChild(
+  observed: ObservedCluster,
+  job: V1Job,
+  what: string,
+  runnable: boolean,
+): { child?: Record<string, unknown>; report?: JobReport; state: JobState } {
+  const name = job.metadata!.name!;
+  const kept = observed.jobs.get(name);
+  const state = kept?.state ?? "absent";
+  if (!kept && !runnable) return { state };
+  return {
+    child: kept ? asDesired(kept.raw) : (job as Record<string, unknown>),
+    report: { name, what, state },
+    state,
+  };
 }

@@ -2,7 +2,7 @@
  * @module
  * Readers for what Metacontroller observed: the few fields the hook needs from children and
  * related Pods, through small loose schemas (observed objects are raw JSON; anything may be
- * missing on an object that was just created).
+ * missing on an object that was just created). observe/cluster.ts runs them once per sync.
  */
 import * as z from "zod";
 import { fromBase64 } from "../../../shared/crypto/bytes.ts";
@@ -129,8 +129,3 @@ export function observedInstanceStatefulSets(children: ObjectMap): Map<string, O
 }
 
 export { asDesired };
-
-/** Every observed child, as a flat list, in the form a sync response carries. */
-export function observedAsDesired(children: ObjectMap): Record<string, unknown>[] {
-  return Object.values(children).flatMap((group) => Object.values(group).map(asDesired));
-}

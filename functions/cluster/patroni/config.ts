@@ -69,7 +69,7 @@ const MAXIMUM_LAG_ON_FAILOVER = 1048576;
 export const CONFIG_KEY = "patroni.yaml";
 export const CONFIG_KEY_WITH_WAL = "patroni-pgwal.yaml";
 
-export const TLS_FILES = {
+const TLS_FILES = {
   certificate: `${PATHS.tlsDir}/tls.crt`,
   privateKey: `${PATHS.tlsDir}/tls.key`,
   ca: `${PATHS.tlsDir}/ca.crt`,
@@ -99,7 +99,7 @@ export type ReplicationAuth = "scram-sha-256" | "cert";
  * signed by this cluster's CA, which `ssl_ca_file` trusts), as PGO does; so does the cluster once
  * promoted, since the verifier stays the source's.
  */
-export function replicationAuth(model: ClusterModel): ReplicationAuth {
+function replicationAuth(model: ClusterModel): ReplicationAuth {
   return model.spec.standby ? "cert" : "scram-sha-256";
 }
 

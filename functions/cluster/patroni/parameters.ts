@@ -7,7 +7,7 @@
 import { ownedParameter } from "../../../shared/postgres/parameters.ts";
 
 /** Defaults a user's `config.parameters` or dynamic configuration may change. */
-export const DEFAULT_PARAMETERS: Readonly<Record<string, string>> = {
+const DEFAULT_PARAMETERS: Readonly<Record<string, string>> = {
   wal_level: "replica",
   max_wal_senders: "10",
   max_replication_slots: "10",
@@ -67,7 +67,7 @@ export const RESTART_PARAMETERS: ReadonlySet<string> = new Set([
 ]);
 
 /** Patroni passes parameters as strings; numbers from the spec are written the same way. */
-export function parameterValue(value: string | number): string {
+function parameterValue(value: string | number): string {
   return typeof value === "number" ? String(value) : value;
 }
 

@@ -21,35 +21,23 @@ import type { Condition } from "../../../shared/api/kube.ts";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { condition } from "../../../shared/conditions.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
-import { asDesired, jobState, type ObservedPod, observedChildren } from "../observe/observed.ts";
-import type { JobReport } from "../status.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
+import { asDesired } from "../observe/observed.ts";
+import { type Part, part } from "../part.ts";
 import { LEADER_ROLE } from "./config.ts";
 import { buildSwitchoverJob, triggeredSwitchoverJobName } from "./jobs.ts";
 
-export const SWITCHOVER_CONDITION = "Switchover";
+const SWITCHOVER_CONDITION = "Switchover";
 
 /** A request runs once; a refused one fails fast instead of retrying for minutes. */
 const TRIGGER_BACKOFF_LIMIT = 2;
 
 export interface TriggerInput {
   model: ClusterModel;
-  annotations: Record<string, string> | undefined;
-  children: ObjectMap;
-  pods: Map<string, ObservedPod>;
+  observed: ObservedCluster;
   /** A rolling update is moving the leader itself in this sync. */
   rollingSwitchover: boolean;
 }
-
-export interface TriggerOutcome {
-  /** The trigger's Job: as observed once it exists. */
-  children: object[];
-  /** For the Progressing condition while the Job runs. */
-  jobs: JobReport[];
-  conditions: Condition[];
-}
-
-const NOTHING: TriggerOutcome = { children: [], jobs: [], conditions: [] };
 
 /** targetInstance names an instance (`<cluster>-<set>-<n>`) or its pod (`...-0`, Patroni's member name). */
 function targetPod(model: ClusterModel, target: string | undefined): string | undefined {
@@ -61,16 +49,16 @@ function suspended(job: V1Job): V1Job {
   return { ...job, spec: { ...job.spec!, suspend: true } };
 }
 
-export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
-  const { model, pods } = input;
-  const id = input.annotations?.[ANNOTATION.switchoverTrigger];
-  if (id === undefined || id === "") return NOTHING;
+export function triggeredSwitchover(input: TriggerInput): Part {
+  const { model } = input;
+  const { pods } = input.observed;
+  const id = input.observed.annotations[ANNOTATION.switchoverTrigger];
+  if (id === undefined || id === "") return part();
   const settings = model.spec.patroni?.switchover;
   const type = settings?.type ?? "Switchover";
   const what = `${type.toLowerCase()} ${JSON.stringify(id)}`;
   if (!settings?.enabled)
-    return {
-      ...NOTHING,
+    return part({
       conditions: [
         condition(
           SWITCHOVER_CONDITION,
@@ -80,15 +68,14 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
           { generation: model.generation },
         ),
       ],
-    };
+    });
 
   const name = triggeredSwitchoverJobName(model, id);
-  const state = jobState(input.children, name);
-  const observed = observedChildren(input.children, "Job")[name];
+  const observed = input.observed.jobs.get(name);
   if (observed) {
-    const skipped = (observed.spec as { suspend?: boolean } | undefined)?.suspend === true;
+    const { state, raw } = observed;
+    const skipped = (raw.spec as { suspend?: boolean } | undefined)?.suspend === true;
     const outcome: Record<typeof state, [Condition["status"], string, string]> = {
-      absent: ["Unknown", "Pending", `${what} is about to start`],
       running: ["Unknown", "Running", `${what} is running (Job ${name})`],
       succeeded: ["True", "Succeeded", `${what} succeeded (Job ${name})`],
       failed: [
@@ -100,25 +87,24 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
     const [status, reason, message] = skipped
       ? (["True", "AlreadyLeader", `${what}: the target already led when it was asked for; nothing was done`] as const)
       : outcome[state];
-    return {
-      children: [asDesired(observed)],
+    return part({
+      children: [asDesired(raw)],
       jobs: state === "running" && !skipped ? [{ name, what, state }] : [],
       conditions: [condition(SWITCHOVER_CONDITION, status, reason, message, { generation: model.generation })],
-    };
+    });
   }
 
-  const waiting = (message: string): TriggerOutcome => ({
-    ...NOTHING,
-    conditions: [
-      condition(SWITCHOVER_CONDITION, "False", "Waiting", `${what} waits: ${message}`, {
-        generation: model.generation,
-      }),
-    ],
-  });
+  const waiting = (message: string): Part =>
+    part({
+      conditions: [
+        condition(SWITCHOVER_CONDITION, "False", "Waiting", `${what} waits: ${message}`, {
+          generation: model.generation,
+        }),
+      ],
+    });
   const target = targetPod(model, settings.targetInstance);
   if (settings.targetInstance !== undefined && target === undefined)
-    return {
-      ...NOTHING,
+    return part({
       conditions: [
         condition(
           SWITCHOVER_CONDITION,
@@ -128,10 +114,9 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
           { generation: model.generation },
         ),
       ],
-    };
+    });
   if (type === "Failover" && target === undefined)
-    return {
-      ...NOTHING,
+    return part({
       conditions: [
         condition(
           SWITCHOVER_CONDITION,
@@ -141,7 +126,7 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
           { generation: model.generation },
         ),
       ],
-    };
+    });
   if (model.shutdown) return waiting("the cluster is shut down");
   if (input.rollingSwitchover) return waiting("a rolling update is moving the leader");
 
@@ -161,13 +146,12 @@ export function triggeredSwitchover(input: TriggerInput): TriggerOutcome {
   return start(model, job, what, leader.name === target);
 }
 
-function start(model: ClusterModel, job: V1Job, what: string, alreadyLeads: boolean): TriggerOutcome {
+function start(model: ClusterModel, job: V1Job, what: string, alreadyLeads: boolean): Part {
   const limited: V1Job = { ...job, spec: { ...job.spec!, backoffLimit: TRIGGER_BACKOFF_LIMIT } };
   const name = job.metadata!.name!;
   if (alreadyLeads)
-    return {
+    return part({
       children: [suspended(limited)],
-      jobs: [],
       conditions: [
         condition(
           SWITCHOVER_CONDITION,
@@ -177,8 +161,8 @@ function start(model: ClusterModel, job: V1Job, what: string, alreadyLeads: bool
           { generation: model.generation },
         ),
       ],
-    };
-  return {
+    });
+  return part({
     children: [limited],
     jobs: [{ name, what, state: "absent" }],
     conditions: [
@@ -186,5 +170,5 @@ function start(model: ClusterModel, job: V1Job, what: string, alreadyLeads: bool
         generation: model.generation,
       }),
     ],
-  };
+  });
 }

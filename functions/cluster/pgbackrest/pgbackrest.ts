@@ -19,7 +19,7 @@ import { restrictedContainerSecurity } from "../../../shared/pod-security.ts";
 import { withKind } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
 
-export const PGBACKREST_CONTAINER = "pgbackrest";
+const PGBACKREST_CONTAINER = "pgbackrest";
 
 export function hasBackups(model: ClusterModel): boolean {
   return (model.spec.backups?.pgbackrest?.repos?.length ?? 0) > 0;

@@ -28,7 +28,7 @@ import { hasVolumeRepo, pgbackrestCluster, serverContainer } from "./pgbackrest.
  * The repository host: a one-pod StatefulSet holding every volume repository on its own
  * retained claim, serving them over TLS. Only clusters with a volume repo get one.
  */
-export function buildRepoHostStatefulSet(model: ClusterModel): V1StatefulSet | undefined {
+function buildRepoHostStatefulSet(model: ClusterModel): V1StatefulSet | undefined {
   if (!hasVolumeRepo(model)) return undefined;
   const pgbackrest = model.spec.backups!.pgbackrest!;
   const volumeRepos = pgbackrest.repos.filter((r) => repoKind(r) === "volume");

@@ -19,13 +19,13 @@ import type { PgBackRestCluster } from "../../../shared/pgbackrest/layout.ts";
 import { withKind } from "../objects/kinds.ts";
 
 /** Schedule keys in the spec and the backup type each runs. */
-export const SCHEDULE_TYPES: Record<keyof NonNullable<PgBackRest["repos"][number]["schedules"]>, BackupType> = {
+const SCHEDULE_TYPES: Record<keyof NonNullable<PgBackRest["repos"][number]["schedules"]>, BackupType> = {
   full: "full",
   differential: "diff",
   incremental: "incr",
 };
 
-export const SCHEDULE_TIME_ZONE = "Etc/UTC";
+const SCHEDULE_TIME_ZONE = "Etc/UTC";
 
 /** Where PingSources deliver: the scheduler function's route (Knative Service `tusk-scheduler`). */
 export const DEFAULT_SCHEDULER_SINK = "http://tusk-scheduler.tusk-system.svc.cluster.local/scheduler/ping";
@@ -51,7 +51,7 @@ export function backupSchedules(cluster: PgBackRestCluster): BackupSchedule[] {
 }
 
 /** The PingSource's event data: what the scheduler needs to create the PostgresBackup. */
-export interface PingData {
+interface PingData {
   cluster: string;
   namespace: string;
   repoName: string;
@@ -100,7 +100,7 @@ export function buildSchedulePingSource(
 }
 
 /** Kubernetes CronJobs take five fields (or a descriptor such as @daily). */
-export function isCronJobSchedule(cron: string): boolean {
+function isCronJobSchedule(cron: string): boolean {
   const trimmed = cron.trim();
   return trimmed.startsWith("@") || trimmed.split(/\s+/).length === 5;
 }

@@ -10,9 +10,9 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
 import type { ClusterDeps } from "../deps.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import { buildPgBouncerConfigMap, pgbouncerIni, pgbouncerSpec } from "./configmap.ts";
 import { buildPgBouncerDeployment } from "./deployment.ts";
 import { buildPgBouncerPdb } from "./pdb.ts";
@@ -33,13 +33,13 @@ export interface PgBouncerParts {
  */
 export async function pgbouncerChildren(
   model: ClusterModel,
-  children: ObjectMap,
+  observed: ObservedCluster,
   deps: ClusterDeps,
   tls: V1Secret[],
 ): Promise<PgBouncerParts> {
   if (!pgbouncerSpec(model)) return { children: [], sql: [], ignored: [] };
   const { ini, ignored } = pgbouncerIni(model);
-  const { secret, credentials } = await pgbouncerSecret(model, children, deps);
+  const { secret, credentials } = await pgbouncerSecret(model, observed, deps);
   const pdb = buildPgBouncerPdb(model);
   return {
     children: [

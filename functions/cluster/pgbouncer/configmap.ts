@@ -65,7 +65,7 @@ export function pgbouncerSpec(model: ClusterModel) {
 }
 
 /** On a server in recovery, closes the connection it runs on (see the module comment). */
-export const STALE_SERVER_CHECK =
+const STALE_SERVER_CHECK =
   "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid()) END";
 
 /** Defaults; a user may override those shared/pgbouncer/settings.ts does not own in `config.global`. */

@@ -22,7 +22,7 @@ import { childMeta, mergedAnnotations, mergedLabels } from "../objects/metadata.
 import { INI_KEY, PGBOUNCER_FILES, pgbouncerSpec } from "./configmap.ts";
 import { AUTH_FILE_KEY } from "./secret.ts";
 
-export const PGBOUNCER_CONTAINER = "pgbouncer";
+const PGBOUNCER_CONTAINER = "pgbouncer";
 export const PGBOUNCER_PORT_NAME = "pgbouncer";
 const CONFIG_VOLUME = "pgbouncer-config";
 /** What the pgBouncer pods carry in LABEL.role; with the cluster label it selects them. */

@@ -7,18 +7,17 @@
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
 import { ROLES } from "../../../shared/pod-layout.ts";
 import type { ClusterDeps } from "../deps.ts";
-import { observedSecretData } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import { type RoleCredentials, roleCredentials, roleSecret } from "../users/role-secret.ts";
 
 /** The pgBouncer Secret's auth_file key. */
 export const AUTH_FILE_KEY = "users.txt";
 
 /** pgBouncer's auth_file line format: both fields double-quoted, a `"` doubled. */
-export function authFile(entries: { user: string; password: string }[]): string {
+function authFile(entries: { user: string; password: string }[]): string {
   const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
   return entries.map((e) => `${q(e.user)} ${q(e.password)}\n`).join("");
 }
@@ -26,11 +25,11 @@ export function authFile(entries: { user: string; password: string }[]): string 
 /** `<cluster>-pgbouncer`: the auth_user's credentials and pgBouncer's auth_file. */
 export async function pgbouncerSecret(
   model: ClusterModel,
-  children: ObjectMap,
+  observed: ObservedCluster,
   deps: ClusterDeps,
 ): Promise<{ secret: V1Secret; credentials: RoleCredentials }> {
   const name = names.pgbouncer(model.name);
-  const credentials = await roleCredentials(ROLES.pgbouncer, observedSecretData(children, name), deps);
+  const credentials = await roleCredentials(ROLES.pgbouncer, observed.secrets.get(name)?.data, deps);
   const secret = roleSecret(model, name, "pgbouncer", credentials, {
     [AUTH_FILE_KEY]: authFile([{ user: credentials.role, password: credentials.password }]),
   });

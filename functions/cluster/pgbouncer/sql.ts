@@ -21,8 +21,8 @@ import { createRoleSql, psqlConnect, quoteIdent, quoteLiteral, SESSION } from ".
  * Schema and function of the lookup; the schema is named after the role and owned by the
  * superuser. A lowercase name needs no quotes, so the same text serves SQL and pgbouncer.ini.
  */
-export const AUTH_SCHEMA = ROLES.pgbouncer;
-export const AUTH_FUNCTION = `${AUTH_SCHEMA}.get_auth`;
+const AUTH_SCHEMA = ROLES.pgbouncer;
+const AUTH_FUNCTION = `${AUTH_SCHEMA}.get_auth`;
 
 /** pgBouncer's `auth_query`. */
 export const AUTH_QUERY = `SELECT username, password FROM ${AUTH_FUNCTION}($1)`;

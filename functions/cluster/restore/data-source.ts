@@ -33,9 +33,9 @@ import {
 import type { ClusterModel, InstanceModel } from "../../../shared/cluster/model.ts";
 import { condition } from "../../../shared/conditions.ts";
 import { clusterLabels, LABEL, labelValue } from "../../../shared/labels.ts";
-import { asDesired, type ObjectMap, observedOf } from "../../../shared/metacontroller.ts";
+import { asDesired } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
-import { jobState, podsOfJob } from "../../../shared/observed-job.ts";
+import { jobState } from "../../../shared/observed-job.ts";
 import { restoreArgs } from "../../../shared/pgbackrest/commands.ts";
 import { renderPgBackRestConfig, repoPath } from "../../../shared/pgbackrest/config.ts";
 import { OPERATOR_CONFIG_FILE, repoKind } from "../../../shared/pgbackrest/layout.ts";
@@ -51,9 +51,9 @@ import {
   workDirectory,
 } from "../../../shared/restore/pod.ts";
 import { planFromOptions, type RestorePlan, restoreCommandOf } from "../../../shared/restore/target.ts";
-import { KINDS, withKind } from "../objects/kinds.ts";
+import { withKind } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
-import type { ObservedPod, ObservedStatefulSet } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import { LEADER_ROLE } from "../patroni/config.ts";
 
 /** The related object the customize hook asks for when cloning another cluster. */
@@ -82,7 +82,7 @@ interface Source {
 
 type SourceLookup = { ok: true; source: Source } | { ok: false; reason: string; message: string };
 
-export interface DataSourceStatus {
+interface DataSourceStatus {
   restored: boolean;
   jobName?: string;
   target?: string;
@@ -133,7 +133,7 @@ function ownRepoProblem(model: ClusterModel, sourceSpec: PostgresClusterSpec, re
     : undefined;
 }
 
-function sourceOf(model: ClusterModel, related: ObjectMap): SourceLookup | undefined {
+function sourceOf(model: ClusterModel, observed: ObservedCluster): SourceLookup | undefined {
   const ds = model.spec.dataSource;
   if (ds?.postgresCluster) {
     const pc = ds.postgresCluster;
@@ -150,7 +150,7 @@ function sourceOf(model: ClusterModel, related: ObjectMap): SourceLookup | undef
         reason: "SourceInOtherNamespace",
         message: `the source cluster must be in this namespace (${model.namespace}): a Pod cannot mount another namespace's pgBackRest configuration; use spec.dataSource.pgbackrest with the repository's settings instead`,
       };
-    const raw = observedOf(related, SOURCE_CLUSTER.kind, SOURCE_CLUSTER.apiVersion)[name] as
+    const raw = observed.related(SOURCE_CLUSTER.kind, SOURCE_CLUSTER.apiVersion, name) as
       | { spec?: unknown }
       | undefined;
     if (!raw) return { ok: false, reason: "SourceNotFound", message: `PostgresCluster ${name} does not exist` };
@@ -266,7 +266,7 @@ function nextToInstance(model: ClusterModel, instance: InstanceModel, user: unkn
   };
 }
 
-export function buildDataSourceJob(model: ClusterModel, source: Source, plan: RestorePlan): V1Job {
+function buildDataSourceJob(model: ClusterModel, source: Source, plan: RestorePlan): V1Job {
   const { instance, wal } = firstInstance(model);
   const dirs = {
     dataDirectory: dataDirectory(model.version),
@@ -317,30 +317,33 @@ export function buildDataSourceJob(model: ClusterModel, source: Source, plan: Re
 
 const DATA_SOURCE_CONDITION = "DataSource";
 
-export interface DataSourceInput {
-  model: ClusterModel;
-  children: ObjectMap;
-  related: ObjectMap;
-  pods: Map<string, ObservedPod>;
-  statefulSets: Map<string, ObservedStatefulSet>;
-  prevStatus: unknown;
-}
-
 /** Where the data-source bootstrap stands, from the observed Job, Pods and StatefulSets. */
-export function dataSourceState(input: DataSourceInput): DataSourceState {
-  const { model } = input;
+export function dataSourceState(model: ClusterModel, observed: ObservedCluster): DataSourceState {
   const none: DataSourceState = { bootstrapping: false, children: [], holdOthers: false };
   const ds = model.spec.dataSource;
   if (!ds?.postgresCluster && !ds?.pgbackrest) return none;
   const jobName = names.dataSourceJob(model.name);
-  const observed = observedOf<Record<string, unknown>>(input.children, KINDS.Job.kind, KINDS.Job.apiVersion)[jobName];
-  const kept = observed ? [asDesired(observed)] : [];
+  const job = observed.jobs.get(jobName)?.raw;
+  const kept = job ? [asDesired(job)] : [];
   const { instance } = firstInstance(model);
-  const first = input.pods.get(instance.pod);
-  const othersUp = [...input.statefulSets.values()].some(
+  const first = observed.pods.get(instance.pod);
+  const othersUp = [...observed.instanceStatefulSets.values()].some(
     (s) => s.name !== instance.name && ((s.raw.spec as { replicas?: number } | undefined)?.replicas ?? 0) > 0,
   );
-  const latch = previousLatch(input.prevStatus);
+  const latch = previousLatch(observed.previousStatus);
+  // Create-only: a data source added to a cluster that already holds data would restore over
+  // live volumes and switch Patroni's bootstrap; it is reported and left alone.
+  if (!latch && !job && observed.initialized)
+    return {
+      ...none,
+      condition: condition(
+        DATA_SOURCE_CONDITION,
+        "False",
+        "CreateOnly",
+        "spec.dataSource was set on a cluster that already holds data: it is read only when a cluster is created, so nothing was restored; remove it, or create a new cluster with it",
+        { generation: model.generation },
+      ),
+    };
   const restoredNow = first?.ready === true && first.role === LEADER_ROLE;
   if (latch?.restored || restoredNow || othersUp) {
     return {
@@ -357,7 +360,7 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
     };
   }
 
-  const lookup = sourceOf(model, input.related);
+  const lookup = sourceOf(model, observed);
   if (!lookup?.ok) {
     const problem = lookup ?? { reason: "SourceNotFound", message: "no data source" };
     return {
@@ -387,7 +390,7 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
   const plan = planned.plan;
   const base: DataSourceStatus = { restored: false, jobName, target: plan.description, source: source.description };
   const configMaps = source.configMap ? [source.configMap] : [];
-  if (!observed) {
+  if (!job) {
     return {
       bootstrapping: true,
       children: [...configMaps, buildDataSourceJob(model, source, plan)],
@@ -403,7 +406,7 @@ export function dataSourceState(input: DataSourceInput): DataSourceState {
       progress: `restoring the first instance from ${source.description} (Job ${jobName})`,
     };
   }
-  const state = jobState(observed, podsOfJob(input.related, jobName));
+  const state = jobState(job, observed.jobPods(jobName));
   if (state.state === "failed") {
     const failure = parseRestoreFailure(state.message, state.reason ?? "the restore Job failed");
     return {

@@ -19,80 +19,20 @@
  *   the first one has been bootstrapped from the restored data.
  * - A standby cluster (restore/standby.ts) holds the Jobs that write: its database is read-only.
  */
-import type { V1Job } from "@kubernetes/client-node";
-import * as z from "zod";
 import type { Condition } from "../../../shared/api/kube.ts";
 import type { PostgresClusterStatus } from "../../../shared/api/postgres-cluster.ts";
-import { PostgresRestoreSpec } from "../../../shared/api/postgres-restore.ts";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import { LABEL } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import type { RolloutPlan } from "../instance/rollout.ts";
-import { childKey } from "../objects/kinds.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import type { ObservedPod, ObservedStatefulSet } from "../observe/observed.ts";
+import type { ClusterRestore } from "../observe/restores.ts";
+import { type Part, part } from "../part.ts";
 import { type DataSourceState, dataSourceState } from "./data-source.ts";
 import { standbyDescription, standbyEnabled } from "./standby.ts";
 
-export const RESTORING_CONDITION = "Restoring";
-
-const RestoreObject = z.looseObject({
-  metadata: z.looseObject({
-    name: z.string(),
-    creationTimestamp: z.string().optional(),
-    deletionTimestamp: z.string().optional(),
-  }),
-  spec: z.unknown().optional(),
-  status: z
-    .looseObject({
-      phase: z.string().optional(),
-      error: z.string().optional(),
-      target: z.string().optional(),
-      backupSet: z.string().optional(),
-      startInstance: z.string().optional(),
-      dataChanged: z.boolean().optional(),
-    })
-    .optional(),
-});
-
-export interface ClusterRestore {
-  name: string;
-  createdAt: string;
-  phase?: string;
-  deleting: boolean;
-  error?: string;
-  target?: string;
-  backupSet?: string;
-  startInstance?: string;
-  dataChanged?: boolean;
-}
+const RESTORING_CONDITION = "Restoring";
 
 const ACTIVE = new Set(["ScalingDown", "Restoring", "Starting"]);
-
-/** This cluster's PostgresRestores (the customize hook asks for every one in the namespace), oldest first. */
-export function clusterRestores(related: ObjectMap, cluster: string): ClusterRestore[] {
-  return Object.values(related[childKey("PostgresRestore")] ?? {})
-    .flatMap((raw) => {
-      const r = RestoreObject.safeParse(raw);
-      if (!r.success) return [];
-      const spec = PostgresRestoreSpec.safeParse(r.data.spec ?? {});
-      if (!spec.success || spec.data.cluster !== cluster) return [];
-      const s = r.data.status ?? {};
-      return [
-        {
-          name: r.data.metadata.name,
-          createdAt: r.data.metadata.creationTimestamp ?? "",
-          deleting: r.data.metadata.deletionTimestamp !== undefined,
-          ...(s.phase ? { phase: s.phase } : {}),
-          ...(s.error ? { error: s.error } : {}),
-          ...(s.target ? { target: s.target } : {}),
-          ...(s.backupSet ? { backupSet: s.backupSet } : {}),
-          ...(s.startInstance ? { startInstance: s.startInstance } : {}),
-          ...(s.dataChanged !== undefined ? { dataChanged: s.dataChanged } : {}),
-        },
-      ];
-    })
-    .sort((a, b) => (a.createdAt === b.createdAt ? a.name.localeCompare(b.name) : a.createdAt < b.createdAt ? -1 : 1));
-}
 
 export type RestoreGateState =
   | { kind: "none"; succeeded?: ClusterRestore }
@@ -118,28 +58,33 @@ export function restoreGateState(restores: ClusterRestore[]): RestoreGateState {
   return succeeded ? { kind: "none", succeeded } : { kind: "none" };
 }
 
-export interface GateInput {
-  model: ClusterModel;
-  children: ObjectMap;
-  related: ObjectMap;
-  pods: Map<string, ObservedPod>;
-  statefulSets: Map<string, ObservedStatefulSet>;
-  prevStatus: unknown;
+/** Status fields a restore decides, over the instances' own. */
+export interface GateStatus {
+  phase?: string;
+  restore?: PostgresClusterStatus["restore"];
+  dataSource?: PostgresClusterStatus["dataSource"];
+  /** Conditions that replace the instances' own of the same type (Ready), or are added. */
+  conditions: Condition[];
 }
 
+/**
+ * What restores, data sources and standby clusters decide for this sync, as plain data: the
+ * plan step computes it once, and the parts and the status read it.
+ */
 export interface Gate {
   /** The model, with `bootstrapFromRestore` while Patroni may have to bootstrap from restored data. */
   model: ClusterModel;
-  /** True while a restore holds the instances (Restoring=True or a failed restore). */
+  /** Job components (their `component` label) that do not start now; an observed one is not returned, so it runs again afterwards. */
+  heldJobs: ReadonlySet<string>;
+  /** The replica count the gate imposes on an instance (retiring ones too), or undefined to keep the plan's. */
+  replicaCap(instance: string): number | undefined;
+  /** True while a restore holds the instances: no rolling switchover. */
   holding: boolean;
-  /** Jobs held now (not started, and an observed one not returned, so it runs again afterwards). */
-  holdsJob(job: V1Job): boolean;
-  /** The rollout plan with the gate's replica counts. */
-  applyTo(plan: RolloutPlan): RolloutPlan;
+  /** Shown first in Progressing. */
+  progress?: RolloutPlan["progress"][number];
   /** The data source's Job and ConfigMap. */
-  children: object[];
-  /** The status with the gate's phase, conditions and `restore`/`dataSource` fields. */
-  status(status: PostgresClusterStatus): PostgresClusterStatus;
+  part: Part;
+  status: GateStatus;
 }
 
 const podOf = (statefulSet: string) => `${statefulSet}-0`;
@@ -154,13 +99,12 @@ function allStopped(statefulSets: Map<string, ObservedStatefulSet>, pods: Map<st
   return true;
 }
 
-const WRITING_COMPONENTS = new Set(["users", "backup"]);
-const RESTORE_HELD_COMPONENTS = new Set(["users", "patroni-config", "switchover"]);
+const WRITING_COMPONENTS = ["users", "backup"];
+const RESTORE_HELD_COMPONENTS = ["users", "patroni-config", "switchover"];
 
-export function restoreGate(input: GateInput): Gate {
-  const { model } = input;
-  const state = restoreGateState(clusterRestores(input.related, model.name));
-  const ds: DataSourceState = dataSourceState(input);
+export function restoreGate(model: ClusterModel, observed: ObservedCluster): Gate {
+  const state = restoreGateState(observed.restores);
+  const ds: DataSourceState = dataSourceState(model, observed);
   const standby = standbyEnabled(model);
   const generation = model.generation;
   const cond = (type: string, status: Condition["status"], reason: string, message: string): Condition => ({
@@ -176,8 +120,7 @@ export function restoreGate(input: GateInput): Gate {
   const holding = state.kind !== "none";
   const firstInstance = model.instances[0]?.name;
 
-  /** The replica count the gate imposes on an instance, or undefined to keep the plan's. */
-  const replicasFor = (name: string): number | undefined => {
+  const replicaCap = (name: string): number | undefined => {
     if (holding) return name === startInstance ? 1 : 0;
     if (ds.holdOthers && name !== firstInstance) return 0;
     return undefined;
@@ -186,75 +129,75 @@ export function restoreGate(input: GateInput): Gate {
   const gateState = (): string => {
     if (state.kind === "failed") return "Failed";
     if (startInstance) return "Starting";
-    return allStopped(input.statefulSets, input.pods) ? "Stopped" : "Stopping";
+    return allStopped(observed.instanceStatefulSets, observed.pods) ? "Stopped" : "Stopping";
   };
 
-  return {
-    model: active || ds.bootstrapping ? { ...model, bootstrapFromRestore: true } : model,
-    holding,
-    holdsJob(job) {
-      const component = job.metadata?.labels?.[LABEL.component] ?? "";
-      if (holding && RESTORE_HELD_COMPONENTS.has(component)) return true;
-      if (ds.bootstrapping && RESTORE_HELD_COMPONENTS.has(component)) return true;
-      return standby && WRITING_COMPONENTS.has(component);
-    },
-    applyTo(plan) {
-      const instances = plan.instances.map((p) => {
-        const replicas = replicasFor(p.name);
-        return replicas === undefined ? p : { ...p, replicas: Math.min(p.replicas, replicas) };
-      });
-      const progress = [...plan.progress];
-      if (state.kind === "active")
-        progress.unshift({
-          reason: "Restoring",
+  const status: GateStatus = { conditions: [] };
+  if (state.kind === "active") {
+    const message = `PostgresRestore ${state.restore.name} is ${state.restore.phase}${state.restore.target ? ` (${state.restore.target})` : ""}; the instances run again once it has succeeded`;
+    status.phase = "Restoring";
+    status.conditions.push(cond("Ready", "False", "Restoring", message));
+    status.conditions.push(cond(RESTORING_CONDITION, "True", "RestoreInProgress", message));
+    status.restore = { name: state.restore.name, state: gateState() };
+  } else if (state.kind === "failed") {
+    const message = `PostgresRestore ${state.restore.name} failed${state.restore.error ? `: ${state.restore.error}` : ""}. The instances stay stopped until it is deleted or a newer PostgresRestore succeeds`;
+    status.phase = "RestoreFailed";
+    status.conditions.push(cond("Ready", "False", "RestoreFailed", message));
+    status.conditions.push(cond(RESTORING_CONDITION, "False", "RestoreFailed", message));
+    status.restore = { name: state.restore.name, state: gateState() };
+  } else if (state.succeeded) {
+    const r = state.succeeded;
+    status.conditions.push(
+      cond(
+        RESTORING_CONDITION,
+        "False",
+        "RestoreSucceeded",
+        `PostgresRestore ${r.name} restored ${r.backupSet ? `backup set ${r.backupSet}` : "a backup"}${r.target ? ` (${r.target})` : ""}`,
+      ),
+    );
+  }
+  if (ds.condition) status.conditions.push(ds.condition);
+  if (ds.status) status.dataSource = ds.status;
+  const standbyMessage = standbyDescription(model);
+  if (standbyMessage) status.conditions.push(cond("Standby", "True", "StandbyCluster", `this is ${standbyMessage}`));
+  else if (model.spec.standby)
+    status.conditions.push(
+      cond("Standby", "False", "Promoted", "spec.standby.enabled is false: the cluster runs as a primary"),
+    );
+
+  const progress =
+    state.kind === "active"
+      ? {
+          reason: "Restoring" as const,
           message: startInstance
             ? `PostgresRestore ${state.restore.name}: starting ${startInstance} from the restored data`
             : `PostgresRestore ${state.restore.name} (${state.restore.phase}): every instance is stopped while it restores`,
-        });
-      else if (ds.progress) progress.unshift({ reason: "Restoring", message: ds.progress });
-      const { switchover, ...rest } = plan;
-      return { ...rest, instances, progress, ...(switchover && !holding ? { switchover } : {}) };
-    },
-    children: ds.children,
-    status(status) {
-      const conditions = [...(status.conditions ?? [])];
-      const replace = (c: Condition) => {
-        const i = conditions.findIndex((x) => x.type === c.type);
-        if (i >= 0) conditions[i] = c;
-        else conditions.push(c);
-      };
-      const out: PostgresClusterStatus = { ...status };
-      if (state.kind === "active") {
-        const message = `PostgresRestore ${state.restore.name} is ${state.restore.phase}${state.restore.target ? ` (${state.restore.target})` : ""}; the instances run again once it has succeeded`;
-        out.phase = "Restoring";
-        replace(cond("Ready", "False", "Restoring", message));
-        replace(cond(RESTORING_CONDITION, "True", "RestoreInProgress", message));
-        out.restore = { name: state.restore.name, state: gateState() };
-      } else if (state.kind === "failed") {
-        const message = `PostgresRestore ${state.restore.name} failed${state.restore.error ? `: ${state.restore.error}` : ""}. The instances stay stopped until it is deleted or a newer PostgresRestore succeeds`;
-        out.phase = "RestoreFailed";
-        replace(cond("Ready", "False", "RestoreFailed", message));
-        replace(cond(RESTORING_CONDITION, "False", "RestoreFailed", message));
-        out.restore = { name: state.restore.name, state: gateState() };
-      } else if (state.succeeded) {
-        const r = state.succeeded;
-        replace(
-          cond(
-            RESTORING_CONDITION,
-            "False",
-            "RestoreSucceeded",
-            `PostgresRestore ${r.name} restored ${r.backupSet ? `backup set ${r.backupSet}` : "a backup"}${r.target ? ` (${r.target})` : ""}`,
-          ),
-        );
-      }
-      if (ds.condition) replace(ds.condition);
-      if (ds.status) out.dataSource = ds.status;
-      const standbyMessage = standbyDescription(model);
-      if (standbyMessage) replace(cond("Standby", "True", "StandbyCluster", `this is ${standbyMessage}`));
-      else if (model.spec.standby)
-        replace(cond("Standby", "False", "Promoted", "spec.standby.enabled is false: the cluster runs as a primary"));
-      out.conditions = conditions;
-      return out;
-    },
+        }
+      : ds.progress
+        ? { reason: "Restoring" as const, message: ds.progress }
+        : undefined;
+
+  return {
+    model: active || ds.bootstrapping ? { ...model, bootstrapFromRestore: true } : model,
+    heldJobs: new Set([
+      ...(holding || ds.bootstrapping ? RESTORE_HELD_COMPONENTS : []),
+      ...(standby ? WRITING_COMPONENTS : []),
+    ]),
+    replicaCap,
+    holding,
+    ...(progress ? { progress } : {}),
+    part: part({ children: ds.children }),
+    status,
   };
+}
+
+/** The rollout plan with the gate's replica caps and progress; no rolling switchover while it holds. */
+export function gatedRollout(plan: RolloutPlan, gate: Gate): RolloutPlan {
+  const instances = plan.instances.map((p) => {
+    const cap = gate.replicaCap(p.name);
+    return cap === undefined ? p : { ...p, replicas: Math.min(p.replicas, cap) };
+  });
+  const progress = gate.progress ? [gate.progress, ...plan.progress] : plan.progress;
+  const { switchover, ...rest } = plan;
+  return { ...rest, instances, progress, ...(switchover && !gate.holding ? { switchover } : {}) };
 }

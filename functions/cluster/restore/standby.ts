@@ -36,7 +36,7 @@ import { INTERNAL_KEYS } from "../users/internal-secret.ts";
 import { quoteIdent, quoteLiteral } from "../users/sql.ts";
 
 /** The replica method's name in Patroni's configuration. */
-export const PGBACKREST_METHOD = "pgbackrest";
+const PGBACKREST_METHOD = "pgbackrest";
 
 export function standbyEnabled(model: ClusterModel): boolean {
   return model.spec.standby !== undefined && model.spec.standby.enabled !== false;

@@ -6,7 +6,7 @@
  * When: a leaf (server, replication, pgBackRest client) within 30 days of its notAfter, the CA
  * within a year of its own. Renewal is generation, so it uses the injected clock, and only to
  * judge a certificate read back from an observed Secret. The CA is renewed with the SAME key
- * pair (x509.ts renewCertificateAuthority): every certificate issued under the old CA
+ * pair (Pki.renewAuthority in shared/crypto/x509.ts): every certificate issued under the old CA
  * certificate verifies under the new one and the other way round, so pods that see the new
  * files at different moments, and clients still holding the old ca.crt, keep trusting each
  * other. The leaves are issued again with it (users/secrets.ts keeps a leaf only while its Secret's
@@ -24,9 +24,8 @@
  * new certificate stays (replacementAnnotations).
  */
 import { ANNOTATION } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { shortHash } from "../../../shared/names.ts";
-import { observedChildren } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 export const LEAF_RENEWAL_DAYS = 30;
@@ -44,7 +43,7 @@ export function renewalDue(notAfter: Date, now: Date, kind: "ca" | "leaf"): bool
  * kept, none for a first certificate.
  */
 export function replacementAnnotations(
-  children: ObjectMap,
+  observed: ObservedCluster,
   secretName: string,
   observedCertificate: string | undefined,
   certificate: string,
@@ -52,9 +51,6 @@ export function replacementAnnotations(
   if (observedCertificate === undefined || observedCertificate === "") return undefined;
   if (observedCertificate !== certificate)
     return { [ANNOTATION.replacedCertificate]: shortHash(observedCertificate, 16) };
-  const meta = (observedChildren(children, "Secret")[secretName]?.metadata ?? {}) as {
-    annotations?: Record<string, string>;
-  };
-  const kept = meta.annotations?.[ANNOTATION.replacedCertificate];
+  const kept = observed.secrets.get(secretName)?.annotations[ANNOTATION.replacedCertificate];
   return kept ? { [ANNOTATION.replacedCertificate]: kept } : undefined;
 }

@@ -7,20 +7,13 @@
  */
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import {
-  type CertAndKey,
-  certificateInfo,
-  createCertificateAuthority,
-  issueCertificate,
-  renewCertificateAuthority,
-} from "../../../shared/crypto/x509.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
+import type { CertAndKey, Pki } from "../../../shared/crypto/x509.ts";
 import { boundedName, names } from "../../../shared/names.ts";
 import { clientCommonName } from "../../../shared/pgbackrest/layout.ts";
 import { ROLES } from "../../../shared/pod-layout.ts";
 import type { ClusterDeps } from "../deps.ts";
 import { secret } from "../objects/secret.ts";
-import { observedSecretData } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import { renewalDue, replacementAnnotations } from "./renewal.ts";
 
 const CA_YEARS = 20;
@@ -66,23 +59,38 @@ function notBefore(deps: ClusterDeps): Date {
   return new Date(deps.now().getTime() - 60 * 60 * 1000);
 }
 
+/**
+ * The first certificate of a PEM text, without its line breaks: an edit that changes only the
+ * layout (CRLF line ends, another line length) or appends a certificate to the bundle leaves
+ * the CA the same, and must not reissue every leaf.
+ */
+function firstCertificate(pem: string | undefined): string | undefined {
+  const body = /-----BEGIN CERTIFICATE-----([^-]*)-----END CERTIFICATE-----/.exec(pem ?? "")?.[1];
+  return body?.replace(/\s+/g, "");
+}
+
 const sameSet = (a: string[], b: string[]) =>
   a.length === b.length && [...a].sort().every((v, i) => v === [...b].sort()[i]);
 
-async function certificateAuthority(model: ClusterModel, children: ObjectMap, deps: ClusterDeps): Promise<CertAndKey> {
-  const observed = observedSecretData(children, names.caSecret(model.name));
-  if (observed?.["ca.crt"] && observed["ca.key"]) {
-    const info = await certificateInfo(observed["ca.crt"]).catch(() => undefined);
-    const kept = { certificate: observed["ca.crt"], privateKey: observed["ca.key"] };
+async function certificateAuthority(
+  model: ClusterModel,
+  observed: ObservedCluster,
+  deps: ClusterDeps,
+  pki: Pki,
+): Promise<CertAndKey> {
+  const stored = observed.secrets.get(names.caSecret(model.name))?.data;
+  if (stored?.["ca.crt"] && stored["ca.key"]) {
+    const info = await pki.inspect(stored["ca.crt"]).catch(() => undefined);
+    const kept = { certificate: stored["ca.crt"], privateKey: stored["ca.key"] };
     if (info?.isCA && !renewalDue(info.notAfter, deps.now(), "ca")) return kept;
     // Same key pair: what the old CA certificate signed stays trusted (tls/renewal.ts).
     if (info?.isCA) {
       const from = notBefore(deps);
-      return renewCertificateAuthority(kept, { notBefore: from, notAfter: addYears(from, CA_YEARS) });
+      return pki.renewAuthority(kept, { notBefore: from, notAfter: addYears(from, CA_YEARS) });
     }
   }
   const from = notBefore(deps);
-  return createCertificateAuthority({
+  return pki.createAuthority({
     // X.509 limits a commonName to 64 characters; long names shorten with a stable hash.
     commonName: boundedName([model.namespace, model.name, "ca"], 64),
     notBefore: from,
@@ -99,9 +107,14 @@ async function leafCertificate(
   observed: Record<string, string> | undefined,
   want: { commonName: string; dnsNames: string[]; usage: "server" | "client" },
   deps: ClusterDeps,
+  pki: Pki,
 ): Promise<CertAndKey> {
-  if (observed?.["tls.crt"] && observed["tls.key"] && observed["ca.crt"] === ca.certificate) {
-    const info = await certificateInfo(observed["tls.crt"]).catch(() => undefined);
+  if (
+    observed?.["tls.crt"] &&
+    observed["tls.key"] &&
+    firstCertificate(observed["ca.crt"]) === firstCertificate(ca.certificate)
+  ) {
+    const info = await pki.inspect(observed["tls.crt"]).catch(() => undefined);
     if (
       info &&
       info.subjectCommonName === want.commonName &&
@@ -110,10 +123,10 @@ async function leafCertificate(
     )
       return { certificate: observed["tls.crt"], privateKey: observed["tls.key"] };
   }
-  const caInfo = await certificateInfo(ca.certificate);
+  const caInfo = await pki.inspect(ca.certificate);
   const from = notBefore(deps);
   const until = addYears(from, LEAF_YEARS);
-  return issueCertificate(ca, {
+  return pki.issue(ca, {
     ...want,
     notBefore: from,
     notAfter: new Date(Math.min(until.getTime(), caInfo.notAfter.getTime())),
@@ -125,23 +138,29 @@ async function leafCertificate(
  * and replication certificates unless the user brings their own (customTLSSecret,
  * customReplicationTLSSecret), which the pods then project instead.
  */
-export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps: ClusterDeps): Promise<V1Secret[]> {
-  const ca = await certificateAuthority(model, children, deps);
+export async function tlsSecrets(
+  model: ClusterModel,
+  observed: ObservedCluster,
+  deps: ClusterDeps,
+): Promise<V1Secret[]> {
+  const { pki } = deps;
+  const ca = await certificateAuthority(model, observed, deps, pki);
   const out: V1Secret[] = [
     secret(model, names.caSecret(model.name), "pki", { "ca.crt": ca.certificate, "ca.key": ca.privateKey }),
   ];
   if (!model.spec.customTLSSecret) {
     const name = names.serverCertSecret(model.name);
-    const observed = observedSecretData(children, name);
+    const stored = observed.secrets.get(name)?.data;
     const cert = await leafCertificate(
       ca,
-      observed,
+      stored,
       { commonName: names.primaryService(model.name), dnsNames: serverDnsNames(model), usage: "server" },
       deps,
+      pki,
     );
     // A replaced server certificate makes Postgres reload (tls/reload-job.ts).
     out.push(
-      tlsSecret(model, name, ca, cert, replacementAnnotations(children, name, observed?.["tls.crt"], cert.certificate)),
+      tlsSecret(model, name, ca, cert, replacementAnnotations(observed, name, stored?.["tls.crt"], cert.certificate)),
     );
   }
   if (model.spec.backups?.pgbackrest) {
@@ -150,9 +169,10 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
     const name = names.pgbackrestClientSecret(model.name);
     const cert = await leafCertificate(
       ca,
-      observedSecretData(children, name),
+      observed.secrets.get(name)?.data,
       { commonName: clientCommonName(model.name), dnsNames: [], usage: "client" },
       deps,
+      pki,
     );
     out.push(tlsSecret(model, name, ca, cert));
   }
@@ -160,29 +180,31 @@ export async function tlsSecrets(model: ClusterModel, children: ObjectMap, deps:
   if (bouncer && !bouncer.customTLSSecret) {
     // What pgBouncer shows its clients: its Service's names (the server certificate's are the instances').
     const name = names.pgbouncerCertSecret(model.name);
-    const observed = observedSecretData(children, name);
+    const stored = observed.secrets.get(name)?.data;
     const cert = await leafCertificate(
       ca,
-      observed,
+      stored,
       {
         commonName: names.pgbouncer(model.name),
         dnsNames: serviceDnsNames(names.pgbouncer(model.name), model.namespace),
         usage: "server",
       },
       deps,
+      pki,
     );
     // A replaced certificate restarts pgBouncer (pgbouncer/children.ts).
     out.push(
-      tlsSecret(model, name, ca, cert, replacementAnnotations(children, name, observed?.["tls.crt"], cert.certificate)),
+      tlsSecret(model, name, ca, cert, replacementAnnotations(observed, name, stored?.["tls.crt"], cert.certificate)),
     );
   }
   if (!model.spec.customReplicationTLSSecret) {
     const name = names.replicationCertSecret(model.name);
     const cert = await leafCertificate(
       ca,
-      observedSecretData(children, name),
+      observed.secrets.get(name)?.data,
       { commonName: ROLES.replication, dnsNames: [], usage: "client" },
       deps,
+      pki,
     );
     out.push(tlsSecret(model, name, ca, cert));
   }

@@ -7,12 +7,11 @@
 import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { generatePassword } from "../../../shared/crypto/password.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
 import { ROLES } from "../../../shared/pod-layout.ts";
 import type { ClusterDeps } from "../deps.ts";
 import { secret } from "../objects/secret.ts";
-import { observedSecretData } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 
 export const INTERNAL_KEYS = {
   superuserUsername: "superuser-username",
@@ -26,7 +25,7 @@ export const INTERNAL_KEYS = {
 } as const;
 
 /** Who may call Patroni's unsafe REST endpoints (PUT /config, POST /switchover). */
-export const PATRONI_API_USER = "tusk";
+const PATRONI_API_USER = "tusk";
 
 const INTERNAL_PASSWORD_LENGTH = 32;
 
@@ -39,13 +38,13 @@ export interface InternalCredentials {
 
 export function internalSecret(
   model: ClusterModel,
-  children: ObjectMap,
+  observed: ObservedCluster,
   deps: ClusterDeps,
 ): { secret: V1Secret; credentials: InternalCredentials } {
-  const observed = observedSecretData(children, names.internalSecret(model.name)) ?? {};
+  const stored = observed.secrets.get(names.internalSecret(model.name))?.data ?? {};
   const keep = (key: string) =>
-    observed[key] && observed[key].length > 0
-      ? observed[key]
+    stored[key] && stored[key].length > 0
+      ? stored[key]
       : generatePassword(deps.randomBytes, "AlphaNumeric", INTERNAL_PASSWORD_LENGTH);
   const credentials = {
     superuser: keep(INTERNAL_KEYS.superuserPassword),

@@ -8,11 +8,10 @@ import type { V1Secret } from "@kubernetes/client-node";
 import type { ClusterModel, UserModel } from "../../../shared/cluster/model.ts";
 import { generatePassword } from "../../../shared/crypto/password.ts";
 import { LABEL, labelValue } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
 import type { ClusterDeps } from "../deps.ts";
 import { secret } from "../objects/secret.ts";
-import { observedSecretData } from "../observe/observed.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import type { InternalCredentials } from "./internal-secret.ts";
 import { scramVerifierFor } from "./verifier.ts";
 
@@ -73,20 +72,20 @@ function pgbouncerConnectionData(
  */
 export async function userSecrets(
   model: ClusterModel,
-  children: ObjectMap,
+  observed: ObservedCluster,
   internal: InternalCredentials,
   deps: ClusterDeps,
 ): Promise<{ secrets: V1Secret[]; users: UserCredentials[] }> {
   const secrets: V1Secret[] = [];
   const users: UserCredentials[] = [];
   for (const user of model.users) {
-    const observed = observedSecretData(children, user.secretName) ?? {};
+    const stored = observed.secrets.get(user.secretName)?.data ?? {};
     const password = user.superuser
       ? internal.superuser
-      : observed.password && observed.password.length > 0
-        ? observed.password
+      : stored.password && stored.password.length > 0
+        ? stored.password
         : generatePassword(deps.randomBytes, user.passwordType, USER_PASSWORD_LENGTH);
-    const verifier = await scramVerifierFor(password, observed.verifier, deps);
+    const verifier = await scramVerifierFor(password, stored.verifier, deps);
     users.push({ user, password, verifier });
     secrets.push(
       secret(

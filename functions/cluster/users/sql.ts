@@ -49,7 +49,7 @@ export const SESSION = ["SET standard_conforming_strings = on;", "SET client_min
  * `search_path` is `"$user", public`, so with this every user of a shared database can create
  * tables unqualified, in its own schema. Ends connected to `postgres`, where the script started.
  */
-export function userSchemasSql(users: UserCredentials[]): string[] {
+function userSchemasSql(users: UserCredentials[]): string[] {
   const lines: string[] = [];
   for (const { user } of users) {
     // Roles named pg_* cannot exist; "public" is refused as a role name too (PGO skips both).

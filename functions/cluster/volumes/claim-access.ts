@@ -13,17 +13,16 @@ import type { V1Job, V1Role, V1RoleBinding, V1ServiceAccount } from "@kubernetes
 import * as z from "zod";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { clusterLabels, LABEL, labelValue } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
 import { podSecurity, restrictedContainerSecurity } from "../../../shared/pod-security.ts";
 import { contentHash } from "../objects/canonical.ts";
-import { childKey, withKind } from "../objects/kinds.ts";
+import { withKind } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
-import { asDesired, type JobState, jobState, observedChildren } from "../observe/observed.ts";
-import type { JobReport } from "../status.ts";
+import type { ObservedClaim } from "../observe/claims.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 
 /** The claim templates of an instance StatefulSet (instance/statefulset.ts), also their `data` label. */
-export const INSTANCE_CLAIMS = ["pgdata", "pgwal"] as const;
+const INSTANCE_CLAIMS = ["pgdata", "pgwal"] as const;
 export type InstanceClaim = (typeof INSTANCE_CLAIMS)[number];
 
 /** The StatefulSet controller names a claim `<template>-<statefulset>-<ordinal>`; instances have one pod. */
@@ -34,86 +33,6 @@ export function instanceClaimName(template: InstanceClaim, statefulSet: string):
 const JOB_HASH_LENGTH = 10;
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 export const KUBERNETES_API = "https://kubernetes.default.svc";
-
-export interface ClaimCondition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-}
-
-export interface ObservedClaim {
-  name: string;
-  uid?: string;
-  labels: Record<string, string>;
-  /** spec.resources.requests.storage, as the API server stores it. */
-  requested?: string | number;
-  /** status.capacity.storage: what the volume provides once resizing is done. */
-  capacity?: string | number;
-  phase?: string;
-  conditions: ClaimCondition[];
-  terminating: boolean;
-}
-
-const Storage = z.union([z.string(), z.number()]);
-
-const ClaimSchema = z.looseObject({
-  metadata: z.looseObject({
-    name: z.string(),
-    uid: z.string().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    deletionTimestamp: z.string().optional(),
-  }),
-  spec: z
-    .looseObject({
-      resources: z.looseObject({ requests: z.looseObject({ storage: Storage.optional() }).optional() }).optional(),
-    })
-    .optional(),
-  status: z
-    .looseObject({
-      phase: z.string().optional(),
-      capacity: z.looseObject({ storage: Storage.optional() }).optional(),
-      conditions: z
-        .array(
-          z.looseObject({
-            type: z.string(),
-            status: z.string(),
-            reason: z.string().optional(),
-            message: z.string().optional(),
-          }),
-        )
-        .optional(),
-    })
-    .optional(),
-});
-
-/** Related PVCs by name (from the customize hook); anything unreadable is skipped. */
-export function observedClaims(related: ObjectMap): Map<string, ObservedClaim> {
-  const out = new Map<string, ObservedClaim>();
-  for (const raw of Object.values(related[childKey("PersistentVolumeClaim")] ?? {})) {
-    const parsed = ClaimSchema.safeParse(raw);
-    if (!parsed.success) continue;
-    const { metadata, spec, status } = parsed.data;
-    const requested = spec?.resources?.requests?.storage;
-    const capacity = status?.capacity?.storage;
-    out.set(metadata.name, {
-      name: metadata.name,
-      ...(metadata.uid ? { uid: metadata.uid } : {}),
-      labels: metadata.labels ?? {},
-      ...(requested !== undefined ? { requested } : {}),
-      ...(capacity !== undefined ? { capacity } : {}),
-      ...(status?.phase ? { phase: status.phase } : {}),
-      conditions: (status?.conditions ?? []).map((c) => ({
-        type: c.type,
-        status: c.status,
-        ...(c.reason ? { reason: c.reason } : {}),
-        ...(c.message ? { message: c.message } : {}),
-      })),
-      terminating: metadata.deletionTimestamp !== undefined,
-    });
-  }
-  return out;
-}
 
 /**
  * Whether a claim is one of this cluster's instance claims, as a volumeClaimTemplate made it:
@@ -179,11 +98,10 @@ const RoleSchema = z.looseObject({
 });
 
 /** Whether the observed Role, RoleBinding and ServiceAccount already let a Job use `verbs` on `claim`. */
-export function granted(children: ObjectMap, model: ClusterModel, verbs: string[], claim: string): boolean {
+function granted(observed: ObservedCluster, model: ClusterModel, verbs: string[], claim: string): boolean {
   const name = names.pvcJobs(model.name);
-  if (!observedChildren(children, "ServiceAccount")[name] || !observedChildren(children, "RoleBinding")[name])
-    return false;
-  const parsed = RoleSchema.safeParse(observedChildren(children, "Role")[name]);
+  if (!observed.has("ServiceAccount", name) || !observed.has("RoleBinding", name)) return false;
+  const parsed = RoleSchema.safeParse(observed.child("Role", name));
   if (!parsed.success) return false;
   return verbs.every((verb) =>
     (parsed.data.rules ?? []).some(
@@ -195,10 +113,10 @@ export function granted(children: ObjectMap, model: ClusterModel, verbs: string[
   );
 }
 
-export const grantedPatch = (children: ObjectMap, model: ClusterModel, claim: string) =>
-  granted(children, model, PATCH_VERBS, claim);
-export const grantedDelete = (children: ObjectMap, model: ClusterModel, claim: string) =>
-  granted(children, model, DELETE_VERBS, claim);
+export const grantedPatch = (observed: ObservedCluster, model: ClusterModel, claim: string) =>
+  granted(observed, model, PATCH_VERBS, claim);
+export const grantedDelete = (observed: ObservedCluster, model: ClusterModel, claim: string) =>
+  granted(observed, model, DELETE_VERBS, claim);
 
 /**
  * One request to the Kubernetes API as the Job's ServiceAccount. Everything variable comes
@@ -282,47 +200,6 @@ export function buildApiJob(
   });
 }
 
-/**
- * A Job as it goes out this sync: the observed one unchanged while it exists (it never runs
- * twice and its immutable template is never touched), the new one once it can run, or none.
- */
-export function jobChild(
-  children: ObjectMap,
-  job: V1Job,
-  what: string,
-  runnable: boolean,
-): { child?: Record<string, unknown>; report?: JobReport; state: JobState } {
-  const name = job.metadata!.name!;
-  const state = jobState(children, name);
-  if (state === "absent" && !runnable) return { state };
-  const observed = observedChildren(children, "Job")[name];
-  return {
-    child: observed ? asDesired(observed) : (job as Record<string, unknown>),
-    report: { name, what, state },
-    state,
-  };
-}
-
-const JobPodSchema = z.looseObject({
-  metadata: z.looseObject({ labels: z.record(z.string(), z.string()).optional() }),
-  status: z
-    .looseObject({
-      containerStatuses: z
-        .array(
-          z.looseObject({
-            state: z
-              .looseObject({ terminated: z.looseObject({ message: z.string().optional() }).optional() })
-              .optional(),
-            lastState: z
-              .looseObject({ terminated: z.looseObject({ message: z.string().optional() }).optional() })
-              .optional(),
-          }),
-        )
-        .optional(),
-    })
-    .optional(),
-});
-
 const MAX_ERROR = 300;
 
 /**
@@ -330,15 +207,13 @@ const MAX_ERROR = 300;
  * carry the cluster label, so the customize hook's Pod rule returns them): the `message` of
  * the Kubernetes Status in it when there is one, else the last line, shortened.
  */
-export function apiError(related: ObjectMap, job: string): string | undefined {
+export function apiError(observed: ObservedCluster, job: string): string | undefined {
   const messages: string[] = [];
-  for (const raw of Object.values(related[childKey("Pod")] ?? {})) {
-    const parsed = JobPodSchema.safeParse(raw);
-    if (!parsed.success) continue;
-    const labels = parsed.data.metadata.labels ?? {};
-    if (labels["batch.kubernetes.io/job-name"] !== job && labels["job-name"] !== job) continue;
-    for (const s of parsed.data.status?.containerStatuses ?? []) {
-      const message = s.state?.terminated?.message ?? s.lastState?.terminated?.message;
+  for (const pod of observed.jobPods(job)) {
+    for (const s of pod.status?.containerStatuses ?? []) {
+      // A restarted container's message is in lastState (the schema reads only state).
+      const last = (s as { lastState?: { terminated?: { message?: string } } }).lastState;
+      const message = s.state?.terminated?.message ?? last?.terminated?.message;
       if (message?.trim()) messages.push(message.trim());
     }
   }

@@ -20,19 +20,13 @@ import type { V1Job } from "@kubernetes/client-node";
 import type { Condition } from "../../../shared/api/kube.ts";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
+import { jobChild } from "../objects/job.ts";
+import type { ObservedClaim } from "../observe/claims.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
 import type { ObservedPod } from "../observe/observed.ts";
-import type { JobReport } from "../status.ts";
-import {
-  apiError,
-  buildApiJob,
-  claimPath,
-  grantedDelete,
-  instanceClaimOf,
-  jobChild,
-  type ObservedClaim,
-} from "./claim-access.ts";
+import type { JobReport } from "../part.ts";
+import { apiError, buildApiJob, claimPath, grantedDelete, instanceClaimOf } from "./claim-access.ts";
 
 export const VOLUME_CLAIMS_RETAINED = "VolumeClaimsRetained";
 
@@ -41,7 +35,7 @@ export function deletesClaimsOnScaleDown(annotations: Record<string, string> | u
 }
 
 /** Claims of instances that are gone: no longer in the spec, no StatefulSet, no pod. */
-export function orphanedClaims(
+function orphanedClaims(
   model: ClusterModel,
   claims: Map<string, ObservedClaim>,
   statefulSets: ReadonlySet<string>,
@@ -63,7 +57,7 @@ export function orphanedClaims(
 }
 
 /** Deletes exactly the observed claim: a claim made again under its name has another uid. */
-export function buildClaimDeleteJob(model: ClusterModel, claim: string, uid: string | undefined): V1Job {
+function buildClaimDeleteJob(model: ClusterModel, claim: string, uid: string | undefined): V1Job {
   return buildApiJob(
     model,
     (hash) => names.pvcDeleteJob(model.name, hash),
@@ -93,21 +87,13 @@ export interface CleanupPlan {
   condition?: Condition;
 }
 
-export function planClaimCleanup(
-  model: ClusterModel,
-  annotations: Record<string, string> | undefined,
-  children: ObjectMap,
-  related: ObjectMap,
-  claims: Map<string, ObservedClaim>,
-  statefulSets: ReadonlySet<string>,
-  pods: Map<string, ObservedPod>,
-): CleanupPlan {
-  const orphans = orphanedClaims(model, claims, statefulSets, pods);
+export function planClaimCleanup(model: ClusterModel, observed: ObservedCluster): CleanupPlan {
+  const orphans = orphanedClaims(model, observed.claims, observed.statefulSetNames, observed.pods);
   const plan: CleanupPlan = { jobs: [], reports: [], delete: [] };
   if (orphans.length === 0) return plan;
   const generation = model.generation !== undefined ? { observedGeneration: model.generation } : {};
   const list = orphans.map((c) => c.name).join(", ");
-  if (!deletesClaimsOnScaleDown(annotations)) {
+  if (!deletesClaimsOnScaleDown(observed.annotations)) {
     plan.condition = {
       type: VOLUME_CLAIMS_RETAINED,
       status: "True",
@@ -120,12 +106,12 @@ export function planClaimCleanup(
   const failed: string[] = [];
   for (const claim of orphans) {
     const job = buildClaimDeleteJob(model, claim.name, claim.uid);
-    const out = jobChild(children, job, `deleting ${claim.name}`, grantedDelete(children, model, claim.name));
+    const out = jobChild(observed, job, `deleting ${claim.name}`, grantedDelete(observed, model, claim.name));
     plan.delete.push(claim.name);
     if (out.child) plan.jobs.push(out.child);
     if (out.report) plan.reports.push(out.report);
     if (out.state === "failed") {
-      const error = apiError(related, job.metadata!.name!);
+      const error = apiError(observed, job.metadata!.name!);
       failed.push(`${claim.name}${error ? ` (${error})` : ""}: delete Job ${job.metadata!.name} to retry`);
     }
   }

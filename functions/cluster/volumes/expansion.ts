@@ -23,10 +23,12 @@
 import type { V1Job } from "@kubernetes/client-node";
 import type { Condition } from "../../../shared/api/kube.ts";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
 import { compareQuantities, parseQuantity, type Quantity } from "../../../shared/quantity.ts";
-import type { JobReport } from "../status.ts";
+import { jobChild } from "../objects/job.ts";
+import type { ObservedClaim } from "../observe/claims.ts";
+import type { ObservedCluster } from "../observe/cluster.ts";
+import type { JobReport } from "../part.ts";
 import {
   apiError,
   buildApiJob,
@@ -35,8 +37,6 @@ import {
   type InstanceClaim,
   instanceClaimName,
   instanceClaimOf,
-  jobChild,
-  type ObservedClaim,
 } from "./claim-access.ts";
 
 export const VOLUMES_RESIZING = "VolumesResizing";
@@ -97,12 +97,7 @@ const conditionMessage = (c: ObservedClaim, types: string[]) =>
 /** Claim conditions an expansion failure leaves (Kubernetes 1.31+ RecoverVolumeExpansionFailure). */
 const ERROR_CONDITIONS = ["ControllerResizeError", "NodeResizeError"];
 
-export function planVolumeExpansion(
-  model: ClusterModel,
-  children: ObjectMap,
-  related: ObjectMap,
-  claims: Map<string, ObservedClaim>,
-): ExpansionPlan {
+export function planVolumeExpansion(model: ClusterModel, observed: ObservedCluster): ExpansionPlan {
   const plan: ExpansionPlan = { jobs: [], reports: [], patch: [], notes: [] };
   for (const set of model.sets) {
     const specs: [InstanceClaim, Record<string, unknown> | undefined][] = [
@@ -114,11 +109,11 @@ export function planVolumeExpansion(
       const wanted = parseQuantity(size);
       if (size === undefined || !wanted) continue;
       for (const instance of set.instances) {
-        const claim = claims.get(instanceClaimName(template, instance.name));
+        const claim = observed.claims.get(instanceClaimName(template, instance.name));
         // Not created yet (the StatefulSet makes it from its template), going away, or not
         // labelled as this instance's (then it is not one the hook manages).
         if (!claim || claim.terminating || instanceClaimOf(model, claim)?.instance !== instance.name) continue;
-        expandClaim(model, children, related, claim, String(size), wanted, plan);
+        expandClaim(model, observed, claim, String(size), wanted, plan);
       }
     }
   }
@@ -127,8 +122,7 @@ export function planVolumeExpansion(
 
 function expandClaim(
   model: ClusterModel,
-  children: ObjectMap,
-  related: ObjectMap,
+  observed: ObservedCluster,
   claim: ObservedClaim,
   size: string,
   wanted: Quantity,
@@ -154,17 +148,17 @@ function expandClaim(
     }
     const job = buildResizeJob(model, claim.name, size);
     const out = jobChild(
-      children,
+      observed,
       job,
       `expanding ${claim.name} to ${size}`,
-      grantedPatch(children, model, claim.name),
+      grantedPatch(observed, model, claim.name),
     );
     plan.patch.push(claim.name);
     if (out.child) plan.jobs.push(out.child);
     if (out.report) plan.reports.push(out.report);
     const jobName = job.metadata!.name!;
     if (out.state === "failed") {
-      const error = apiError(related, jobName);
+      const error = apiError(observed, jobName);
       note(
         "ResizeFailed",
         `expanding from ${claim.requested} to ${size} failed${error ? `: ${error}` : ""} (Job ${jobName}; if the StorageClass refused, set allowVolumeExpansion: true on it and delete the Job to retry)`,

@@ -36,7 +36,7 @@ const volumeClaim = (size: string) => ({
 });
 
 /** PGO's high-availability example, extended with the spec areas a real cluster uses. */
-export function haCluster(secret: string) {
+function haCluster(secret: string) {
   return {
     apiVersion: "postgres.tusk.dev/v1",
     kind: "PostgresCluster",
@@ -243,7 +243,7 @@ export function clusterSyncRequest(secret: string, finalizing = false) {
   };
 }
 
-export function clusterCustomizeRequest(secret: string) {
+function clusterCustomizeRequest(secret: string) {
   return {
     controller: compositeController("tusk-postgrescluster", "postgresclusters", ["services"]),
     parent: haCluster(secret),

@@ -33,11 +33,6 @@ export function post(url: string, body: string | ReadableStream<Uint8Array>, hea
   } as RequestInit);
 }
 
-/** The body of the placeholder every function answered with before it was built. */
-export function isPlaceholder(answer: Answer): boolean {
-  return answer.status === 501 && /not implemented/i.test(answer.text);
-}
-
 const NAME = "[a-zA-Z_:][a-zA-Z0-9_:]*";
 const LABEL = '[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\\\\n]|\\\\.)*"';
 const VALUE = "[-+]?(?:\\d+(?:\\.\\d+)?(?:[eE][-+]?\\d+)?|NaN|\\+Inf|-Inf)";

@@ -5,6 +5,7 @@
  * Shared by the contract suite and the benchmark.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { connect, createServer as createNetServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,11 +15,18 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 export type Runtime = "node" | "deno";
 export const RUNTIMES: Runtime[] = ["node", "deno"];
 
+/** The permissions `deno task start` grants (deno.json), so the suites run what users run. */
+export const DENO_START_PERMISSIONS: string[] = (
+  JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as { tasks: { start: string } }
+).tasks.start
+  .split(/\s+/)
+  .filter((word) => word.startsWith("--allow-"));
+
 /** The commands `npm start` and `deno task start` run, with the entry file replaceable. */
-export function command(runtime: Runtime, entry: string): [string, string[]] {
+function command(runtime: Runtime, entry: string): [string, string[]] {
   return runtime === "node"
     ? [join(ROOT, "node_modules/.bin/tsx"), [entry]]
-    : [join(ROOT, "node_modules/deno/deno"), ["run", "--allow-net", "--allow-env", "--allow-read", entry]];
+    : [join(ROOT, "node_modules/deno/deno"), ["run", ...DENO_START_PERMISSIONS, entry]];
 }
 
 export const ENTRY: Record<Runtime, string> = { node: "functions/node.ts", deno: "functions/deno.ts" };

@@ -970,12 +970,17 @@ export class E2ECluster {
   /** Objects other than children that exist in the namespace (PostgresRestores, ...), supplied by a scenario. */
   readonly relatedSources: (() => Obj[])[] = [];
 
-  /** Everything a customize rule may select: live Pods, Job Pods, PVCs, and scenario objects. */
+  /**
+   * Everything a customize rule may select: live Pods, Job Pods, PVCs, the user's own Secrets and
+   * ConfigMaps (e.g. an S3 repository's key, which the cluster hook asks for by name) and
+   * scenario objects.
+   */
   candidates(): Obj[] {
     return [
       ...[...this.pods.values()].filter((p) => p.started).map((p) => this.podObject(p)),
       ...this.jobPods(),
       ...this.pvcObjects(),
+      ...this.userObjects,
       ...this.relatedSources.flatMap((f) => f()),
     ];
   }
@@ -1420,7 +1425,7 @@ export class E2ECluster {
   }
 }
 
-export function childrenOf(pid: number): number[] {
+function childrenOf(pid: number): number[] {
   const out: number[] = [];
   try {
     for (const t of readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/))

@@ -19,12 +19,12 @@ export function asStored(obj: Obj): Obj {
   return { ...rest, data };
 }
 
-export function secretValue(secret: Obj | undefined, key: string): string | undefined {
+function secretValue(secret: Obj | undefined, key: string): string | undefined {
   const b64 = secret?.data?.[key];
   return typeof b64 === "string" ? Buffer.from(b64, "base64").toString("utf8") : undefined;
 }
 
-export function secretBytes(secret: Obj | undefined, key: string): Buffer | undefined {
+function secretBytes(secret: Obj | undefined, key: string): Buffer | undefined {
   const b64 = secret?.data?.[key];
   return typeof b64 === "string" ? Buffer.from(b64, "base64") : undefined;
 }

@@ -38,7 +38,7 @@ export function inProcessHooks(): Hooks {
   };
 }
 
-export function groupKey(obj: Obj): string {
+function groupKey(obj: Obj): string {
   return `${obj.kind}.${obj.apiVersion}`;
 }
 

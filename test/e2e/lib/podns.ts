@@ -27,7 +27,7 @@ import {
 import { dirname, join } from "node:path";
 import { BASE, RUN } from "./proc.ts";
 
-export const HOSTS_FILE = join(RUN, "hosts");
+const HOSTS_FILE = join(RUN, "hosts");
 const MOUNTPOINTS = join(BASE, "mountpoints.txt");
 const names = new Set<string>();
 

@@ -17,7 +17,7 @@
  */
 import { PORTS } from "../../../shared/pod-layout.ts";
 
-export const LOCAL_HOSTS = new Set(["", "0.0.0.0", "*", "::", "[::]", "127.0.0.1", "localhost", "::1", "[::1]"]);
+const LOCAL_HOSTS = new Set(["", "0.0.0.0", "*", "::", "[::]", "127.0.0.1", "localhost", "::1", "[::1]"]);
 
 export interface PodPlace {
   pod: string;

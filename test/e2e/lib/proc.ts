@@ -26,12 +26,12 @@ import { waitFor } from "./wait.ts";
  */
 export const BASE = "/var/tmp/tusk-e2e";
 /** Every process the suite starts carries this variable, so leftovers are recognised by it. */
-export const MARKER = `TUSK_E2E_BASE=${BASE}`;
-export const PIDS = join(BASE, "pids");
+const MARKER = `TUSK_E2E_BASE=${BASE}`;
+const PIDS = join(BASE, "pids");
 export const RUN = join(BASE, "run");
 export const LOGS = join(BASE, "logs");
 
-export const PG_USER = "postgres";
+const PG_USER = "postgres";
 
 export interface PostgresIds {
   uid: number;
@@ -52,7 +52,7 @@ export function postgresIds(): PostgresIds {
   return ids;
 }
 
-export function chownPostgres(path: string): void {
+function chownPostgres(path: string): void {
   const { uid, gid } = postgresIds();
   chownSync(path, uid, gid);
 }
@@ -149,7 +149,7 @@ function cmdline(pid: number): string {
 }
 
 /** Started by this suite: the marker in its environment, or the base directory in its command line. */
-export function ours(pid: number): boolean {
+function ours(pid: number): boolean {
   try {
     if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(MARKER)) return true;
   } catch {}

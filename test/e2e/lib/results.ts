@@ -4,14 +4,14 @@
  * test/e2e/RESULTS.md by the global teardown. Figures are reported, never asserted.
  */
 import { execFileSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { BASE } from "./proc.ts";
 
 export const RESULTS_DIR = join(BASE, "results");
 
-export interface Figure {
+interface Figure {
   scenario: string;
   name: string;
   value: number | string;
@@ -94,8 +94,4 @@ export function writeResultsMarkdown(path: string, wallSeconds: number): void {
   const all = [...new Set(notes.flatMap((n) => n.list.map((l) => `${n.cluster}: ${l}`)))];
   if (all.length) lines.push("## Observations about the generated configuration", "", ...all.map((l) => `- ${l}`), "");
   writeFileSync(path, lines.join("\n"));
-}
-
-export function resultsFiles(): string[] {
-  return existsSync(RESULTS_DIR) ? readdirSync(RESULTS_DIR) : [];
 }

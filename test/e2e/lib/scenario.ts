@@ -44,7 +44,7 @@ export async function healthy(cluster: E2ECluster, expectReplicas: number): Prom
   return streaming >= expectReplicas ? leader : false;
 }
 
-export function usersJobs(cluster: E2ECluster) {
+function usersJobs(cluster: E2ECluster) {
   return [...cluster.jobs.values()].filter((j) => j.name.startsWith(`${cluster.name}-users-`));
 }
 

@@ -2,8 +2,8 @@
  * Golden files: the sync response for representative clusters, first call and steady state
  * (pods running, Jobs done), as YAML for review (test/support/golden.ts: one document per child
  * in the hook's order, multi-line strings as `|` blocks, Secret data decoded except credentials).
- * Certificates and keys are random by nature (Web Crypto key generation) and are redacted;
- * everything else is deterministic with the seeded dependencies.
+ * Everything is deterministic with the seeded dependencies, certificates included (their PKI is
+ * test/support/deterministic-pki.ts); private keys are redacted.
  * Regenerate with `UPDATE_GOLDEN=1 npx vitest run --project unit test/golden/cluster`.
  */
 import { join } from "node:path";

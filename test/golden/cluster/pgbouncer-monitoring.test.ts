@@ -4,7 +4,7 @@
  * exporter queries also as plain text files so a reviewer reads them as they are deployed. The rest
  * is YAML for review (test/support/golden.ts: one document per child, then the pod parts, the
  * user Secret and the conditions; multi-line strings as `|` blocks; Secret data decoded except
- * credentials). Certificates and keys are random by nature and redacted. Regenerate with
+ * credentials and private keys; certificates come from the seeded test PKI). Regenerate with
  * `UPDATE_GOLDEN=1 npx vitest run --project unit test/golden/cluster/pgbouncer-monitoring.test.ts`.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -38,7 +38,7 @@ const yaml = (name: string, documents: GoldenDocument[]) =>
 
 /**
  * The children an option adds, by name (one document each), plus the parts of the instance pods
- * it changes, the app user's Secret data (PEM redacted, credentials base64, the rest decoded by
+ * it changes, the app user's Secret data (private keys redacted, credentials base64, the rest decoded by
  * test/support/golden.ts) and the conditions that tell.
  */
 function relevant(res: SyncResponse, pattern: RegExp): GoldenDocument[] {

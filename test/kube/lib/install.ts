@@ -47,7 +47,7 @@ export function mustFor(kubectl: Kubectl) {
   };
 }
 
-export interface WebhookTls {
+interface WebhookTls {
   caFile: string;
   certFile: string;
   keyFile: string;

@@ -10,14 +10,14 @@ import { join } from "node:path";
 import { alive } from "../../e2e/lib/proc.ts";
 import { waitFor } from "../../e2e/lib/wait.ts";
 
-export { alive, freePort, type RunResult, run, tail } from "../../e2e/lib/proc.ts";
+export { alive, freePort, run, tail } from "../../e2e/lib/proc.ts";
 
 /**
  * Fixed, so leftovers of an aborted run can be found; apart from the e2e suite's base.
  * TUSK_KUBE_BASE gives a second run on the same machine a base of its own.
  */
 export const BASE = process.env.TUSK_KUBE_BASE ?? "/var/tmp/tusk-kube";
-export const MARKER = `TUSK_KUBE_BASE=${BASE}`;
+const MARKER = `TUSK_KUBE_BASE=${BASE}`;
 const PIDS = join(BASE, "pids");
 export const LOGS = join(BASE, "logs");
 
@@ -59,7 +59,7 @@ function ours(pid: number): boolean {
   }
 }
 
-export async function stopPid(pid: number, timeoutMs = 20_000): Promise<void> {
+async function stopPid(pid: number, timeoutMs = 20_000): Promise<void> {
   if (!alive(pid)) return;
   try {
     // the whole session: tsx and kubectl start children of their own

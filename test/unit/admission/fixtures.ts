@@ -6,7 +6,7 @@ import { validateAdmission } from "../../../functions/admission/validate.ts";
 import type { AdmissionReview, AdmissionReviewResponse } from "../../../shared/admission-review.ts";
 
 export type Kind = "PostgresCluster" | "PostgresBackup" | "PostgresRestore";
-export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
 type Json = Record<string, any>;
 
 const RESOURCES: Record<Kind, string> = {
@@ -137,7 +137,7 @@ export function fields(response: AdmissionReviewResponse["response"]): string[] 
 }
 
 /** The PGO-compatibility fixtures (test/fixtures/compat/), read by one helper shared with the cluster tests. */
-export { COMPAT_DIR, compatClusters } from "../../fixtures/compat.ts";
+export { compatClusters } from "../../fixtures/compat.ts";
 
 /** JSON round trip, as the API server would send it (no undefined, no shared references). */
 export function clone<T>(value: T): T {

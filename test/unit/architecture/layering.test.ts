@@ -1,9 +1,10 @@
 /**
  * The layering, enforced: functions never import each other, shared/ never imports functions/,
- * runtime APIs (`node:` modules, `Deno.`) stay in the entries, the I/O adapters and the CLI, and
- * no file reaches itself through its imports. Every source file under functions/ and shared/ is
- * parsed with TypeScript's own parser, so multi-line, type-only, re-exported and dynamic imports
- * all count, and comments or strings that merely mention `Deno.` do not.
+ * runtime APIs (`node:` modules, `Deno.`) stay in the entries, the I/O adapters and the CLI, only
+ * the entries read the environment, and no file reaches itself through its imports. Every source
+ * file under functions/ and shared/ is parsed with TypeScript's own parser, so multi-line,
+ * type-only, re-exported and dynamic imports all count, and comments or strings that merely
+ * mention `Deno.` do not.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join, normalize } from "node:path";
@@ -27,6 +28,8 @@ interface SourceFile {
   imports: { specifier: string; line: number }[];
   /** Lines on which `Deno` is used as a value (`Deno.serve`, `Deno.env` ...). */
   denoUses: number[];
+  /** Lines that read the environment: `process.env` or `Deno.env`. */
+  envReads: number[];
 }
 
 function listSources(dir: string): string[] {
@@ -43,6 +46,7 @@ function parse(path: string): SourceFile {
   const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
   const imports: SourceFile["imports"] = [];
   const denoUses: number[] = [];
+  const envReads: number[] = [];
   const visit = (node: ts.Node): void => {
     if (
       (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
@@ -66,10 +70,16 @@ function parse(path: string): SourceFile {
     } else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression)) {
       if (node.expression.text === "Deno") denoUses.push(lineOf(node));
     }
+    // `process.env`, `Deno.env`, and the same reached through `globalThis`.
+    if (ts.isPropertyAccessExpression(node) && node.name.text === "env") {
+      const owner = node.expression;
+      const name = ts.isIdentifier(owner) ? owner.text : ts.isPropertyAccessExpression(owner) ? owner.name.text : "";
+      if (name === "process" || name === "Deno") envReads.push(lineOf(node));
+    }
     ts.forEachChild(node, visit);
   };
   visit(source);
-  return { path, imports, denoUses };
+  return { path, imports, denoUses, envReads };
 }
 
 /** The repository-relative file a relative specifier names; undefined for packages and `node:`. */
@@ -139,6 +149,14 @@ describe("layering", () => {
       return !file || (!file.denoUses.length && !file.imports.some((i) => i.specifier.startsWith("node:")));
     });
     expect(stale).toEqual([]);
+  });
+
+  it("only the server entries read the environment; the functions get options", () => {
+    const readers = new Set(["functions/node.ts", "functions/deno.ts"]);
+    const offending = files
+      .filter((f) => !readers.has(f.path))
+      .flatMap((f) => f.envReads.map((line) => `${f.path}:${line}`));
+    expect(offending).toEqual([]);
   });
 
   it("has no import cycles in functions/ and shared/", () => {

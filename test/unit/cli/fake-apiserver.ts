@@ -37,7 +37,7 @@ function status(code: number, reason: string, message: string): Obj {
 }
 
 /** RFC 7386 JSON merge patch. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
+function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
   const out: Obj = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
@@ -55,7 +55,7 @@ function pointer(path: string): string[] {
 }
 
 /** RFC 6902 JSON patch (add, remove, replace, test); throws on a failed test or bad path. */
-export function jsonPatch(doc: Obj, ops: { op: string; path: string; value?: unknown }[]): Obj {
+function jsonPatch(doc: Obj, ops: { op: string; path: string; value?: unknown }[]): Obj {
   const out = structuredClone(doc);
   for (const op of ops) {
     const parts = pointer(op.path);
@@ -93,6 +93,8 @@ export class FakeApiServer {
   onGet?: (key: string, object: Obj) => void;
   /** Plurals the server pretends not to know (a cluster without Tusk's CRDs). */
   readonly unknownPlurals = new Set<string>();
+  /** Plurals the kubeconfig's user may not read (403, as RBAC answers). */
+  readonly forbiddenPlurals = new Set<string>();
   private server?: Server;
   private dir?: string;
   private counter = 0;
@@ -201,6 +203,11 @@ export class FakeApiServer {
     const [, namespace, plural, name] = m as unknown as [string, string | undefined, string, string | undefined];
     const tusk = r.path.startsWith(GROUP_PREFIX);
     if (!(plural in KINDS) || this.unknownPlurals.has(plural)) return notFound;
+    if (this.forbiddenPlurals.has(plural))
+      return [
+        403,
+        status(403, "Forbidden", `${plural} "${name}" is forbidden: User "tester" cannot get resource "${plural}"`),
+      ];
     const group = tusk ? `${plural}.postgres.tusk.dev` : plural;
     const key = `${plural}/${namespace}/${name}`;
     const missing: [number, unknown] = [404, status(404, "NotFound", `${group} "${name}" not found`)];

@@ -2,12 +2,15 @@
  * Runs the CLI core in-process: real files, captured stdout/stderr, a fixed clock and a seeded
  * byte source (so renders are reproducible), and the real Kubernetes client.
  */
+
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CliEnv } from "../../../functions/cli/context.ts";
 import { fileProblem } from "../../../functions/cli/io.ts";
 import { connectKube, type KubeOptions } from "../../../functions/cli/kube.ts";
 import { run } from "../../../functions/cli/main.ts";
+import type { OpenReader } from "../../../shared/io/repo-reads.ts";
+import { deterministicPki } from "../../support/deterministic-pki.ts";
 
 export const FIXED_NOW = new Date("2026-01-15T12:00:00Z");
 
@@ -41,6 +44,8 @@ export interface RunOptions {
   now?: () => Date;
   seed?: number;
   connect?: (options: KubeOptions) => ReturnType<typeof connectKube>;
+  /** Opens an S3 bucket for `tusk backups` (a bucket in memory). */
+  openRepo?: OpenReader;
 }
 
 export async function tusk(argv: string[], options: RunOptions = {}): Promise<RunResult & { asked: string[] }> {
@@ -74,7 +79,6 @@ export async function tusk(argv: string[], options: RunOptions = {}): Promise<Ru
       err: (text) => {
         err += text;
       },
-      env: () => undefined,
       interactive: options.answers !== undefined,
       async ask(question) {
         asked.push(question);
@@ -82,10 +86,15 @@ export async function tusk(argv: string[], options: RunOptions = {}): Promise<Ru
         return answers.shift();
       },
     },
-    deps: { randomBytes: seededBytes(options.seed), now: options.now ?? (() => FIXED_NOW) },
+    deps: {
+      randomBytes: seededBytes(options.seed),
+      now: options.now ?? (() => FIXED_NOW),
+      pki: deterministicPki(options.seed ?? 1),
+    },
     connect: options.connect ?? connectKube,
     sleep: async () => {},
     pollIntervalMs: 0,
+    ...(options.openRepo ? { openRepo: options.openRepo } : {}),
   };
   const code = await run(argv, env);
   return { code, out, err, asked };

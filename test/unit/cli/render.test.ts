@@ -1,22 +1,19 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, parse as parseYaml } from "yaml";
-import { corePath, loadSyncCore } from "../../../functions/cli/cores.ts";
 import { asStoredParent, buildSyncRequest, REDACTED, redactSecrets, renderUid } from "../../../functions/cli/render.ts";
 import { PURPOSES, purposeOf } from "../../../functions/cli/why.ts";
+import { syncCluster } from "../../../functions/cluster/sync.ts";
 import { SyncRequest } from "../../../shared/metacontroller.ts";
+import { deterministicPki } from "../../support/deterministic-pki.ts";
 import { FIXED_NOW, seededBytes, tusk } from "./harness.ts";
 
 const ROOT = join(import.meta.dirname, "../../..");
 const FIXTURES = join(import.meta.dirname, "fixtures");
 const EXAMPLES = join(ROOT, "manifests/examples");
-const has = (kind: "PostgresCluster" | "PostgresBackup" | "PostgresRestore") => existsSync(join(ROOT, corePath(kind)));
-const clusterCore = has("PostgresCluster");
-const backupCore = has("PostgresBackup");
-const restoreCore = has("PostgresRestore");
 
 /** A flow sequence never closed: the parser reports it on line 8. */
 const SYNTAX_ERROR =
@@ -86,10 +83,8 @@ describe("the request tusk render builds", () => {
     const request = await buildSyncRequest({ parent, observed, siblings: [], namespace: "default" });
     expect(Object.keys(request.children["Secret.v1"] ?? {})).toEqual(["hippo-ca"]);
     expect(request.children["Pod.v1"]).toBeUndefined();
-    if (existsSync(join(ROOT, "functions/cluster/customize.ts"))) {
-      // The cluster's customize hook asks for its Pods by label: only hippo's arrive.
-      expect(Object.keys(request.related["Pod.v1"] ?? {})).toEqual(["hippo-instance1-0-0"]);
-    }
+    // The cluster's customize hook asks for its Pods by label: only hippo's arrive.
+    expect(Object.keys(request.related["Pod.v1"] ?? {})).toEqual(["hippo-instance1-0-0"]);
   });
 
   it("redacts Secret payloads but keeps their keys", () => {
@@ -102,7 +97,7 @@ describe("the request tusk render builds", () => {
   });
 });
 
-describe.skipIf(!clusterCore)("tusk render of a PostgresCluster (cluster hook present)", () => {
+describe("tusk render of a PostgresCluster", () => {
   it("prints the hook's children as YAML, the same as calling the core directly", async () => {
     const file = join(FIXTURES, "hacluster.yaml");
     const r = await tusk(["render", file, "--show-secrets"]);
@@ -110,14 +105,13 @@ describe.skipIf(!clusterCore)("tusk render of a PostgresCluster (cluster hook pr
     const printed = docs(r.out);
     const parent = parseYaml(await readFile(file, "utf8"));
     const request = await buildSyncRequest({ parent, observed: [], siblings: [], namespace: "default" });
-    const direct = await (await loadSyncCore("PostgresCluster"))(request, {
+    const direct = await syncCluster(request, {
       randomBytes: seededBytes(1),
       now: () => FIXED_NOW,
+      pki: deterministicPki(1),
     });
-    // Keys and certificates come from Web Crypto, not from the injected bytes: compare Secrets by their keys.
-    const comparable = (children: Record<string, any>[]) =>
-      children.map((c) => (c.kind === "Secret" ? { ...c, data: Object.keys(c.data ?? {}) } : c));
-    expect(comparable(printed)).toEqual(comparable(JSON.parse(JSON.stringify(direct.children))));
+    // The same seed and the same test PKI: byte for byte, certificates and keys included.
+    expect(printed).toEqual(JSON.parse(JSON.stringify(direct.children)));
     const statefulSets = printed.filter((c) => c.kind === "StatefulSet" && /-instance1-\d$/.test(c.metadata.name));
     expect(statefulSets.map((s) => s.metadata.name)).toEqual(["hacluster-instance1-0", "hacluster-instance1-1"]);
   });
@@ -250,50 +244,28 @@ describe("tusk render errors", () => {
 describe("tusk render of a PostgresBackup", () => {
   const file = join(EXAMPLES, "postgresbackup.yaml");
 
-  it.skipIf(!backupCore)("runs the backup hook (present): its status says what it waits for", async () => {
+  it("runs the backup hook: its status says what it waits for", async () => {
     const r = await tusk(["render", file]);
     expect(r.code).toBe(0);
     expect(r.err).toContain("PostgresBackup hippo-ha-manual");
   });
 
-  // Without the backup customize hook Metacontroller sends no related cluster, and neither does render.
-  const backupCustomize = existsSync(join(ROOT, "functions/backup/customize.ts"));
-  it.skipIf(!backupCore || !backupCustomize)(
-    "with its cluster in the same file, the backup hook emits the backup Job",
-    async () => {
-      const both = join(tmp, "cluster-and-backup.yaml");
-      const cluster = await readFile(join(EXAMPLES, "postgrescluster-ha.yaml"), "utf8");
-      writeFileSync(both, `${cluster}\n---\n${await readFile(file, "utf8")}`);
-      const r = await tusk(["render", both]);
-      expect(r.code).toBe(0);
-      expect(docs(r.out).some((c) => c.kind === "Job" && c.metadata.name === "hippo-ha-manual-backup")).toBe(true);
-    },
-  );
-
-  it.skipIf(backupCore)("says the backup hook is missing and exits 2 (functions/backup/sync.ts absent)", async () => {
-    const r = await tusk(["render", file]);
-    expect(r.code).toBe(2);
-    expect(r.err).toContain("functions/backup/sync.ts is missing");
+  it("with its cluster in the same file, the backup hook emits the backup Job", async () => {
+    const both = join(tmp, "cluster-and-backup.yaml");
+    const cluster = await readFile(join(EXAMPLES, "postgrescluster-ha.yaml"), "utf8");
+    writeFileSync(both, `${cluster}\n---\n${await readFile(file, "utf8")}`);
+    const r = await tusk(["render", both]);
+    expect(r.code).toBe(0);
+    expect(docs(r.out).some((c) => c.kind === "Job" && c.metadata.name === "hippo-ha-manual-backup")).toBe(true);
   });
 });
 
 describe("tusk render of a PostgresRestore", () => {
   const file = join(EXAMPLES, "postgresrestore-pitr.yaml");
 
-  it.skipIf(!restoreCore)("runs the restore hook (present)", async () => {
+  it("runs the restore hook", async () => {
     const r = await tusk(["render", file]);
     expect([0, 1]).toContain(r.code);
     expect(r.err).toContain("PostgresRestore hippo-ha-pitr");
   });
-
-  it.skipIf(restoreCore)(
-    "says the restore hook is missing and exits 2 (functions/restore/sync.ts absent)",
-    async () => {
-      const r = await tusk(["render", file]);
-      expect(r.code).toBe(2);
-      expect(r.err).toBe(
-        "tusk: cannot render a PostgresRestore yet: the restore hook (issue 6) is not in this checkout (functions/restore/sync.ts is missing); update Tusk and try again\n",
-      );
-    },
-  );
 });

@@ -16,7 +16,7 @@ const cluster = {
     repos: [
       {
         name: "repo1",
-        // The shape the repository reader (shared/io/s3-repository.ts) produces.
+        // An older shape, still read: a last backup as the repository reader (shared/pgbackrest/repo-read.ts) returns it.
         lastBackup: {
           label: "20260115-010000F",
           type: "full",
@@ -48,6 +48,43 @@ describe("the status report", () => {
     expect(text).toMatch(
       /^repo1\s+s3\s+20260115-010000F \(full\)\s+2026-01-15T01:09:00Z \(10h ago\)\s+2026-01-10T01:09:00Z \.\. 2026-01-15T11:00:00Z$/m,
     );
+  });
+
+  it("reads the cluster hook's own summary of an S3 repo (status.pgbackrest.repos[].backups.latest)", () => {
+    const latest = {
+      label: "20260115-010000F",
+      type: "full",
+      startTime: "2026-01-15T01:00:00Z",
+      stopTime: "2026-01-15T01:09:00Z",
+    };
+    const published = {
+      ...cluster,
+      status: {
+        phase: "Running",
+        pgbackrest: {
+          repos: [
+            {
+              name: "repo1",
+              state: "Read",
+              backups: {
+                count: 1,
+                full: 1,
+                differential: 0,
+                incremental: 0,
+                latest,
+                latestFull: latest,
+                oldest: latest,
+              },
+              recoverability: { earliest: latest.stopTime, latest: latest.stopTime, latestFrom: "backup" },
+            },
+          ],
+        },
+      },
+    };
+    expect(clusterReport(published, [], []).repos[0]).toMatchObject({
+      lastBackup: { label: latest.label, type: "full", completed: latest.stopTime },
+      recoverability: { earliest: latest.stopTime, latest: latest.stopTime },
+    });
   });
 
   it("says plainly when a cluster has no repository to restore from", () => {

@@ -7,13 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { syncCluster } from "../../../functions/cluster/sync.ts";
 import { RELOAD_SCRIPT } from "../../../functions/cluster/tls/reload-job.ts";
 import { renewalDue } from "../../../functions/cluster/tls/renewal.ts";
-import {
-  certificateInfo,
-  createCertificateAuthority,
-  issueCertificate,
-  renewCertificateAuthority,
-  verifyCertificate,
-} from "../../../shared/crypto/x509.ts";
+import { certificateInfo, verifyCertificate, webCryptoPki } from "../../../shared/crypto/x509.ts";
 import type { ObjectMap, SyncResponse } from "../../../shared/metacontroller.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
@@ -42,7 +36,12 @@ const CA = "hippo-ca";
 
 const at = (ms: number) => new Date(NOW.getTime() + ms);
 const syncAt = (when: Date, parent: Json, children: ObjectMap, related: ObjectMap) =>
-  syncCluster(request(parent, children, related), { randomBytes: seededRandomBytes(1), now: () => when });
+  syncCluster(request(parent, children, related), {
+    randomBytes: seededRandomBytes(1),
+    now: () => when,
+    // The production PKI: renewal is judged on certificates Web Crypto made.
+    pki: webCryptoPki,
+  });
 const secret = (res: SyncResponse, name: string) => decode(child(res, "Secret", name));
 const reloadJobs = (res: SyncResponse) =>
   byKind(res, "Job").filter((j) => j.metadata.name.startsWith("hippo-tls-reload-"));
@@ -62,12 +61,12 @@ describe("when a certificate is due", () => {
 describe("renewing the CA keeps its key, so old and new certificates trust each other", () => {
   it("same subject, key and identifiers; leaves verify under both CA certificates (ours and OpenSSL's check)", async () => {
     const from = new Date("2026-01-01T00:00:00Z");
-    const old = await createCertificateAuthority({
+    const old = await webCryptoPki.createAuthority({
       commonName: "db-hippo-ca",
       notBefore: from,
       notAfter: at(300 * DAY),
     });
-    const renewed = await renewCertificateAuthority(old, {
+    const renewed = await webCryptoPki.renewAuthority(old, {
       notBefore: from,
       notAfter: new Date("2046-01-01T00:00:00Z"),
     });
@@ -81,7 +80,7 @@ describe("renewing the CA keeps its key, so old and new certificates trust each 
     });
     expect(b.notAfter.toISOString()).toBe("2046-01-01T00:00:00.000Z");
     const leaf = (ca: typeof old) =>
-      issueCertificate(ca, {
+      webCryptoPki.issue(ca, {
         commonName: "x",
         dnsNames: ["x"],
         usage: "server",
@@ -122,15 +121,15 @@ describe("renewing the CA keeps its key, so old and new certificates trust each 
 
   it("refuses a certificate that is not a CA", async () => {
     const from = new Date("2026-01-01T00:00:00Z");
-    const ca = await createCertificateAuthority({ commonName: "ca", notBefore: from, notAfter: at(900 * DAY) });
-    const leaf = await issueCertificate(ca, {
+    const ca = await webCryptoPki.createAuthority({ commonName: "ca", notBefore: from, notAfter: at(900 * DAY) });
+    const leaf = await webCryptoPki.issue(ca, {
       commonName: "x",
       dnsNames: [],
       usage: "client",
       notBefore: from,
       notAfter: at(90 * DAY),
     });
-    await expect(renewCertificateAuthority(leaf, { notBefore: from, notAfter: at(900 * DAY) })).rejects.toThrow(
+    await expect(webCryptoPki.renewAuthority(leaf, { notBefore: from, notAfter: at(900 * DAY) })).rejects.toThrow(
       /not a CA/,
     );
   });
@@ -273,10 +272,10 @@ describe.skipIf(skip !== undefined)("the reload script against a real PostgreSQL
   beforeAll(async () => {
     const from = new Date(Date.now() - 3600_000);
     const until = new Date(Date.now() + 30 * DAY);
-    const oldCa = await createCertificateAuthority({ commonName: "old-ca", notBefore: from, notAfter: until });
-    const newCa = await createCertificateAuthority({ commonName: "new-ca", notBefore: from, notAfter: until });
+    const oldCa = await webCryptoPki.createAuthority({ commonName: "old-ca", notBefore: from, notAfter: until });
+    const newCa = await webCryptoPki.createAuthority({ commonName: "new-ca", notBefore: from, notAfter: until });
     const issue = (ca: typeof oldCa) =>
-      issueCertificate(ca, {
+      webCryptoPki.issue(ca, {
         commonName: "hippo-primary",
         dnsNames: ["localhost"],
         usage: "server",

@@ -11,7 +11,7 @@ import type { ObjectMap, SyncResponse } from "../../../shared/metacontroller.ts"
 import { parseRestoreResult, RESTORE_SCRIPT } from "../../../shared/restore/pod.ts";
 import { validateObject } from "../../support/k8s-validate.ts";
 import { podSecurityRestrictedViolations } from "../../support/pod-security.ts";
-import { byKind, child, cluster, type Json, observe, podsOf, sync, volume } from "./fixtures.ts";
+import { byKind, child, cluster, type Json, observe, podsOf, steadyState, sync, volume } from "./fixtures.ts";
 
 const s3 = (bucket: string) => ({ bucket, endpoint: "s3.example.com", region: "x" });
 const instances = [{ name: "a", replicas: 2, dataVolumeClaimSpec: volume, walVolumeClaimSpec: volume }];
@@ -143,7 +143,8 @@ describe("clone from another cluster", () => {
     expect(jobOf(led)!.status).toBeUndefined();
 
     // The latch in the status: a deleted Job is not run again, even with the first Pod down.
-    const later = await sync({ ...fromProd(), status: led.status }, {}, sources);
+    const withoutJob = observe((led.children as Json[]).filter((c) => c.kind !== "Job"));
+    const later = await sync({ ...fromProd(), status: led.status }, withoutJob, sources);
     expect(jobOf(later)).toBeUndefined();
     expect(replicas(later)).toEqual({ "hippo-a-0": 1, "hippo-a-1": 1 });
   });
@@ -282,5 +283,22 @@ describe("without a data source", () => {
     expect(condition(res, "DataSource")).toBeUndefined();
     expect(patroni(res).bootstrap.method).toBeUndefined();
     expect(parseRestoreResult(undefined)).toBeUndefined();
+  });
+});
+
+describe("a data source added to a cluster that already holds data", () => {
+  it("restores nothing, keeps Patroni's bootstrap and says the field is create-only", async () => {
+    const running = cluster({ instances, backups: { pgbackrest: { repos: [{ name: "repo1", s3: s3("clones") }] } } });
+    const { children, related, res } = await steadyState(running);
+    const added = fromProd();
+    const after = await sync({ ...added, status: res.status }, children, { ...related, ...sources });
+    expect(jobOf(after)).toBeUndefined();
+    expect(condition(after, "DataSource")).toMatchObject({ status: "False", reason: "CreateOnly" });
+    expect(patroni(after).bootstrap).toEqual(patroni(res).bootstrap);
+    expect(replicas(after)).toEqual(replicas(res));
+    // Even with every pod gone (no role label to see), the status latch says it holds data.
+    const down = await sync({ ...added, status: res.status }, children, sources);
+    expect(jobOf(down)).toBeUndefined();
+    expect(condition(down, "DataSource")).toMatchObject({ reason: "CreateOnly" });
   });
 });

@@ -8,6 +8,7 @@ import type { ClusterDeps } from "../../../functions/cluster/sync.ts";
 import { syncCluster } from "../../../functions/cluster/sync.ts";
 import { ANNOTATION, LABEL } from "../../../shared/labels.ts";
 import { type ObjectMap, SyncRequest, type SyncResponse } from "../../../shared/metacontroller.ts";
+import { deterministicPki } from "../../support/deterministic-pki.ts";
 import { seededRandomBytes } from "../crypto/seeded.ts";
 
 export type Json = Record<string, any>;
@@ -15,7 +16,7 @@ export type Json = Record<string, any>;
 export const NOW = new Date("2026-03-01T12:00:00Z");
 
 export function seededDeps(seed = 1): ClusterDeps {
-  return { randomBytes: seededRandomBytes(seed), now: () => NOW };
+  return { randomBytes: seededRandomBytes(seed), now: () => NOW, pki: deterministicPki(seed) };
 }
 
 export const volume = { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } };
@@ -74,12 +75,7 @@ export interface PodState {
   deleting?: boolean;
 }
 
-export function pod(
-  name: string,
-  labels: Record<string, string>,
-  annotations: Record<string, string>,
-  s: PodState,
-): Json {
+function pod(name: string, labels: Record<string, string>, annotations: Record<string, string>, s: PodState): Json {
   return {
     apiVersion: "v1",
     kind: "Pod",

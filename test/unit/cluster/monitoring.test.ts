@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { podMonitorsListed } from "../../../functions/cluster/monitoring/podmonitor.ts";
+import { podMonitorsListed } from "../../../functions/cluster/observe/cluster.ts";
 import { syncCluster } from "../../../functions/cluster/sync.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
 import { type ObjectMap, SyncRequest, type SyncResponse } from "../../../shared/metacontroller.ts";

@@ -6,10 +6,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { app } from "../../../functions/cluster/app.ts";
+import { createClusterApp } from "../../../functions/cluster/app.ts";
 import { KINDS } from "../../../functions/cluster/objects/kinds.ts";
 import { cluster, decode, type Json, observe, steadyState, sync } from "./fixtures.ts";
 import { SCENARIOS } from "./scenarios.ts";
+
+const app = createClusterApp();
 
 const controller = parse(
   readFileSync(join(import.meta.dirname, "..", "..", "..", "manifests", "controllers", "postgrescluster.yaml"), "utf8"),

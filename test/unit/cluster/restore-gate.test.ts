@@ -6,7 +6,8 @@
 
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { clusterRestores, restoreGateState } from "../../../functions/cluster/restore/gate.ts";
+import { clusterRestores } from "../../../functions/cluster/observe/restores.ts";
+import { restoreGateState } from "../../../functions/cluster/restore/gate.ts";
 import { LABEL } from "../../../shared/labels.ts";
 import type { ObjectMap, SyncResponse } from "../../../shared/metacontroller.ts";
 import { validateObject } from "../../support/k8s-validate.ts";

@@ -194,6 +194,60 @@ describe("rolling update gate", () => {
     expect(byKind(res, "StatefulSet").map((s) => s.metadata.name)).toEqual(["hippo-instance1-0"]);
   });
 
+  it("keeps every instance while no pod carries the leader label, whatever the spec drops", async () => {
+    const start = await steadyState(three());
+    // A failover window: Patroni has taken the label off the old leader and set it nowhere yet.
+    const related = podsOf(start.children, {
+      "hippo-instance1-0-0": { role: "replica" },
+      "hippo-instance1-1-0": { role: "replica" },
+      "hippo-instance1-2-0": { role: "replica" },
+    });
+    const one = cluster({ instances: [{ name: "instance1", replicas: 1, dataVolumeClaimSpec: volume }] });
+    const res = await sync(one, start.children, related);
+    expect(byKind(res, "StatefulSet").map((s) => s.metadata.name)).toEqual(STS);
+    for (const name of STS.slice(1))
+      expect(child(res, "StatefulSet", name).spec).toEqual(observedSts(start.children, name).spec);
+    expect(progressing(res)).toMatchObject({ reason: "ScalingDown" });
+    expect(progressing(res).message).toContain("once the leader is known");
+    // With delete-pvcs-on-scale-down, no claim of a kept instance is an orphan: no delete Job.
+    const annotated = {
+      ...one,
+      metadata: { ...one.metadata, annotations: { [ANNOTATION.deletePvcsOnScaleDown]: "true" } },
+    };
+    const claims = await sync(annotated, start.children, related);
+    expect(byKind(claims, "Job").filter((j) => j.metadata.name.includes("pvc"))).toEqual([]);
+  });
+
+  it("retires a renamed set's instances only once every new instance is ready", async () => {
+    const start = await steadyState(three(), { leader: "hippo-instance1-0-0" });
+    const renamed = cluster({ instances: [{ name: "renamed", replicas: 3, dataVolumeClaimSpec: volume }] });
+    const res = await sync(renamed, start.children, start.related);
+    const names = byKind(res, "StatefulSet").map((s) => s.metadata.name);
+    // The new instances are created, and every old one stays while they clone.
+    for (const old of STS) expect(names).toContain(old);
+    expect(names.filter((n) => n.startsWith("hippo-renamed-"))).toHaveLength(3);
+    expect(progressing(res).message).toContain("once every instance that stays is ready");
+    // Once the new ones are ready, the old replicas go and the old leader hands over first.
+    const state = advance(res, start.children, {
+      "hippo-instance1-0-0": "master",
+      "hippo-instance1-1-0": "replica",
+      "hippo-instance1-2-0": "replica",
+      "hippo-renamed-0-0": "replica",
+      "hippo-renamed-1-0": "replica",
+      "hippo-renamed-2-0": "replica",
+    });
+    const after = await sync(renamed, state.children, state.related);
+    expect(byKind(after, "StatefulSet").map((s) => s.metadata.name)).toEqual([
+      "hippo-instance1-0",
+      "hippo-renamed-0",
+      "hippo-renamed-1",
+      "hippo-renamed-2",
+    ]);
+    expect(JSON.stringify(switchovers(after)[0]!.spec.template.spec.containers[0].command)).toContain(
+      '\\"leader\\":\\"hippo-instance1-0-0\\"',
+    );
+  });
+
   it("keeps immutable StatefulSet fields as observed when the spec changes them", async () => {
     const start = await steadyState(three());
     const bigger = three({

@@ -4,7 +4,7 @@
  */
 import { cluster, type Json, volume } from "./fixtures.ts";
 
-export const LONG_NAME = "a-cluster-name-that-is-really-much-longer-than-anyone-would-type";
+const LONG_NAME = "a-cluster-name-that-is-really-much-longer-than-anyone-would-type";
 
 export const SCENARIOS: Record<string, Json> = {
   minimal: cluster({ instances: [{ dataVolumeClaimSpec: volume }] }),

@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
+import { syncCluster } from "../../../functions/cluster/sync.ts";
 import { serverDnsNames } from "../../../functions/cluster/tls/secrets.ts";
 import { clusterModel } from "../../../shared/cluster/model.ts";
 import { verifierMatches } from "../../../shared/crypto/scram.ts";
-import { certificateInfo, verifyCertificate } from "../../../shared/crypto/x509.ts";
+import { certificateInfo, type Pki, verifyCertificate } from "../../../shared/crypto/x509.ts";
 import { LABEL } from "../../../shared/labels.ts";
 import { Parent } from "../../../shared/metacontroller.ts";
-import { byKind, child, cluster, decode, type Json, NOW, observe, sync } from "./fixtures.ts";
+import { byKind, child, cluster, decode, type Json, NOW, observe, request, seededDeps, sync } from "./fixtures.ts";
 
 const secretsOf = (children: Json[]) => children.filter((c) => c.kind === "Secret");
 
@@ -141,6 +142,31 @@ describe("cluster Secrets", () => {
       expect(d["ca.crt"]).toBe(ca);
       expect(await verifyCertificate(d["tls.crt"]!, ca, NOW)).toBe(true);
     }
+  });
+
+  it("issues every certificate through deps.pki, so a seeded PKI makes them reproducible", async () => {
+    const calls: string[] = [];
+    const recording = (pki: Pki): Pki => ({
+      createAuthority(o) {
+        calls.push(`ca ${o.commonName}`);
+        return pki.createAuthority(o);
+      },
+      renewAuthority(ca, v) {
+        calls.push("renew");
+        return pki.renewAuthority(ca, v);
+      },
+      issue(ca, r) {
+        calls.push(`${r.usage} ${r.commonName}`);
+        return pki.issue(ca, r);
+      },
+      inspect: (pem) => pki.inspect(pem),
+    });
+    const parent = cluster({ backups: undefined });
+    const deps = seededDeps(5);
+    const res = await syncCluster(request(parent), { ...deps, pki: recording(deps.pki!) });
+    expect(calls).toEqual(["ca db-hippo-ca", "server hippo-primary", "client _tusk_replication"]);
+    const again = await sync(parent, {}, {}, 5);
+    expect(byKind(again, "Secret")).toEqual(byKind(res, "Secret"));
   });
 
   it("projects the user's customTLSSecret and customReplicationTLSSecret instead of generating them", async () => {

@@ -36,6 +36,24 @@ describe("cluster status", () => {
     expect(res.resyncAfterSeconds).toBeUndefined();
   });
 
+  it("is Degraded, not Creating, when every pod of a cluster that ran is gone, and remembers it across syncs", async () => {
+    const { res, children } = await steadyState(cluster());
+    expect(res.status.initialized).toBe(true);
+    const withStatus = (status: unknown) => ({ ...cluster(), status });
+    const down = await sync(withStatus(res.status), children, { "Pod.v1": {} });
+    expect(down.status.phase).toBe("Degraded");
+    expect(down.status.initialized).toBe(true);
+    expect(cond(down, "Degraded")).toMatchObject({ status: "True", reason: "NoPrimary" });
+    expect(cond(down, "Degraded").message).toContain("no instance is the Patroni leader");
+    // The next sync sees only the status it published: still down, not new.
+    const again = await sync(withStatus(down.status), children, { "Pod.v1": {} });
+    expect(again.status.phase).toBe("Degraded");
+    // A cluster that never ran stays Creating.
+    const fresh = await sync(cluster(), children, { "Pod.v1": {} });
+    expect(fresh.status.phase).not.toBe("Degraded");
+    expect(fresh.status.initialized).toBeUndefined();
+  });
+
   it("is Degraded, naming the instance, when a replica is not ready", async () => {
     const { children } = await steadyState(cluster());
     const related = podsOf(children, {

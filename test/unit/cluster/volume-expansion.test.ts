@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customizeCluster } from "../../../functions/cluster/customize.ts";
-import { observedClaims } from "../../../functions/cluster/volumes/claim-access.ts";
+import { observedClaims } from "../../../functions/cluster/observe/claims.ts";
 import { VOLUMES_RESIZING } from "../../../functions/cluster/volumes/expansion.ts";
 import { CustomizeRequest, type ObjectMap, type SyncResponse } from "../../../shared/metacontroller.ts";
 import { validateObject } from "../../support/k8s-validate.ts";

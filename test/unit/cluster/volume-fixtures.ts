@@ -13,7 +13,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { API_SCRIPT, KUBERNETES_API, SERVICE_ACCOUNT_DIR } from "../../../functions/cluster/volumes/claim-access.ts";
-import { createCertificateAuthority, issueCertificate } from "../../../shared/crypto/x509.ts";
+import { webCryptoPki } from "../../../shared/crypto/x509.ts";
 import type { ObjectMap } from "../../../shared/metacontroller.ts";
 import type { Json } from "./fixtures.ts";
 
@@ -30,7 +30,7 @@ export interface ClaimState {
 }
 
 /** A PVC as the StatefulSet controller makes it from a claim template: `<template>-<sts>-0`. */
-export function claimFrom(sts: Json, template: Json, state: ClaimState = {}): Json {
+function claimFrom(sts: Json, template: Json, state: ClaimState = {}): Json {
   const name = `${template.metadata.name}-${sts.metadata.name}-0`;
   const requested = state.requested ?? template.spec.resources.requests.storage;
   return {
@@ -67,7 +67,7 @@ export function withClaims(related: ObjectMap, claims: Record<string, Json>): Ob
   return { ...related, [PVC_KEY]: claims };
 }
 
-export interface ApiRequest {
+interface ApiRequest {
   method: string;
   path: string;
   authorization?: string;
@@ -119,12 +119,12 @@ const PVC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]
 
 export async function startFakeClaimApi(): Promise<FakeClaimApi> {
   const now = new Date("2026-03-01T00:00:00Z");
-  const ca = await createCertificateAuthority({
+  const ca = await webCryptoPki.createAuthority({
     commonName: "test-apiserver-ca",
     notBefore: now,
     notAfter: new Date("2036-03-01T00:00:00Z"),
   });
-  const cert = await issueCertificate(ca, {
+  const cert = await webCryptoPki.issue(ca, {
     commonName: "kube-apiserver",
     dnsNames: ["localhost"],
     ipAddresses: ["127.0.0.1"],

@@ -1,6 +1,6 @@
 import { chownSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCertificateAuthority, issueCertificate } from "../../../shared/crypto/x509.ts";
+import { webCryptoPki } from "../../../shared/crypto/x509.ts";
 import { psql, skipReason, startPostgres, type TempPostgres } from "./postgres-harness.ts";
 
 const skip = skipReason();
@@ -22,24 +22,24 @@ describe.skipIf(skip !== undefined)("certificates used by a real PostgreSQL 15",
   };
 
   beforeAll(async () => {
-    const ca = await createCertificateAuthority({ commonName: "hippo-ca", notBefore, notAfter });
-    const otherCa = await createCertificateAuthority({ commonName: "hippo-ca", notBefore, notAfter });
+    const ca = await webCryptoPki.createAuthority({ commonName: "hippo-ca", notBefore, notAfter });
+    const otherCa = await webCryptoPki.createAuthority({ commonName: "hippo-ca", notBefore, notAfter });
     // DNS SAN only: connecting to "127.0.0.1" with verify-full must then fail.
-    const server = await issueCertificate(ca, {
+    const server = await webCryptoPki.issue(ca, {
       commonName: "hippo-primary",
       dnsNames: ["localhost", "hippo-primary"],
       notBefore,
       notAfter,
       usage: "server",
     });
-    const client = await issueCertificate(ca, {
+    const client = await webCryptoPki.issue(ca, {
       commonName: "app",
       dnsNames: [],
       notBefore,
       notAfter,
       usage: "client",
     });
-    const stranger = await issueCertificate(otherCa, {
+    const stranger = await webCryptoPki.issue(otherCa, {
       commonName: "app",
       dnsNames: [],
       notBefore,

@@ -5,13 +5,7 @@ import { join } from "node:path";
 import { connect, createServer, type TLSSocket } from "node:tls";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type CertAndKey,
-  certificateInfo,
-  createCertificateAuthority,
-  issueCertificate,
-  verifyCertificate,
-} from "../../../shared/crypto/x509.ts";
+import { type CertAndKey, certificateInfo, verifyCertificate, webCryptoPki } from "../../../shared/crypto/x509.ts";
 
 const run = promisify(execFile);
 const notBefore = new Date("2025-01-01T00:00:00.500Z");
@@ -33,8 +27,8 @@ const openssl = async (...args: string[]) => (await run("openssl", args, { cwd: 
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "tusk-x509-"));
-  ca = await createCertificateAuthority({ commonName: "hippo-ca", notBefore, notAfter });
-  server = await issueCertificate(ca, {
+  ca = await webCryptoPki.createAuthority({ commonName: "hippo-ca", notBefore, notAfter });
+  server = await webCryptoPki.issue(ca, {
     commonName: "hippo-primary",
     dnsNames: ["localhost", "hippo-primary", "hippo-primary.db.svc.cluster.local", "*.hippo-pods.db.svc"],
     ipAddresses: ["127.0.0.1", "::1"],
@@ -42,8 +36,8 @@ beforeAll(async () => {
     notAfter,
     usage: "server",
   });
-  client = await issueCertificate(ca, { commonName: "app", dnsNames: [], notBefore, notAfter, usage: "client" });
-  both = await issueCertificate(ca, {
+  client = await webCryptoPki.issue(ca, { commonName: "app", dnsNames: [], notBefore, notAfter, usage: "client" });
+  both = await webCryptoPki.issue(ca, {
     commonName: "pgbackrest",
     dnsNames: ["hippo-repo-host-0"],
     notBefore,
@@ -89,7 +83,7 @@ describe("certificates (structure)", () => {
 
   it("uses GeneralizedTime from 2050 on", async () => {
     const far = new Date("2075-03-04T05:06:07Z");
-    const longCa = await createCertificateAuthority({ commonName: "long", notBefore, notAfter: far });
+    const longCa = await webCryptoPki.createAuthority({ commonName: "long", notBefore, notAfter: far });
     expect((await certificateInfo(longCa.certificate)).notAfter).toEqual(far);
     expect(await openssl("x509", "-noout", "-enddate", "-in", file("long.pem", longCa.certificate))).toContain(
       "Mar  4 05:06:07 2075 GMT",
@@ -97,7 +91,7 @@ describe("certificates (structure)", () => {
   });
 
   it("every certificate gets a fresh key and a fresh serial number", async () => {
-    const again = await createCertificateAuthority({ commonName: "hippo-ca", notBefore, notAfter });
+    const again = await webCryptoPki.createAuthority({ commonName: "hippo-ca", notBefore, notAfter });
     expect(again.privateKey).not.toBe(ca.privateKey);
     const serial = async (pem: string) =>
       (await openssl("x509", "-noout", "-serial", "-in", file("s.pem", pem))).trim();
@@ -108,7 +102,7 @@ describe("certificates (structure)", () => {
   });
 
   it("encodes IPv4 and IPv6 SANs, including :: and embedded IPv4", async () => {
-    const leaf = await issueCertificate(ca, {
+    const leaf = await webCryptoPki.issue(ca, {
       commonName: "ips",
       dnsNames: [],
       ipAddresses: ["10.0.0.1", "::", "fe80::1:2", "2001:db8:0:0:1:0:0:ff", "1::", "::ffff:192.168.1.2"],
@@ -131,11 +125,11 @@ describe("certificates (structure)", () => {
 
   it("rejects bad input", async () => {
     await expect(
-      createCertificateAuthority({ commonName: "x", notBefore: notAfter, notAfter: notBefore }),
+      webCryptoPki.createAuthority({ commonName: "x", notBefore: notAfter, notAfter: notBefore }),
     ).rejects.toThrow();
-    await expect(createCertificateAuthority({ commonName: "", notBefore, notAfter })).rejects.toThrow();
+    await expect(webCryptoPki.createAuthority({ commonName: "", notBefore, notAfter })).rejects.toThrow();
     const leaf = (extra: object) =>
-      issueCertificate(ca, { commonName: "x", dnsNames: [], notBefore, notAfter, usage: "server", ...extra });
+      webCryptoPki.issue(ca, { commonName: "x", dnsNames: [], notBefore, notAfter, usage: "server", ...extra });
     await expect(leaf({ ipAddresses: ["300.1.1.1"] })).rejects.toThrow(/IP address/);
     for (const bad of [
       "1::2::3",
@@ -166,9 +160,9 @@ describe("verifyCertificate", () => {
   });
 
   it("rejects another CA's key, even with the same name", async () => {
-    const impostor = await createCertificateAuthority({ commonName: "hippo-ca", notBefore, notAfter });
+    const impostor = await webCryptoPki.createAuthority({ commonName: "hippo-ca", notBefore, notAfter });
     expect(await verifyCertificate(server.certificate, impostor.certificate, during)).toBe(false);
-    const forged = await issueCertificate(impostor, {
+    const forged = await webCryptoPki.issue(impostor, {
       commonName: "x",
       dnsNames: [],
       notBefore,
@@ -180,7 +174,7 @@ describe("verifyCertificate", () => {
   });
 
   it("rejects a leaf used as the issuer, a tampered certificate and garbage", async () => {
-    const fake = await issueCertificate(
+    const fake = await webCryptoPki.issue(
       { certificate: server.certificate, privateKey: server.privateKey },
       { commonName: "x", dnsNames: [], notBefore, notAfter, usage: "server" },
     );
@@ -261,7 +255,7 @@ describe("certificates checked by OpenSSL", () => {
     await expect(verify(both.certificate, "sslclient")).resolves.toContain(": OK");
     await expect(verify(client.certificate, "sslserver")).rejects.toThrow(/unsuitable certificate purpose/);
     await expect(verify(server.certificate, "sslclient")).rejects.toThrow(/unsuitable certificate purpose/);
-    const other = await createCertificateAuthority({ commonName: "hippo-ca", notBefore, notAfter });
+    const other = await webCryptoPki.createAuthority({ commonName: "hippo-ca", notBefore, notAfter });
     await expect(
       openssl("verify", "-CAfile", file("other.pem", other.certificate), file("leaf.pem", server.certificate)),
     ).rejects.toThrow();
@@ -368,7 +362,7 @@ describe("a real TLS handshake (node:tls)", () => {
 
   it("a host name outside the SANs, or another CA, is refused", async () => {
     expect((await handshake({ servername: "evil.example" })).error).toMatch(/altnames|Host/);
-    const other = await createCertificateAuthority({ commonName: "hippo-ca", notBefore, notAfter });
+    const other = await webCryptoPki.createAuthority({ commonName: "hippo-ca", notBefore, notAfter });
     expect((await handshake({ servername: "localhost", ca: other.certificate })).error).toMatch(/certificate/);
   });
 

@@ -21,7 +21,6 @@ import {
   type HookFunction,
   hookEnv,
   KIND_OF_RESOURCE,
-  notImplemented,
   post,
   runHooks,
 } from "./hooks.ts";
@@ -53,13 +52,6 @@ const RETURNED_ON_DAY_TWO: Record<HookFunction, Record<string, string>> = {
   backup: {},
   restore: {},
 };
-
-const pending: Record<HookFunction, boolean> = {
-  cluster: await notImplemented("/cluster/sync"),
-  backup: await notImplemented("/backup/sync"),
-  restore: await notImplemented("/restore/sync"),
-};
-const pendingNote = (fn: HookFunction) => `${fn} hook (skipped only while /${fn}/sync answers 501 Not Implemented)`;
 
 const controller = (build: BuildName, fn: HookFunction) =>
   findOne(built(build), "CompositeController", CONTROLLER_OF[fn].name);
@@ -176,7 +168,7 @@ describe.each(INSTALLS)("CompositeControllers in %s", (build) => {
 });
 
 describe.each(FNS)("child resources derived from the %s hook", (fn) => {
-  it.skipIf(pending[fn])(`${pendingNote(fn)}: every child it returns is listed at its apiVersion`, async () => {
+  it(`${fn} hook: every child it returns is listed at its apiVersion`, async () => {
     for (const build of INSTALLS) {
       const cc = controller(build, fn);
       const listed = new Set(rules(cc).map((r) => `${KIND_OF_RESOURCE[r.resource]} ${r.apiVersion}`));
@@ -192,7 +184,7 @@ describe.each(FNS)("child resources derived from the %s hook", (fn) => {
     }
   });
 
-  it.skipIf(pending[fn])(`${pendingNote(fn)}: every listed child kind is returned for some example`, async () => {
+  it(`${fn} hook: every listed child kind is returned for some example`, async () => {
     const returned = new Set<string>();
     const listed = new Set<string>();
     for (const build of INSTALLS) {
@@ -209,7 +201,7 @@ describe.each(FNS)("child resources derived from the %s hook", (fn) => {
     );
   });
 
-  it.skipIf(pending[fn])(`${pendingNote(fn)}: every hook a controller calls is a route`, async () => {
+  it(`${fn} hook: every hook a controller calls is a route`, async () => {
     for (const hook of Object.keys(controller("manifests", fn).spec.hooks)) {
       const res = await post(`/${fn}/${hook}`, {});
       expect(res.status, `/${fn}/${hook}`).not.toBe(404);
@@ -220,7 +212,7 @@ describe.each(FNS)("child resources derived from the %s hook", (fn) => {
 
 describe("scheduled backups with Knative", () => {
   const pingSourcesPending = "PingSource sources.knative.dev/v1" in NOT_YET_RETURNED.cluster;
-  it.skipIf(pending.cluster || pingSourcesPending)(
+  it.skipIf(pingSourcesPending)(
     "every PingSource the cluster hook returns delivers to the scheduler's Knative Service at /scheduler/ping (skipped until the hook returns PingSources)",
     async () => {
       const docs = built("knative");

@@ -5,8 +5,7 @@
  * with what the CompositeControllers and RBAC declare.
  */
 import { readFileSync } from "node:fs";
-import { createClusterApp, optionsFromEnv, runtimeDeps } from "../../../functions/cluster/app.ts";
-import { createServer } from "../../../functions/server.ts";
+import { createServer, serverOptionsFromEnv } from "../../../functions/server.ts";
 import { LABEL, PATRONI_LEADER_VALUE, PATRONI_REPLICA_VALUE } from "../../../shared/labels.ts";
 import { containerEnv, ofKind } from "./builds.ts";
 import { filesUnder, type KubeDoc, parseYamlDocs } from "./kustomize.ts";
@@ -15,18 +14,15 @@ const app = createServer({ log: () => {} });
 
 /**
  * POSTs to the in-process server. `env` is the environment of the workload that serves the
- * route in an install: the cluster hook reads its settings (TUSK_BACKUP_SCHEDULER) from there.
+ * route in an install: the server is then built from it as the entries build theirs.
  */
 export async function post(
   path: string,
   body: unknown,
   env?: Record<string, string>,
 ): Promise<{ status: number; body: any }> {
-  const target =
-    env && path.startsWith("/cluster/")
-      ? { app: createClusterApp(runtimeDeps, optionsFromEnv(env)), strip: 8 }
-      : undefined;
-  const res = await (target ? target.app : app).request(target ? path.slice(target.strip) : path, {
+  const server = env ? createServer({ ...serverOptionsFromEnv(env), log: () => {} }) : app;
+  const res = await server.request(path, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -39,11 +35,6 @@ export async function post(
     parsed = text;
   }
   return { status: res.status, body: parsed };
-}
-
-/** True while a function still answers every route with the 501 placeholder. */
-export async function notImplemented(path: string): Promise<boolean> {
-  return (await post(path, {})).status === 501;
 }
 
 /** Kind of each plural resource that appears in Tusk's controllers, customize answers and RBAC. */
@@ -113,12 +104,12 @@ function asStored(doc: KubeDoc, source: string): KubeDoc {
   };
 }
 
-export function groupKey(kind: string, apiVersion: string): string {
+function groupKey(kind: string, apiVersion: string): string {
   return `${kind}.${apiVersion}`;
 }
 
 /** The children map Metacontroller sends: one (possibly empty) group per child rule. */
-export function emptyChildren(rules: ChildRule[]): Record<string, Record<string, unknown>> {
+function emptyChildren(rules: ChildRule[]): Record<string, Record<string, unknown>> {
   return Object.fromEntries(
     rules.map((r) => [groupKey(KIND_OF_RESOURCE[r.resource] ?? `?${r.resource}`, r.apiVersion), {}]),
   );
@@ -128,7 +119,7 @@ export function emptyChildren(rules: ChildRule[]): Record<string, Record<string,
  * What the API server and the built-in controllers would add once a child exists and its pods
  * run: enough for a hook that waits on readiness to move on to its next step.
  */
-export function asObserved(child: any, parent: KubeDoc): any {
+function asObserved(child: any, parent: KubeDoc): any {
   const out = structuredClone(child);
   out.metadata = {
     ...out.metadata,

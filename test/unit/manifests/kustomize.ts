@@ -36,7 +36,7 @@ export interface Kustomization {
   patches?: { target?: PatchTarget; patch?: string; path?: string }[];
 }
 
-export interface PatchTarget {
+interface PatchTarget {
   group?: string;
   version?: string;
   kind?: string;
@@ -49,7 +49,7 @@ type JsonPatchOp =
   | { op: "remove"; path: string }
   | { op: "move" | "copy"; from: string; path: string };
 
-export function kustomizationFile(dir: string): string | undefined {
+function kustomizationFile(dir: string): string | undefined {
   for (const name of KUSTOMIZATION_FILES) {
     const file = join(dir, name);
     if (existsSync(file)) return file;
@@ -90,7 +90,7 @@ export function build(dir: string): KubeDoc[] {
 }
 
 /** Builds an in-memory kustomization whose relative paths are resolved against `base`. */
-export function buildFrom(k: Kustomization, base: string): KubeDoc[] {
+function buildFrom(k: Kustomization, base: string): KubeDoc[] {
   if (k.kind === "Component") throw new Error(`${base}: a Component is only usable from components:`);
   let docs: KubeDoc[] = [];
   for (const entry of k.resources ?? []) docs.push(...loadResource(resolve(base, entry)));
@@ -144,7 +144,7 @@ function matchesField(pattern: string | undefined, value: string): boolean {
   return new RegExp(`^(?:${pattern})$`).test(value);
 }
 
-export function matchesTarget(doc: KubeDoc, target: PatchTarget): boolean {
+function matchesTarget(doc: KubeDoc, target: PatchTarget): boolean {
   const { group, version } = splitApiVersion(doc.apiVersion);
   return (
     matchesField(target.group, group) &&

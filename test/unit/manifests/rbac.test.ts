@@ -5,10 +5,12 @@
  * through the built-in admin/edit/view roles.
  */
 import { describe, expect, it } from "vitest";
+import { customizeCluster } from "../../../functions/cluster/customize.ts";
 import { INSTANCE_CLUSTER_ROLE, INSTANCE_RULES } from "../../../functions/cluster/instance/role.ts";
 import { FUNCTIONS } from "../../../functions/server.ts";
+import { CustomizeRequest } from "../../../shared/metacontroller.ts";
 import { BUILDS, type BuildName, built, findOne, ofKind, podTemplate, servedFunctions } from "./builds.ts";
-import { CONTROLLER_OF, type HookFunction, hookEnv, notImplemented, resourceOfKind, runHooks } from "./hooks.ts";
+import { CONTROLLER_OF, type HookFunction, hookEnv, resourceOfKind, runHooks } from "./hooks.ts";
 import type { KubeDoc } from "./kustomize.ts";
 
 interface Rule {
@@ -45,12 +47,6 @@ function rulesFor(docs: KubeDoc[], namespace: string, serviceAccount: string): R
   return roles.flatMap((r) => r.rules as Rule[]);
 }
 
-const pending: Record<HookFunction, boolean> = {
-  cluster: await notImplemented("/cluster/sync"),
-  backup: await notImplemented("/backup/sync"),
-  restore: await notImplemented("/restore/sync"),
-};
-
 describe.each(INSTALLS)("RBAC in %s", (build) => {
   const docs = built(build);
   const metacontroller = rulesFor(docs, "metacontroller", "metacontroller");
@@ -72,6 +68,29 @@ describe.each(INSTALLS)("RBAC in %s", (build) => {
     expect(missing).toEqual([]);
   });
 
+  it("Metacontroller may read the S3 configuration Secrets and ConfigMaps the cluster's customize hook names", () => {
+    const parent = {
+      apiVersion: "postgres.tusk.dev/v1",
+      kind: "PostgresCluster",
+      metadata: { name: "hippo", namespace: "db" },
+      spec: {
+        postgresVersion: 16,
+        instances: [{ dataVolumeClaimSpec: { resources: { requests: { storage: "1Gi" } } } }],
+        backups: {
+          pgbackrest: {
+            configuration: [{ secret: { name: "hippo-s3" } }, { configMap: { name: "hippo-tuning" } }],
+            repos: [{ name: "repo1", s3: { bucket: "b", endpoint: "s3.example.com", region: "r" } }],
+          },
+        },
+      },
+    };
+    const rules = customizeCluster(CustomizeRequest.parse({ parent })).relatedResources;
+    const asked = rules.filter((r) => r.resource === "secrets" || r.resource === "configmaps");
+    expect(asked.map((r) => r.resource).sort()).toEqual(["configmaps", "secrets"]);
+    for (const r of asked)
+      for (const verb of READ) expect(allows(metacontroller, "", r.resource, verb), `${verb} ${r.resource}`).toBe(true);
+  });
+
   it("the scheduler's identity may create, list and prune PostgresBackups and read PostgresClusters", () => {
     const schedulers = docs.filter(
       (d) => podTemplate(d) && servedFunctions(d, Object.keys(FUNCTIONS)).includes("scheduler"),
@@ -82,8 +101,10 @@ describe.each(INSTALLS)("RBAC in %s", (build) => {
     for (const verb of ["create", "list", "delete", "get"])
       expect(allows(rules, "postgres.tusk.dev", "postgresbackups", verb), verb).toBe(true);
     expect(allows(rules, "postgres.tusk.dev", "postgresclusters", "get")).toBe(true);
-    // Nothing more than that: the functions' token can't touch data or Secrets.
-    expect(allows(rules, "", "secrets", "get")).toBe(false);
+    // Nothing more than that: the functions' token can't touch data or Secrets. An S3
+    // repository's key reaches the cluster hook from Metacontroller, as a related object.
+    for (const resource of ["secrets", "configmaps"])
+      for (const verb of READ) expect(allows(rules, "", resource, verb), `${verb} ${resource}`).toBe(false);
     expect(allows(rules, "postgres.tusk.dev", "postgresclusters", "update")).toBe(false);
   });
 
@@ -108,41 +129,38 @@ describe.each(INSTALLS)("RBAC in %s", (build) => {
 });
 
 describe.each(FNS)("RBAC derived from the %s hooks", (fn) => {
-  it.skipIf(pending[fn])(
-    `Metacontroller may watch what customize asks for and grant what the hooks' Roles grant (skipped while /${fn}/sync answers 501)`,
-    async () => {
-      for (const build of INSTALLS) {
-        const docs = built(build);
-        const metacontroller = rulesFor(docs, "metacontroller", "metacontroller");
-        const cc = findOne(docs, "CompositeController", CONTROLLER_OF[fn].name);
-        const run = await runHooks(cc, fn, hookEnv(docs, cc));
-        expect(run.errors).toEqual([]);
-        const missing: string[] = [];
-        for (const rel of run.related)
-          for (const verb of READ)
-            if (!allows(metacontroller, groupOf(rel.apiVersion), rel.resource, verb))
-              missing.push(`${build}: related ${verb} ${rel.apiVersion} ${rel.resource}`);
-        for (const { example, child } of run.children) {
-          // a RoleBinding to a ClusterRole: the escalation check wants its rules held in the namespace
-          const granted =
-            child.kind === "Role"
-              ? (child.rules as Rule[])
-              : child.kind === "RoleBinding" && child.roleRef.kind === "ClusterRole"
-                ? (findOne(docs, "ClusterRole", child.roleRef.name).rules as Rule[])
-                : [];
-          for (const rule of granted)
-            for (const group of rule.apiGroups ?? [""])
-              for (const resource of rule.resources ?? [])
-                for (const verb of rule.verbs)
-                  if (!allows(metacontroller, group, resource, verb))
-                    missing.push(
-                      `${build}: ${example} ${child.kind} ${child.metadata.name} grants ${verb} ${group}/${resource}`,
-                    );
-        }
-        expect(missing).toEqual([]);
+  it("Metacontroller may watch what customize asks for and grant what the hooks' Roles grant", async () => {
+    for (const build of INSTALLS) {
+      const docs = built(build);
+      const metacontroller = rulesFor(docs, "metacontroller", "metacontroller");
+      const cc = findOne(docs, "CompositeController", CONTROLLER_OF[fn].name);
+      const run = await runHooks(cc, fn, hookEnv(docs, cc));
+      expect(run.errors).toEqual([]);
+      const missing: string[] = [];
+      for (const rel of run.related)
+        for (const verb of READ)
+          if (!allows(metacontroller, groupOf(rel.apiVersion), rel.resource, verb))
+            missing.push(`${build}: related ${verb} ${rel.apiVersion} ${rel.resource}`);
+      for (const { example, child } of run.children) {
+        // a RoleBinding to a ClusterRole: the escalation check wants its rules held in the namespace
+        const granted =
+          child.kind === "Role"
+            ? (child.rules as Rule[])
+            : child.kind === "RoleBinding" && child.roleRef.kind === "ClusterRole"
+              ? (findOne(docs, "ClusterRole", child.roleRef.name).rules as Rule[])
+              : [];
+        for (const rule of granted)
+          for (const group of rule.apiGroups ?? [""])
+            for (const resource of rule.resources ?? [])
+              for (const verb of rule.verbs)
+                if (!allows(metacontroller, group, resource, verb))
+                  missing.push(
+                    `${build}: ${example} ${child.kind} ${child.metadata.name} grants ${verb} ${group}/${resource}`,
+                  );
       }
-    },
-  );
+      expect(missing).toEqual([]);
+    }
+  });
 });
 
 describe("the instances' ClusterRole", () => {

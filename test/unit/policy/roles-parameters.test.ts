@@ -10,11 +10,10 @@ import { describe, expect, it } from "vitest";
 import { checkUsers } from "../../../functions/admission/names.ts";
 import { checkParameters } from "../../../functions/admission/parameters.ts";
 import { dynamicConfiguration, patroniConfig } from "../../../functions/cluster/patroni/config.ts";
-import { DEFAULT_PARAMETERS } from "../../../functions/cluster/patroni/parameters.ts";
 import { crds } from "../../../shared/api/crds.ts";
 import { clusterModel } from "../../../shared/cluster/model.ts";
 import { Parent } from "../../../shared/metacontroller.ts";
-import { namedOwnedParameters, OWNED_PARAMETERS } from "../../../shared/postgres/parameters.ts";
+import { namedOwnedParameters, OWNED_PARAMETERS, ownedParameter } from "../../../shared/postgres/parameters.ts";
 import { OPERATOR_ROLE_NAMES, RESERVED_ROLE_NAMES, RESERVED_ROLE_PREFIXES, ROLES } from "../../../shared/roles.ts";
 import { cluster as admissionCluster, validate } from "../admission/fixtures.ts";
 import { child, cluster, decode, type Json, sync } from "../cluster/fixtures.ts";
@@ -110,26 +109,33 @@ describe("operator-owned parameters", () => {
     }
   });
 
-  it("every parameter the hook sets itself, other than the defaults a user may change, is owned", () => {
-    const r = clusterModel(
-      Parent.parse(
-        cluster({ backups: { pgbackrest: { repos: [{ name: "repo1", volume: { volumeClaimSpec: {} } }] } } }),
-      ),
-    );
-    if (!r.ok) throw new Error("invalid");
+  it("every parameter the hook sets itself is owned, or a default a user value replaces", () => {
+    const repos = [{ name: "repo1", volume: { volumeClaimSpec: {} } }];
+    const model = (parameters: Json = {}) => {
+      const r = clusterModel(Parent.parse(cluster({ backups: { pgbackrest: { repos } }, config: { parameters } })));
+      if (!r.ok) throw new Error("invalid");
+      return r.model;
+    };
     type WithParameters = { postgresql: { parameters: Record<string, string> } };
-    const set = [
-      ...Object.keys((dynamicConfiguration(r.model).config as WithParameters).postgresql.parameters),
-      ...Object.keys((patroniConfig(r.model, { walVolume: false }) as WithParameters).postgresql.parameters),
-    ].filter((p) => !(p in DEFAULT_PARAMETERS));
-    expect(set).toContain("unix_socket_directories");
-    expect(set).toContain("archive_command");
-    for (const name of set) {
+    const dynamic = (m: ReturnType<typeof model>) =>
+      (dynamicConfiguration(m).config as WithParameters).postgresql.parameters;
+    const local = (patroniConfig(model(), { walVolume: false }) as WithParameters).postgresql.parameters;
+    const all = { ...dynamic(model()), ...local };
+    const owned = Object.keys(all).filter((p) => ownedParameter(p, all[p], 17));
+    expect(owned).toContain("unix_socket_directories");
+    expect(owned).toContain("archive_command");
+    for (const name of owned) {
       expect(
         checkParameters({ [name]: "x" }, "p", 17).map((p) => p.reason),
         name,
       ).toEqual(["FieldValueForbidden"]);
       expect(namedOwnedParameters(), name).toContain(name);
+    }
+    for (const name of Object.keys(local))
+      expect(owned, `${name} is set outside the dynamic configuration`).toContain(name);
+    for (const name of Object.keys(dynamic(model())).filter((p) => !owned.includes(p))) {
+      const value = name === "wal_level" ? "logical" : "42";
+      expect(dynamic(model({ [name]: value }))[name], name).toBe(value);
     }
   });
 

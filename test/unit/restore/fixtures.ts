@@ -9,8 +9,8 @@ import { names } from "../../../shared/names.ts";
 
 export type Json = Record<string, any>;
 
-export const NS = "db";
-export const CREATED = "2026-03-01T10:00:00Z";
+const NS = "db";
+const CREATED = "2026-03-01T10:00:00Z";
 
 const volume = { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } };
 
@@ -107,7 +107,7 @@ export function claim(name: string): Json {
 }
 
 /** The claims the instances' StatefulSets created (hippo-w-0 also has a WAL volume). */
-export const CLAIMS = [...INSTANCES.map((i) => claim(`pgdata-${i}-0`)), claim("pgwal-hippo-w-0-0")];
+const CLAIMS = [...INSTANCES.map((i) => claim(`pgdata-${i}-0`)), claim("pgwal-hippo-w-0-0")];
 
 export function restoreParent(
   spec: Json,

@@ -207,11 +207,13 @@ describe.skipIf(reason !== undefined)(
       await pgbr("check");
     }, 180_000);
 
+    // Removing the clusters and the repository takes several seconds on a slow disk, more than
+    // the unit project's 10 s hook timeout when the whole suite runs alongside.
     afterAll(async () => {
       if (!base) return;
       await asPostgres([join(PG_BIN, "pg_ctl"), "-D", source(), "-m", "immediate", "-w", "stop"]);
       rmSync(base, { recursive: true, force: true });
-    });
+    }, 120_000);
 
     const model = (() => {
       const r = clusterModel(clusterObject({ spec: clusterSpec({ postgresVersion: 15 }) }) as never);

@@ -89,6 +89,60 @@ describe("Pending: checks before anything is stopped", () => {
     );
   });
 
+  it("a backup set the repository does not hold is refused up front, naming spec.backupSet; a newer one waits", () => {
+    const published = {
+      name: "repo2",
+      state: "Read",
+      backups: {
+        count: 2,
+        full: 1,
+        differential: 0,
+        incremental: 1,
+        oldest: { label: "20260220-010000F" },
+        latest: { label: "20260220-010000F_20260221-010000I" },
+        labels: ["20260220-010000F", "20260220-010000F_20260221-010000I"],
+      },
+      recoverability: { earliest: "2026-02-20T01:05:00Z", latest: "2026-02-21T01:02:00Z", latestFrom: "backup" },
+    };
+    const cluster = clusterObject({
+      status: { phase: "Running", primary: "hippo-a-1-0", pgbackrest: { repos: [published] } },
+    });
+    const missing = run({ cluster, spec: { cluster: "hippo", repoName: "repo2", backupSet: "20260219-010000F" } });
+    expect(missing.status.phase).toBe("Failed");
+    expect(reason(missing)).toBe("BackupSetNotFound");
+    expect(missing.status.error).toMatch(/^spec\.backupSet: repo2 holds no backup set 20260219-010000F/);
+    expect(missing.status.error).toContain("PostgresCluster hippo");
+    expect(missing.status.dataChanged).toBe(false);
+    expect(missing.children).toEqual([]);
+
+    const held = run({ cluster, spec: { cluster: "hippo", repoName: "repo2", backupSet: "20260220-010000F" } });
+    expect(held.status.phase).toBe("ScalingDown");
+
+    const empty = clusterObject({
+      status: {
+        phase: "Running",
+        pgbackrest: { repos: [{ name: "repo2", state: "NoStanza", backups: { count: 0 } }] },
+      },
+    });
+    // the status may predate a backup that just finished: wait for the cluster's next read
+    const none = run({ cluster: empty, spec: { cluster: "hippo", repoName: "repo2" } });
+    expect(none.status.phase).toBe("Pending");
+    expect(reason(none)).toBe("NoBackupYet");
+    expect(none.status.conditions[0].message).toMatch(/^spec\.repoName: /);
+    expect(none.children).toEqual([]);
+    const newer = run({ cluster, spec: { cluster: "hippo", repoName: "repo2", backupSet: "20260222-010000F" } });
+    expect(newer.status.phase).toBe("Pending");
+    expect(reason(newer)).toBe("BackupSetNotSeen");
+
+    // a repository the cluster could not read says nothing: pgBackRest decides
+    const unread = clusterObject({
+      status: { phase: "Running", pgbackrest: { repos: [{ name: "repo2", state: "ReadFailed", message: "x" }] } },
+    });
+    expect(
+      run({ cluster: unread, spec: { cluster: "hippo", repoName: "repo2", backupSet: "nope" } }).status.phase,
+    ).toBe("ScalingDown");
+  });
+
   it("an older restore of the same cluster still running makes this one fail; a finished one does not", () => {
     const older = (status: Json) =>
       restoreParent(TIME_SPEC, { name: "hippo-old", created: "2026-03-01T09:00:00Z", status });

@@ -1,12 +1,14 @@
 /**
  * Restore targets: every shape a PostgresRestore or a data source can ask for, the options the
  * restore decides itself, quotes around option values, and time targets against the
- * recoverability window.
+ * recoverability window and against what the repository holds (the cluster's published read).
  */
 import { describe, expect, it } from "vitest";
 import {
+  type PublishedRepoView,
   planFromOptions,
   planFromRestore,
+  repoProblem,
   targetTimeMillis,
   unquoteOption,
   windowProblem,
@@ -128,8 +130,8 @@ describe("windowProblem", () => {
   const wal = { earliest: "2026-01-10T00:00:00Z", latest: "2026-01-20T00:00:00Z", latestFrom: "wal" };
 
   it("refuses a target before the oldest backup ends and after the newest archived WAL", () => {
-    expect(windowProblem(time("2026-01-09 23:59:59+00"), "repo1", wal)).toContain(
-      "before the end of the oldest backup",
+    expect(windowProblem(time("2026-01-09 23:59:59+00"), "repo1", wal)).toMatch(
+      /^spec\.target\.value: .* before the end of the oldest backup/,
     );
     expect(windowProblem(time("2026-01-20 00:00:01+00"), "repo1", wal)).toContain("after the newest archived WAL");
     expect(windowProblem(time("2026-01-15 00:00:00+00"), "repo1", wal)).toBeUndefined();
@@ -143,5 +145,86 @@ describe("windowProblem", () => {
     expect(windowProblem(time("2020-01-01 00:00:00+00"), "repo1", undefined)).toBeUndefined();
     expect(windowProblem(plan({ target: { type: "lsn", value: "0/1" } }), "repo1", wal)).toBeUndefined();
     expect(windowProblem(plan({}), "repo1", wal)).toBeUndefined();
+  });
+});
+
+describe("repoProblem: the repository as the cluster last read it", () => {
+  const F1 = "20260110-010000F";
+  const I1 = "20260110-010000F_20260111-010000I";
+  const F2 = "20260112-010000F";
+  const D2 = "20260112-010000F_20260113-010000D";
+  const read = (labels: string[], extra: Partial<PublishedRepoView> = {}): PublishedRepoView => ({
+    state: "Read",
+    backups: {
+      count: labels.length,
+      ...(labels.length ? { oldest: { label: labels[0]! }, latest: { label: labels.at(-1)! } } : {}),
+      labels,
+    },
+    ...(labels.length
+      ? { recoverability: { earliest: "2026-01-10T01:05:00Z", latest: "2026-01-13T01:05:00Z", latestFrom: "backup" } }
+      : {}),
+    ...extra,
+  });
+  const where = "status.pgbackrest.repos of PostgresCluster hippo";
+
+  it("accepts a set the repository holds, and any target when it has backups", () => {
+    const repo = read([F1, I1, F2, D2]);
+    expect(repoProblem(plan({ backupSet: I1 }), "repo1", repo, where)).toBeUndefined();
+    expect(repoProblem(plan({}), "repo1", repo, where)).toBeUndefined();
+    expect(repoProblem(plan({ target: { type: "time", value: "2026-01-12 00:00:00+00" } }), "repo1", repo, where)).toBe(
+      undefined,
+    );
+  });
+
+  it("refuses a set that is not there, naming spec.backupSet and what the repository holds", () => {
+    const problem = repoProblem(plan({ backupSet: "20260111-010000F" }), "repo1", read([F1, I1, F2, D2]), where);
+    expect(problem?.reason).toBe("BackupSetNotFound");
+    expect(problem?.message).toMatch(/^spec\.backupSet: repo1 holds no backup set 20260111-010000F; it holds /);
+    expect(problem?.message).toContain(D2);
+    expect(problem?.message).toContain(where);
+    // older than the oldest set: most likely expired
+    expect(repoProblem(plan({ backupSet: "20260101-010000F" }), "repo1", read([F2, D2]), where)?.message).toContain(
+      "older than its oldest set",
+    );
+  });
+
+  it("with only the newest labels published, refuses a set older than the oldest, not one in between", () => {
+    // the list starts after the oldest set: a set between the two may exist
+    const cut = read([F2, D2], {
+      backups: { count: 40, oldest: { label: F1 }, latest: { label: D2 }, labels: [F2, D2] },
+    });
+    expect(repoProblem(plan({ backupSet: I1 }), "repo1", cut, where)).toBeUndefined();
+    expect(repoProblem(plan({ backupSet: "20260101-010000F" }), "repo1", cut, where)?.reason).toBe("BackupSetNotFound");
+  });
+
+  it("waits for a set newer than the newest read: a backup that finished since shows at the next read", () => {
+    const problem = repoProblem(plan({ backupSet: "20260201-010000F" }), "repo1", read([F1, I1, F2, D2]), where);
+    expect(problem).toMatchObject({ reason: "BackupSetNotSeen", wait: true });
+    expect(problem?.message).toMatch(/^spec\.backupSet: 20260201-010000F is newer than repo1's newest set /);
+  });
+
+  it("waits while the repository holds no backup (the status may predate the first)", () => {
+    for (const repo of [read([]), { state: "NoStanza", backups: { count: 0 } }]) {
+      const problem = repoProblem(plan({}), "repo1", repo, where);
+      expect(problem).toMatchObject({ reason: "NoBackupYet", wait: true });
+      expect(problem?.message).toMatch(/^spec\.repoName: repo1 holds no usable backup/);
+    }
+  });
+
+  it("a time target before the oldest backup's end is refused; the window names spec.target.value", () => {
+    const problem = repoProblem(
+      plan({ target: { type: "time", value: "2026-01-09 00:00:00+00" } }),
+      "repo1",
+      read([F1, F2]),
+      where,
+    );
+    expect(problem).toMatchObject({ reason: "OutsideRecoverabilityWindow" });
+    expect(problem?.message).toMatch(/^spec\.target\.value: /);
+  });
+
+  it("says nothing of a repository being read, unreadable, failing or never published", () => {
+    for (const state of ["Reading", "NotReadable", "ReadFailed"])
+      expect(repoProblem(plan({ backupSet: "x" }), "repo1", { state }, where)).toBeUndefined();
+    expect(repoProblem(plan({ backupSet: "x" }), "repo1", undefined, where)).toBeUndefined();
   });
 });

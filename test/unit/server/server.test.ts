@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createServer, FUNCTIONS, parseFunctionList } from "../../../functions/server.ts";
+import { createServer, FUNCTIONS, parseFunctionList, serverOptionsFromEnv } from "../../../functions/server.ts";
 import { POST_ROUTES } from "../../contract/lib/fixtures.ts";
 import { samples } from "../../contract/lib/http.ts";
 
@@ -100,5 +100,31 @@ describe("createServer", () => {
     await one.request("/healthz");
     const metrics = samples(await (await two.request("/metrics")).text());
     expect(metrics.has('tusk_http_requests_total{route="/healthz",method="GET",status="200"}')).toBe(false);
+  });
+});
+
+describe("serverOptionsFromEnv", () => {
+  it("takes each function's settings from the environment the entry read", async () => {
+    const options = serverOptionsFromEnv({
+      FUNCTIONS: "cluster,scheduler",
+      TUSK_BACKUP_SCHEDULER: "knative",
+      SCHEDULED_BACKUPS_KEEP: "3",
+    });
+    expect(options.functions).toEqual(["cluster", "scheduler"]);
+    expect(options.cluster).toEqual({ backupScheduler: "knative" });
+    expect(options.scheduler?.keep).toBe(3);
+    // Neither KUBECONFIG nor a service account: the scheduler says so instead of guessing.
+    expect(await options.scheduler?.store?.()).toMatchObject({ ok: false, reason: /no Kubernetes API configured/ });
+  });
+
+  it("defaults everything when the environment sets nothing", () => {
+    const options = serverOptionsFromEnv({});
+    expect(options.functions).toEqual([]);
+    expect(options.cluster).toEqual({});
+    expect(options.scheduler?.keep).toBe(10);
+  });
+
+  it("refuses an unknown function name, as the entries do at start", () => {
+    expect(() => serverOptionsFromEnv({ FUNCTIONS: "clutser" })).toThrow(/unknown function\(s\): clutser;/);
   });
 });
