@@ -27,6 +27,16 @@ const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
     }),
   );
 });
+/**
+ * A request's headers and body must arrive within these, not Node's default 300 s: a client
+ * sending its body a byte at a time would otherwise hold a connection (and its memory) for five
+ * minutes. Metacontroller and the API server send a whole request at once.
+ */
+const HEADERS_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 30_000;
+const httpServer = server as unknown as { headersTimeout: number; requestTimeout: number };
+httpServer.headersTimeout = HEADERS_TIMEOUT_MS;
+httpServer.requestTimeout = REQUEST_TIMEOUT_MS;
 const certFile = env.TLS_CERT_FILE;
 const keyFile = env.TLS_KEY_FILE;
 let tlsServer: HttpsServer | undefined;
@@ -45,6 +55,8 @@ if (certFile && keyFile) {
     (info) =>
       console.log(JSON.stringify({ level: "info", msg: "listening", runtime: "node", tls: true, port: info.port })),
   ) as HttpsServer;
+  tlsServer.headersTimeout = HEADERS_TIMEOUT_MS;
+  tlsServer.requestTimeout = REQUEST_TIMEOUT_MS;
   // cert-manager renews the Secret in place; the mounted files change, the process keeps running.
   setInterval(() => {
     try {

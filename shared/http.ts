@@ -146,5 +146,15 @@ export function installErrorHandling(app: Hono, log: (line: string) => void = co
     log(JSON.stringify({ level: "error", msg: "unhandled error", path: c.req.path, error }));
     return c.json({ error: "internal error" }, 500);
   });
-  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
+  app.notFound((c) => {
+    // A route that exists with another method is 405 with Allow, so a client sees its mistake.
+    const allowed = [
+      ...new Set(app.routes.filter((r) => r.method !== "ALL" && r.path === c.req.path).map((r) => r.method)),
+    ];
+    if (allowed.length)
+      return c.json({ error: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}` }, 405, {
+        allow: allowed.join(", "),
+      });
+    return c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404);
+  });
 }

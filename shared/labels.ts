@@ -53,7 +53,12 @@ export const ANNOTATION = {
    * cluster holding data has lost (functions/cluster/lost-credentials.ts).
    */
   regenerateCredentials: `${PREFIX}/regenerate-credentials`,
+  /** "true": the cluster hook may remove pgBackRest repositories the spec no longer lists. */
+  authorizeBackupRemoval: `${PREFIX}/authorize-backup-removal`,
 } as const;
+
+/** PGO's name for ANNOTATION.authorizeBackupRemoval, honoured the same way. */
+export const PGO_AUTHORIZE_BACKUP_REMOVAL = "postgres-operator.crunchydata.com/authorizeBackupRemoval";
 
 /** PGO's name for ANNOTATION.autoCreateUserSchema, honoured so a PGO manifest keeps its meaning. */
 export const PGO_AUTO_CREATE_USER_SCHEMA = "postgres-operator.crunchydata.com/autoCreateUserSchema";

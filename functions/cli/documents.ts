@@ -77,6 +77,9 @@ function syntaxError(source: string, doc: Document.Parsed, lines: LineCounter): 
   return new CliError(`${source}:${line}: not valid YAML: ${message}`);
 }
 
+/** Aliases a document may expand; a manifest needs few, an exponential expansion needs many. */
+const MAX_ALIAS_COUNT = 100;
+
 /**
  * Every object in `text`. Empty documents are skipped; a document that is not a mapping, or a
  * YAML syntax error, is a CliError naming the file and line.
@@ -88,8 +91,14 @@ export function parseManifests(text: string, source: string): Manifest[] {
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     if (doc.errors.length) throw syntaxError(source, doc as Document.Parsed, lines);
     if (doc.contents === null) continue;
-    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
     const start = lineAt(lines, doc.contents.range?.[0]) ?? 1;
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      // The yaml library refuses a document whose aliases expand without bound ("billion laughs").
+      throw new CliError(`${source}:${start}: not expanded: ${error instanceof Error ? error.message : String(error)}`);
+    }
     if (value === null || value === undefined) continue;
     if (typeof value !== "object" || Array.isArray(value)) {
       throw new CliError(`${source}:${start}: expected a Kubernetes object (a mapping with apiVersion and kind)`);

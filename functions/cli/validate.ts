@@ -153,5 +153,6 @@ export async function validateCommand(ctx: Ctx): Promise<number> {
         : `${file}: ${verdicts.length} object(s) checked, ${refused.length} refused, ${verdicts.reduce((n, v) => n + v.warnings.length, 0)} warning(s)${skipped ? `, ${skipped} other object(s) not checked` : ""}`;
     ctx.io.err(`${summary}\n`);
   }
-  return refused.length ? 1 : 0;
+  // Nothing checked is a failure too, as for render: a wrong file must not pass a CI gate.
+  return refused.length || verdicts.length === 0 ? 1 : 0;
 }

@@ -218,25 +218,27 @@ export function invalidStatus(
   };
 }
 
-/** Credentials lost on a cluster that holds data (lost-credentials.ts): the children stay as they are. */
+/**
+ * The hook holds everything as observed until a person acts: credentials lost on a cluster that
+ * holds data (lost-credentials.ts), or a backup repository removed without confirmation
+ * (pgbackrest/removal.ts).
+ */
 export function heldStatus(
-  message: string,
+  hold: { reason: "CredentialsLost" | "BackupRemovalNotAuthorized"; message: string },
   pods: Map<string, ObservedPod>,
   generation: number | undefined,
+  initialized: boolean,
 ): PostgresClusterStatus {
   const leader = leaderPod(pods);
+  const { reason, message } = hold;
   return {
     phase: "Degraded",
     ...(leader ? { primary: leader.name } : {}),
-    initialized: true,
+    ...(initialized ? { initialized: true } : {}),
     conditions: [
-      condition("Ready", "False", "CredentialsLost", "credentials are missing; see the Degraded condition", {
-        generation,
-      }),
-      condition("Progressing", "False", "CredentialsLost", "nothing is changed until they are restored", {
-        generation,
-      }),
-      condition("Degraded", "True", "CredentialsLost", message, { generation }),
+      condition("Ready", "False", reason, "the cluster is held as it is; see the Degraded condition", { generation }),
+      condition("Progressing", "False", reason, "nothing is changed until a person acts", { generation }),
+      condition("Degraded", "True", reason, message, { generation }),
       condition("Valid", "True", "SpecAccepted", "the spec is valid", { generation }),
     ],
   };

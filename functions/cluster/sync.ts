@@ -40,6 +40,7 @@ import { triggeredSwitchover } from "./patroni/switchover.ts";
 import { type BackupScheduler, repositoryPart } from "./pgbackrest/children.ts";
 import { buildManualBackupJob } from "./pgbackrest/manual-backup.ts";
 import { hasBackups, pgbackrestCluster } from "./pgbackrest/pgbackrest.ts";
+import { repoRemovalMessage, unauthorizedRepoRemoval } from "./pgbackrest/removal.ts";
 import { buildStanzaCreateJob } from "./pgbackrest/stanza-job.ts";
 import { pgbouncerChildren } from "./pgbouncer/children.ts";
 import { type Gate, gatedRollout, restoreGate } from "./restore/gate.ts";
@@ -97,11 +98,18 @@ export async function syncCluster(
       children: canonicalChildren(observed.asDesired()),
     };
 
-  // Never mint credentials a cluster holding data does not have: change nothing, say what is missing.
+  // Hold everything as observed, and say why, when going on would lose something: credentials
+  // the database and its clients have, or a backup repository removed without confirmation.
   const lost = await lostCredentials(parsed.model, observed, deps.pki);
-  if (lost.length)
+  const removed = unauthorizedRepoRemoval(parsed.model, observed);
+  const hold = lost.length
+    ? { reason: "CredentialsLost" as const, message: lostCredentialsMessage(lost) }
+    : removed.length
+      ? { reason: "BackupRemovalNotAuthorized" as const, message: repoRemovalMessage(parsed.model, removed) }
+      : undefined;
+  if (hold)
     return {
-      status: heldStatus(lostCredentialsMessage(lost), observed.pods, request.parent.metadata.generation) as Record<
+      status: heldStatus(hold, observed.pods, request.parent.metadata.generation, observed.initialized) as Record<
         string,
         unknown
       >,

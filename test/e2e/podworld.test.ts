@@ -3,7 +3,7 @@
  * failing scenario cannot be blamed on a mapping that rewrites too much or too little.
  */
 import { describe, expect, it } from "vitest";
-import { expandVars, resolveEnv } from "./lib/kube.ts";
+import { expandVars, resolveEnv } from "../pods/spec.ts";
 import {
   isPgBackRestConf,
   isPgBouncerIni,

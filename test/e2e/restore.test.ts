@@ -9,9 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { names } from "../../shared/names.ts";
+import type { Obj } from "../pods/spec.ts";
 import { E2ECluster } from "./lib/cluster.ts";
 import { type Etcd, startEtcd } from "./lib/etcd.ts";
-import type { Obj } from "./lib/kube.ts";
 import { type KubeApi, startKubeApi } from "./lib/kubeapi.ts";
 import { inProcessHooks, Metacontroller } from "./lib/metacontroller.ts";
 import { sql } from "./lib/pg.ts";

@@ -17,10 +17,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { names } from "../../shared/names.ts";
+import type { Obj } from "../pods/spec.ts";
 import { E2ECluster } from "./lib/cluster.ts";
 import { type Etcd, startEtcd } from "./lib/etcd.ts";
 import { getJson } from "./lib/http.ts";
-import type { Obj } from "./lib/kube.ts";
 import { type Conn, query, sql } from "./lib/pg.ts";
 import { findings, outcome, record } from "./lib/results.ts";
 import { type S3Server, s3Configuration, s3CredentialsSecret, s3Repo, startS3 } from "./lib/s3.ts";

@@ -23,8 +23,6 @@ import { basename, dirname, join } from "node:path";
 import type { V1Container, V1PodSpec, V1Probe } from "@kubernetes/client-node";
 import YAML from "yaml";
 import { LABEL } from "../../../shared/labels.ts";
-import type { Etcd } from "./etcd.ts";
-import { status as httpStatus, tcpOpen } from "./http.ts";
 import {
   asStored,
   matches,
@@ -34,7 +32,9 @@ import {
   resolveArgv,
   resolveEnv,
   volumeFiles,
-} from "./kube.ts";
+} from "../../pods/spec.ts";
+import type { Etcd } from "./etcd.ts";
+import { status as httpStatus, tcpOpen } from "./http.ts";
 import { type Change, inProcessHooks, Metacontroller } from "./metacontroller.ts";
 import type { Conn } from "./pg.ts";
 import { addNames, inPod, type Mount, serviceNames } from "./podns.ts";

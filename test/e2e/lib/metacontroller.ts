@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer } from "../../../functions/server.ts";
-import { asStored, matches, type Obj } from "./kube.ts";
+import { asStored, matches, type Obj } from "../../pods/spec.ts";
 
 export type ObjectMap = Record<string, Record<string, Obj>>;
 

@@ -6,8 +6,8 @@
  */
 import { rmSync } from "node:fs";
 import { names } from "../../../shared/names.ts";
+import { decodeSecretData } from "../../pods/spec.ts";
 import type { E2ECluster } from "./cluster.ts";
-import { decodeSecretData } from "./kube.ts";
 import { inProcessHooks, Metacontroller } from "./metacontroller.ts";
 import { type Conn, query, sql } from "./pg.ts";
 import { allocatedPorts, listeningPorts, tail } from "./proc.ts";

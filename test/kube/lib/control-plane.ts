@@ -4,7 +4,8 @@
  * default admission plugins, an audit log of every write) and kube-controller-manager (every
  * default controller, each with its own ServiceAccount credentials), built by
  * tools/build-control-plane.sh. Keys, tokens and certificates are made here for each run.
- * No scheduler and no kubelet: pods stay Pending.
+ * With the pod network (test/pods/net.ts) the API server listens on the bridge's address, which
+ * the host and the pods both reach; without it, on 127.0.0.1 and pods stay Pending.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -16,8 +17,18 @@ export const REPO = join(import.meta.dirname, "..", "..", "..");
 export const BIN = join(REPO, ".kube", "bin");
 export const RUN = join(BASE, "run");
 
+/** Identities of the test kubelet (test/pods/kubelet.ts), each judged by the API server as its role. */
+export const NODE_NAME = "tusk-kube-node";
+export const PROVISIONER_USER = "tusk-kube-provisioner";
+
 export interface ControlPlane {
   server: string;
+  /** the address the API server listens on (and advertises) */
+  address: string;
+  port: number;
+  /** bearer tokens for the test kubelet: its Node, the scheduler it plays, the volume provisioner */
+  kubeletTokens: { node: string; scheduler: string; provisioner: string; proxy: string };
+  serviceCidr: string;
   /** the API server's self-signed serving certificate, which clients trust */
   caFile: string;
   adminToken: string;
@@ -76,7 +87,9 @@ async function httpsReady(url: string, caFile: string, token: string): Promise<b
   return r.code === 0 && r.stdout.trim() === "ok";
 }
 
-export async function startControlPlane(): Promise<ControlPlane> {
+export async function startControlPlane(opts: { address?: string; serviceCidr?: string } = {}): Promise<ControlPlane> {
+  const address = opts.address ?? "127.0.0.1";
+  const serviceCidr = opts.serviceCidr ?? "10.96.0.0/16";
   rmSync(RUN, { recursive: true, force: true });
   const pki = join(RUN, "pki");
   mkdirSync(pki, { recursive: true });
@@ -84,9 +97,22 @@ export async function startControlPlane(): Promise<ControlPlane> {
   writeFileSync(join(pki, "sa.key"), sa.privateKey.export({ type: "pkcs1", format: "pem" }), { mode: 0o600 });
   writeFileSync(join(pki, "sa.pub"), sa.publicKey.export({ type: "spki", format: "pem" }));
   const adminToken = randomBytes(24).toString("hex");
-  writeFileSync(join(pki, "tokens.csv"), `${adminToken},tusk-kube-admin,tusk-kube-admin,"system:masters"\n`, {
-    mode: 0o600,
-  });
+  const kubeletTokens = {
+    node: randomBytes(24).toString("hex"),
+    scheduler: randomBytes(24).toString("hex"),
+    provisioner: randomBytes(24).toString("hex"),
+    proxy: randomBytes(24).toString("hex"),
+  };
+  // the Node authorizer and NodeRestriction know a node by this user name and group
+  const tokens = [
+    `${adminToken},tusk-kube-admin,tusk-kube-admin,"system:masters"`,
+    `${kubeletTokens.node},system:node:${NODE_NAME},${NODE_NAME},"system:nodes"`,
+    `${kubeletTokens.scheduler},system:kube-scheduler,system:kube-scheduler`,
+    `${kubeletTokens.provisioner},${PROVISIONER_USER},${PROVISIONER_USER}`,
+    // bound to system:node-proxier by Kubernetes' default policy
+    `${kubeletTokens.proxy},system:kube-proxy,system:kube-proxy`,
+  ];
+  writeFileSync(join(pki, "tokens.csv"), `${tokens.join("\n")}\n`, { mode: 0o600 });
   writeFileSync(join(RUN, "audit-policy.yaml"), AUDIT_POLICY);
   const auditLog = join(RUN, "audit.log");
 
@@ -116,18 +142,20 @@ export async function startControlPlane(): Promise<ControlPlane> {
   );
 
   const port = await freePort();
-  const server = `https://127.0.0.1:${port}`;
+  const server = `https://${address}:${port}`;
   const certDir = join(RUN, "apiserver");
   const apiserver = startDaemon("kube-apiserver", [
     join(BIN, "kube-apiserver"),
     `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-    "--bind-address=127.0.0.1",
-    "--advertise-address=127.0.0.1",
-    // the endpoint reconciler refuses a loopback address for the kubernetes Service's endpoints
+    // the self-signed serving certificate names the bind address (and the advertised one)
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
+    // the endpoint reconciler refuses a loopback address for the kubernetes Service's endpoints;
+    // pods are given the API server's address directly (no Service proxy yet)
     "--endpoint-reconciler-type=none",
     `--secure-port=${port}`,
     `--cert-dir=${certDir}`,
-    "--service-cluster-ip-range=10.96.0.0/16",
+    `--service-cluster-ip-range=${serviceCidr}`,
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${join(pki, "sa.pub")}`,
     `--service-account-signing-key-file=${join(pki, "sa.key")}`,
@@ -177,7 +205,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     ),
     { timeoutMs: 120_000, intervalMs: 500, describe: () => tail(kcm.log) },
   );
-  return { server, caFile, adminToken, kubeconfig, auditLog, daemons };
+  return { server, address, port, kubeletTokens, serviceCidr, caFile, adminToken, kubeconfig, auditLog, daemons };
 }
 
 /** The audit log's events (JSON lines), optionally only those after a line count. */

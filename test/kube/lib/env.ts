@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { waitFor } from "../../e2e/lib/wait.ts";
 import { type AuditEvent, auditEvents, auditLineCount, RUN } from "./control-plane.ts";
 import { type Kubectl, kubectlFor, mustFor } from "./install.ts";
+import { PODS_LABEL } from "./kubelet.ts";
 import { tail } from "./proc.ts";
 
 export const ENV_FILE = join(RUN, "env.json");
@@ -22,6 +23,8 @@ export interface KubeEnv {
   applied: string[];
   functions: { http: string; https: string; log: string };
   metacontrollerLog: string;
+  /** the test kubelet's Node and pod network, or why pods do not run */
+  pods: { node: string; subnet: string; gateway: string; kubeletLog: string } | { unavailable: string };
   startedAt: number;
 }
 
@@ -35,8 +38,11 @@ export interface Kube {
   get(kind: string, name: string, namespace?: string): Promise<Obj | undefined>;
   list(kind: string, namespace?: string, selector?: string): Promise<Obj[]>;
   apply(manifest: Obj | string, namespace?: string): Promise<string>;
-  /** A fresh namespace enforcing Pod Security "restricted", as the README recommends for clusters. */
-  namespace(name: string): Promise<string>;
+  /**
+   * A fresh namespace enforcing Pod Security "restricted", as the README recommends for clusters;
+   * with `pods`, the test kubelet runs its pods (lib/kubelet.ts).
+   */
+  namespace(name: string, opts?: { pods?: boolean }): Promise<string>;
   audit(fromLine?: number): AuditEvent[];
   auditMark(): number;
   /** Metacontroller's and the functions' log tails, for a failing wait's message. */
@@ -69,12 +75,18 @@ export function kube(): Kube {
       const input = typeof manifest === "string" ? manifest : JSON.stringify(manifest);
       return must([...ns(namespace), "apply", "-f", "-"], { input });
     },
-    async namespace(name) {
+    async namespace(name, opts = {}) {
       await must(["apply", "-f", "-"], {
         input: JSON.stringify({
           apiVersion: "v1",
           kind: "Namespace",
-          metadata: { name, labels: { "pod-security.kubernetes.io/enforce": "restricted" } },
+          metadata: {
+            name,
+            labels: {
+              "pod-security.kubernetes.io/enforce": "restricted",
+              ...(opts.pods ? { [PODS_LABEL]: "run" } : {}),
+            },
+          },
         }),
       });
       return name;

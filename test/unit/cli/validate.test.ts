@@ -201,4 +201,27 @@ describe("tusk validate", () => {
     expect(r.code).toBe(1);
     expect(r.err).toMatch(new RegExp(`^tusk: ${file.replace(/[.]/g, "\\.")}:\\d+: not valid YAML: `));
   });
+
+  it("an empty file, or one with nothing to check, exits 1 as render does", async () => {
+    const empty = join(tmp, "empty.yaml");
+    writeFileSync(empty, "");
+    const r = await tusk(["validate", empty]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("no PostgresCluster, PostgresBackup or PostgresRestore to check");
+  });
+
+  it("refuses a document whose aliases expand without bound (billion laughs), naming the file and line", async () => {
+    const file = join(tmp, "laughs.yaml");
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const name = String.fromCharCode(97 + i);
+      levels.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(",")}]`);
+    }
+    writeFileSync(file, `${levels.join("\n")}\n`);
+    const r = await tusk(["validate", file]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(new RegExp(`^tusk: ${file.replace(/[.]/g, "\\.")}:1: not expanded: `));
+    expect(r.err).not.toContain("bug in tusk");
+  });
 });

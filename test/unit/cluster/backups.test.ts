@@ -139,3 +139,47 @@ describe("pgBackRest children of a cluster", () => {
     expect(instancePods).toHaveLength(2);
   });
 });
+
+describe("removing a backup repository needs a confirmation (PGO's authorizeBackupRemoval)", () => {
+  const annotate = (parent: Json, annotations: Record<string, string>) => ({
+    ...parent,
+    metadata: { ...parent.metadata, annotations },
+  });
+  const instanceConfig = (res: { children: unknown[] }) =>
+    child(res as never, "ConfigMap", "hippo-pgbackrest-config").data["pgbackrest-instance.conf"] as string;
+
+  it("holds everything when a repo or spec.backups is dropped, and says how to confirm", async () => {
+    const { res, children, related } = await steadyState(withBackups());
+    for (const parent of [withBackups([volumeRepo]), cluster()]) {
+      const held = await sync({ ...parent, status: res.status }, children, related);
+      expect(held.children).toEqual(res.children);
+      const degraded = (held.status.conditions as Json[]).find((c) => c.type === "Degraded")!;
+      expect(degraded).toMatchObject({ status: "True", reason: "BackupRemovalNotAuthorized" });
+      expect(degraded.message).toContain("repo2");
+      expect(degraded.message).toContain("postgres-operator.crunchydata.com/authorizeBackupRemoval");
+    }
+  });
+
+  it("removes them once confirmed, with PGO's annotation or Tusk's", async () => {
+    const { children, related } = await steadyState(withBackups());
+    const pgo = await sync(
+      annotate(withBackups([volumeRepo]), { "postgres-operator.crunchydata.com/authorizeBackupRemoval": "true" }),
+      children,
+      related,
+    );
+    expect(instanceConfig(pgo)).not.toContain("repo2-");
+    expect(instanceConfig(pgo)).toContain("repo1-");
+    const tusk = await sync(
+      annotate(cluster(), { "postgres.tusk.dev/authorize-backup-removal": "true" }),
+      children,
+      related,
+    );
+    expect((tusk.children as Json[]).some((c) => c.metadata.name.includes("pgbackrest"))).toBe(false);
+  });
+
+  it("adding a repository needs nothing", async () => {
+    const { children, related } = await steadyState(withBackups([volumeRepo]));
+    const res = await sync(withBackups(), children, related);
+    expect(instanceConfig(res)).toContain("repo2-");
+  });
+});

@@ -1,7 +1,7 @@
 /**
  * @module
- * The bits of Kubernetes semantics the suite reproduces exactly as the API server and the
- * Kubelet would: Secret `data` decoding (and `stringData` folding), container environment
+ * The bits of Kubernetes semantics the test kubelets reproduce exactly as the API server and the
+ * Kubelet would (the end-to-end suite's pod runner and test/pods/kubelet.ts share them): Secret `data` decoding (and `stringData` folding), container environment
  * resolution (`value`, `fieldRef`, `secretKeyRef`, `configMapKeyRef`, `envFrom`, `$(VAR)`
  * expansion), label selectors, and the files a Secret/ConfigMap/projected volume holds.
  */
@@ -32,6 +32,11 @@ function secretBytes(secret: Obj | undefined, key: string): Buffer | undefined {
 export interface ObjectSource {
   secret(name: string): Obj | undefined;
   configMap(name: string): Obj | undefined;
+  /**
+   * The token a projected `serviceAccountToken` source holds; the Kubelet asks the TokenRequest
+   * API for it, so a source that can must have fetched it before the (synchronous) volume is laid out.
+   */
+  serviceAccountToken?(source: { audience?: string; expirationSeconds?: number; path: string }): string;
 }
 
 export interface PodFacts {
@@ -39,6 +44,7 @@ export interface PodFacts {
   namespace: string;
   podIP: string;
   hostIP?: string;
+  nodeName?: string;
   serviceAccountName?: string;
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -60,7 +66,7 @@ function fieldPath(path: string, pod: PodFacts): string {
     case "status.hostIP":
       return pod.hostIP ?? pod.podIP;
     case "spec.nodeName":
-      return "e2e-node";
+      return pod.nodeName ?? "e2e-node";
     case "spec.serviceAccountName":
       return pod.serviceAccountName ?? "default";
   }
@@ -252,7 +258,11 @@ export function volumeFiles(volume: V1Volume, src: ObjectSource, pod: PodFacts):
             mode: it.mode ?? defaultMode,
           });
       else if (s.serviceAccountToken)
-        out.push({ path: s.serviceAccountToken.path, content: Buffer.from("e2e-token"), mode: defaultMode });
+        out.push({
+          path: s.serviceAccountToken.path,
+          content: Buffer.from(src.serviceAccountToken?.(s.serviceAccountToken) ?? "e2e-token"),
+          mode: defaultMode,
+        });
     }
     return out;
   }
