@@ -89,3 +89,39 @@ export function observedOf<T = Record<string, unknown>>(
 ): Record<string, T> {
   return (map[groupKey(kind, apiVersion)] ?? {}) as Record<string, T>;
 }
+
+const SERVER_METADATA = [
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "managedFields",
+  "selfLink",
+  "ownerReferences",
+];
+
+/**
+ * An observed child turned back into a desired one: without status, server-written metadata,
+ * Metacontroller's annotations (returning its last-applied one would nest it into itself on
+ * every sync) and its controller-uid label (Metacontroller adds that itself). Every hook keeps an
+ * observed child this way, a running Job as much as an instance StatefulSet it must not touch.
+ */
+export function asDesired(observed: Record<string, unknown>): Record<string, unknown> {
+  const { status: _status, metadata, ...rest } = observed;
+  const meta = { ...((metadata ?? {}) as Record<string, unknown>) };
+  for (const key of SERVER_METADATA) delete meta[key];
+  const annotations = { ...((meta.annotations ?? {}) as Record<string, string>) };
+  for (const key of Object.keys(annotations)) if (key.startsWith("metacontroller.k8s.io/")) delete annotations[key];
+  if (Object.keys(annotations).length) meta.annotations = annotations;
+  else delete meta.annotations;
+  const labels = { ...((meta.labels ?? {}) as Record<string, string>) };
+  delete labels["controller-uid"];
+  if (Object.keys(labels).length) meta.labels = labels;
+  else delete meta.labels;
+  // In the observed order: keeps golden files and diffs of the response stable.
+  return Object.fromEntries(
+    Object.keys(observed).flatMap((k) => (k === "status" ? [] : [[k, k === "metadata" ? meta : rest[k]]])),
+  );
+}

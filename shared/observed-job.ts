@@ -1,14 +1,13 @@
 /**
  * @module
- * Observed Jobs and their Pods, read the same way by every hook that runs Jobs (the restore hook,
- * the cluster hook's data-source restore): a Job's state with the termination message of its
- * relevant Pod, and a Job returned unchanged. Observed objects are raw JSON: anything may be missing.
+ * Observed Jobs and their Pods, read the same way by every hook that runs Jobs (backups and their
+ * expiry, restores, the cluster hook's data-source restore, switchover and volume Jobs): a Job's
+ * state with the termination message of its relevant Pod. Observed objects are raw JSON: anything
+ * may be missing. A Job is kept as observed with shared/metacontroller.ts's asDesired.
  */
 import * as z from "zod";
+import { KINDS } from "./kinds.ts";
 import { type ObjectMap, observedOf } from "./metacontroller.ts";
-
-const JOB = { apiVersion: "batch/v1", kind: "Job" } as const;
-const POD = { apiVersion: "v1", kind: "Pod" } as const;
 
 /** The metadata fields the readers of observed objects use. */
 export const ObservedMeta = z.looseObject({
@@ -57,7 +56,7 @@ export type PodObject = z.infer<typeof PodObject>;
 
 /** Every observed Pod that parses, by name. */
 export function observedPods(related: ObjectMap): PodObject[] {
-  const all = observedOf(related, POD.kind, POD.apiVersion);
+  const all = observedOf(related, KINDS.Pod.kind, KINDS.Pod.apiVersion);
   return Object.keys(all)
     .sort()
     .flatMap((k) => {
@@ -113,32 +112,42 @@ export interface JobState {
   reason?: string;
 }
 
-function terminated(p: PodObject) {
-  return p.status?.containerStatuses?.[0]?.state?.terminated;
+/** The named container's termination (a pod may carry injected sidecars), else the first container's. */
+function terminated(p: PodObject, container: string | undefined) {
+  const statuses = p.status?.containerStatuses ?? [];
+  return (statuses.find((c) => c.name === container) ?? statuses[0])?.state?.terminated;
 }
 
 /** Latest finished first, then by name: the choice never depends on list order. */
-function latest(list: PodObject[]): PodObject | undefined {
+function latest(list: PodObject[], container: string | undefined): PodObject | undefined {
   return [...list].sort((a, b) => {
-    const fa = terminated(a)?.finishedAt ?? a.metadata.creationTimestamp ?? "";
-    const fb = terminated(b)?.finishedAt ?? b.metadata.creationTimestamp ?? "";
+    const fa = terminated(a, container)?.finishedAt ?? a.metadata.creationTimestamp ?? "";
+    const fb = terminated(b, container)?.finishedAt ?? b.metadata.creationTimestamp ?? "";
     if (fa !== fb) return fa < fb ? 1 : -1;
     return a.metadata.name < b.metadata.name ? 1 : -1;
   })[0];
 }
 
-/** An observed Job's state, with the termination message of its relevant Pod. */
-export function jobState(raw: unknown, jobPods: PodObject[]): JobState {
+/**
+ * An observed Job's state, with the termination message of its relevant Pod (of `container`'s
+ * status when given). Succeeded is any of the Job controller's signs of success: the Complete
+ * condition, a succeeded Pod count, or a completionTime (set only on success); the condition can
+ * lag the count by a sync, and a hook must not run the same work twice meanwhile.
+ */
+export function jobState(raw: unknown, jobPods: PodObject[], container?: string): JobState {
   const parsed = JobObject.safeParse(raw);
   if (!parsed.success) return { state: "pending" };
   const s = parsed.data.status ?? {};
   const base = s.startTime ? { startTime: s.startTime } : {};
   const condition = (type: string) => s.conditions?.find((c) => c.type === type && c.status === "True");
   const complete = condition("Complete");
-  if (complete || (s.succeeded ?? 0) > 0) {
-    const pod = latest(jobPods.filter((p) => terminated(p)?.exitCode === 0));
+  if (complete || (s.succeeded ?? 0) > 0 || s.completionTime) {
+    const pod = latest(
+      jobPods.filter((p) => terminated(p, container)?.exitCode === 0),
+      container,
+    );
     const completionTime = s.completionTime ?? complete?.lastTransitionTime;
-    const message = pod ? terminated(pod)?.message : undefined;
+    const message = pod ? terminated(pod, container)?.message : undefined;
     return {
       state: "succeeded",
       ...base,
@@ -148,8 +157,11 @@ export function jobState(raw: unknown, jobPods: PodObject[]): JobState {
   }
   const failed = condition("Failed");
   if (failed) {
-    const pod = latest(jobPods.filter((p) => (terminated(p)?.exitCode ?? 0) !== 0));
-    const message = pod ? terminated(pod)?.message : undefined;
+    const pod = latest(
+      jobPods.filter((p) => (terminated(p, container)?.exitCode ?? 0) !== 0),
+      container,
+    );
+    const message = pod ? terminated(pod, container)?.message : undefined;
     return {
       state: "failed",
       ...base,
@@ -160,27 +172,4 @@ export function jobState(raw: unknown, jobPods: PodObject[]): JobState {
   }
   if ((s.active ?? 0) > 0 || s.startTime) return { state: "running", ...base };
   return { state: "pending" };
-}
-
-/** An observed Job returned unchanged in substance (Jobs are immutable): without server state. */
-export function keepObserved(raw: Record<string, unknown>): Record<string, unknown> {
-  const meta = (raw.metadata ?? {}) as Record<string, unknown>;
-  const labels = { ...((meta.labels as Record<string, string> | undefined) ?? {}) };
-  delete labels["controller-uid"];
-  const annotations = Object.fromEntries(
-    Object.entries((meta.annotations as Record<string, string> | undefined) ?? {}).filter(
-      ([k]) => !k.startsWith("metacontroller.k8s.io/"),
-    ),
-  );
-  return {
-    apiVersion: raw.apiVersion ?? JOB.apiVersion,
-    kind: raw.kind ?? JOB.kind,
-    metadata: {
-      name: meta.name,
-      ...(meta.namespace ? { namespace: meta.namespace } : {}),
-      ...(Object.keys(labels).length ? { labels } : {}),
-      ...(Object.keys(annotations).length ? { annotations } : {}),
-    },
-    spec: raw.spec,
-  };
 }

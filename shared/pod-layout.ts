@@ -74,19 +74,7 @@ export const IMAGES = {
   pgbouncerExporter: "quay.io/prometheuscommunity/pgbouncer-exporter:v0.7.0",
 } as const;
 
-/**
- * Roles the operator owns in every cluster. Users may not take these names (admission refuses
- * them), except `postgres`, which gets the superuser's Secret as in PGO.
- */
-export const ROLES = {
-  superuser: "postgres",
-  replication: "_tusk_replication",
-  rewind: "_tusk_rewind",
-  /** pgBouncer's auth_user: runs auth_query (a SECURITY DEFINER lookup) and reads pgBouncer's stats. */
-  pgbouncer: "_tusk_pgbouncer",
-  /** The metrics exporter's login: pg_monitor, nothing else. */
-  monitoring: "_tusk_monitoring",
-} as const;
+export { ROLES } from "./roles.ts";
 
 /** The non-root UID/GID the Postgres image runs as (Debian's postgres user is 999 in most images). */
 export const POSTGRES_UID = 26;

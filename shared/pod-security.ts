@@ -1,14 +1,15 @@
 /**
  * @module
- * The security contexts of the pods the cluster hook and the restore hook build around a cluster's
- * data (instances, repository host, pgBouncer, Jobs): Pod Security "restricted", running as the
- * Postgres image's user unless OpenShift assigns the UID itself.
+ * The security contexts of every pod built around a cluster's data: instances, the repository
+ * host, pgBouncer, the exporter and every Job (pgBackRest, restore, users, volume access). One
+ * builder, so a cluster setting (OpenShift, supplementalGroups) reaches all of them: Pod
+ * Security "restricted", running as the Postgres image's user unless OpenShift assigns the UID.
  */
-import type { V1PodSpec } from "@kubernetes/client-node";
-import type { ClusterModel } from "./cluster/model.ts";
+import type { V1Container, V1PodSpec } from "@kubernetes/client-node";
+import type { PostgresClusterSpec } from "./api/postgres-cluster.ts";
 import { POSTGRES_UID } from "./pod-layout.ts";
 
-export const restrictedContainerSecurity = {
+export const restrictedContainerSecurity: V1Container["securityContext"] = {
   allowPrivilegeEscalation: false,
   capabilities: { drop: ["ALL"] },
   privileged: false,
@@ -16,9 +17,17 @@ export const restrictedContainerSecurity = {
   runAsNonRoot: true,
 };
 
-/** Pod-level security for Pod Security "restricted"; OpenShift assigns the UID itself. */
-export function podSecurity(model: ClusterModel): V1PodSpec["securityContext"] {
-  const ids = model.spec.openshift
+/**
+ * Pod-level security for Pod Security "restricted". On OpenShift the namespace's range assigns
+ * the IDs; elsewhere the postgres UID owns the data and repository files, and fsGroup makes the
+ * projected key files (root-owned 0640) readable; OnRootMismatch keeps a large volume from being
+ * walked on every start. supplementalGroups (e.g. for NFS-backed volumes) applies to every pod
+ * that mounts a cluster's volumes, Jobs included.
+ */
+export function podSecurity(cluster: {
+  spec: Pick<PostgresClusterSpec, "openshift" | "supplementalGroups">;
+}): V1PodSpec["securityContext"] {
+  const ids = cluster.spec.openshift
     ? {}
     : {
         runAsUser: POSTGRES_UID,
@@ -30,6 +39,6 @@ export function podSecurity(model: ClusterModel): V1PodSpec["securityContext"] {
     runAsNonRoot: true,
     ...ids,
     seccompProfile: { type: "RuntimeDefault" },
-    ...(model.spec.supplementalGroups?.length ? { supplementalGroups: model.spec.supplementalGroups } : {}),
+    ...(cluster.spec.supplementalGroups?.length ? { supplementalGroups: cluster.spec.supplementalGroups } : {}),
   };
 }

@@ -9,6 +9,8 @@
 import type { InstanceSet, PostgresClusterSpec, Repo } from "../../shared/api/postgres-cluster.ts";
 import { ANNOTATION, PGO_AUTO_CREATE_USER_SCHEMA } from "../../shared/labels.ts";
 import { instanceSetName } from "../../shared/names.ts";
+import { OWNED_PATRONI_KEYS, OWNED_PATRONI_POSTGRESQL_KEYS } from "../../shared/patroni.ts";
+import { ownedPgBouncerSetting } from "../../shared/pgbouncer/settings.ts";
 import { PORTS } from "../../shared/pod-layout.ts";
 import { compareQuantities, isPositive, parseQuantity } from "../../shared/quantity.ts";
 import { checkSchedule } from "./cron.ts";
@@ -248,12 +250,14 @@ function checkPostgresConfig(spec: PostgresClusterSpec): Findings {
         problems.push(invalid(`${base}.postgresql.parameters`, "must be an object of parameter names to values"));
       }
     }
-    if (dynamic.standby_cluster !== undefined) {
-      problems.push(forbidden(`${base}.standby_cluster`, "cannot be set here: use spec.standby"));
+    for (const [k, owned] of Object.entries(OWNED_PATRONI_KEYS)) {
+      if (dynamic[k] === undefined) continue;
+      if (owned.refused) problems.push(forbidden(`${base}.${k}`, `cannot be set here: ${owned.instead}`));
+      else warnings.push(`${base}.${k}: ignored; ${owned.instead}`);
     }
-    if (dynamic.ttl !== undefined) warnings.push(`${base}.ttl: ignored; set spec.patroni.leaderLeaseDurationSeconds`);
-    if (dynamic.loop_wait !== undefined)
-      warnings.push(`${base}.loop_wait: ignored; set spec.patroni.syncPeriodSeconds`);
+    for (const [k, owned] of Object.entries(OWNED_PATRONI_POSTGRESQL_KEYS)) {
+      if (isRecord(pg) && pg[k] !== undefined) warnings.push(`${base}.postgresql.${k}: ignored; ${owned.instead}`);
+    }
   }
   return { problems, warnings };
 }
@@ -348,27 +352,14 @@ function checkDataSource(spec: PostgresClusterSpec): Problem[] {
   return problems;
 }
 
-const OWNED_PGBOUNCER: [RegExp, string][] = [
-  [/^(listen_addr|listen_port)$/, "is set by the operator (use proxy.pgBouncer.port)"],
-  [
-    /^(auth_type|auth_file|auth_query|auth_user|auth_hba_file|auth_dbname)$/,
-    "authentication is managed by the operator",
-  ],
-  [/^(client_tls|server_tls)_/, "TLS is managed by the operator"],
-  [
-    /^(unix_socket_dir|unix_socket_mode|unix_socket_group|pidfile|logfile|conffile)$/,
-    "paths are fixed by the operator",
-  ],
-];
-
 function checkPgBouncer(spec: PostgresClusterSpec): Problem[] {
   const global = spec.proxy?.pgBouncer?.config?.global;
   if (!global) return [];
   const problems: Problem[] = [];
   for (const [k, v] of Object.entries(global)) {
     const at = key("spec.proxy.pgBouncer.config.global", k);
-    const owned = OWNED_PGBOUNCER.find(([re]) => re.test(k));
-    if (owned) problems.push(forbidden(at, `cannot be set: ${k} ${owned[1]}`));
+    const owned = ownedPgBouncerSetting(k);
+    if (owned) problems.push(forbidden(at, `cannot be set: ${k} ${owned}`));
     else if (hasControl(v) || hasControl(k) || k.includes("%")) {
       problems.push(invalid(at, "must not contain newlines, control characters or %include"));
     }

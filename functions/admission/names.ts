@@ -3,25 +3,11 @@
  * Names: the cluster name must let every child Tusk generates keep its readable name (the
  * limits are measured on shared/names.ts itself, so they follow it), instance sets need unique
  * DNS-safe names, and users and databases must be valid PostgreSQL identifiers that do not
- * collide with the roles the operator uses internally.
+ * take a reserved role name (shared/roles.ts).
  */
 import { instanceSetName, names } from "../../shared/names.ts";
+import { RESERVED_ROLE_NAMES, RESERVED_ROLE_PREFIXES, reservedRoleName } from "../../shared/roles.ts";
 import { duplicate, forbidden, hasControl, invalid, type Problem } from "./problems.ts";
-
-/**
- * Roles the operator creates for itself (replication, pg_rewind, pgBouncer's auth_query,
- * the metrics exporter) plus PostgreSQL's own reserved names. `tusk` and `tusk-*` are kept
- * free for future internal roles. `postgres` is allowed: as in PGO it gets the superuser Secret.
- */
-export const RESERVED_ROLE_NAMES: readonly string[] = [
-  "replicator",
-  "rewinder",
-  "pgbouncer",
-  "monitoring",
-  "tusk",
-  "public",
-  "none",
-];
 
 const RESERVED_DATABASES: readonly string[] = ["template0", "template1"];
 
@@ -219,11 +205,11 @@ export function checkUsers(users: readonly UserLike[]): { problems: Problem[]; w
     } else {
       seen.set(user.name, i);
     }
-    if (user.name.startsWith("pg_") || RESERVED_ROLE_NAMES.includes(user.name) || user.name.startsWith("tusk-")) {
+    if (reservedRoleName(user.name)) {
       problems.push(
         forbidden(
           `${at}.name`,
-          `${JSON.stringify(user.name)} is reserved (pg_*, tusk-*, ${RESERVED_ROLE_NAMES.join(", ")}); choose another name`,
+          `${JSON.stringify(user.name)} is reserved (${RESERVED_ROLE_PREFIXES.map((p) => `${p}*`).join(", ")}, ${RESERVED_ROLE_NAMES.join(", ")}); choose another name`,
         ),
       );
     }

@@ -1,16 +1,21 @@
 /**
  * @module
- * The pgBackRest flags a user may add to a backup or a restore (`options[]`), from pgBackRest's
- * command reference. Everything else is refused: the operator owns the configuration file,
- * stanza, repository paths and hosts, Postgres paths and TLS, so `--repo1-path=/elsewhere` or
- * `--config=...` cannot point a Job at another cluster's data. Each item is one argument (never
+ * The pgBackRest flags a user may add to a backup or a restore (`options[]`): the allow-list of
+ * shared/pgbackrest/options.ts, with each value checked here. Everything else is refused: the
+ * operator owns the configuration file, stanza, repository paths and hosts, Postgres paths and
+ * TLS, so `--repo1-path=/elsewhere` or `--config=...` cannot point a Job at another cluster's data. Each item is one argument (never
  * shell text); one pair of quotes around a value (`--target="2021-06-09 14:15:11-04"`, as PGO
  * examples write it) is accepted and means the value inside.
  */
+import {
+  allowedOptions,
+  OPERATOR_OPTIONS,
+  type OptionContext,
+  type OptionName,
+  optionPolicy,
+} from "../../shared/pgbackrest/options.ts";
 import { duplicate, forbidden, hasControl, invalid, notSupported, type Problem, show } from "./problems.ts";
 import { BACKUP_LABEL, TARGET_CHECKS } from "./targets.ts";
-
-export type OptionContext = "backup" | "restore";
 
 type ValueCheck = (value: string | undefined) => string | undefined;
 
@@ -33,83 +38,47 @@ const size: ValueCheck = (v) =>
   v !== undefined && /^\d+(kb|k|mb|m|gb|g|tb|t|pb|p)?$/i.test(v) ? undefined : "must be a size such as 1MB";
 const text: ValueCheck = (v) => (v !== undefined && v.length > 0 ? undefined : "needs a value");
 
-interface OptionSpec {
-  check: ValueCheck;
-  contexts: OptionContext[];
-  /** May be given more than once. */
-  repeatable?: boolean;
-}
-
-const both: OptionContext[] = ["backup", "restore"];
-
-export const ALLOWED_OPTIONS: Record<string, OptionSpec> = {
-  // backup
-  "archive-check": { check: flag, contexts: ["backup"] },
-  "archive-copy": { check: flag, contexts: ["backup"] },
-  "archive-timeout": { check: seconds, contexts: ["backup"] },
-  annotation: {
-    check: (v) => (v && /^[^=]+=.*$/.test(v) ? undefined : "must be key=value"),
-    contexts: ["backup"],
-    repeatable: true,
-  },
-  "checksum-page": { check: flag, contexts: ["backup"] },
-  "compress-level": { check: intRange(-5, 22), contexts: ["backup"] },
-  "compress-type": { check: oneOf("none", "bz2", "gz", "lz4", "zst"), contexts: ["backup"] },
-  "manifest-save-threshold": { check: size, contexts: ["backup"] },
-  resume: { check: flag, contexts: ["backup"] },
-  "start-fast": { check: flag, contexts: ["backup"] },
-  "stop-auto": { check: flag, contexts: ["backup"] },
-  // restore
-  "archive-mode": { check: oneOf("preserve", "off"), contexts: ["restore"] },
-  "db-exclude": { check: text, contexts: ["restore"], repeatable: true },
-  "db-include": { check: text, contexts: ["restore"], repeatable: true },
-  force: { check: flag, contexts: ["restore"] },
-  "link-all": { check: flag, contexts: ["restore"] },
-  set: {
-    check: (v) => (v && BACKUP_LABEL.test(v) ? undefined : "must be a backup label such as 20260102-030405F"),
-    contexts: ["restore"],
-  },
-  target: { check: text, contexts: ["restore"] },
-  "target-action": { check: oneOf("pause", "promote", "shutdown"), contexts: ["restore"] },
-  "target-exclusive": { check: flag, contexts: ["restore"] },
-  "target-timeline": {
-    check: (v) =>
-      v && /^(current|latest|\d+|0x[0-9a-f]+)$/i.test(v) ? undefined : "must be current, latest or a timeline number",
-    contexts: ["restore"],
-  },
-  // both (the type values differ and are checked by context below)
-  type: { check: text, contexts: both },
-  delta: { check: flag, contexts: both },
-  "buffer-size": { check: size, contexts: both },
-  "db-timeout": { check: seconds, contexts: both },
-  "io-timeout": { check: seconds, contexts: both },
-  "protocol-timeout": { check: seconds, contexts: both },
-  "process-max": { check: intRange(1, 999), contexts: both },
-  "log-level-console": { check: oneOf(...LOG_LEVELS), contexts: both },
-  "log-level-file": { check: oneOf(...LOG_LEVELS), contexts: both },
-  "log-level-stderr": { check: oneOf(...LOG_LEVELS), contexts: both },
+/** The value check of every allowed option; a flag's is `flag`. */
+const CHECKS: Record<OptionName, ValueCheck> = {
+  "archive-check": flag,
+  "archive-copy": flag,
+  "archive-timeout": seconds,
+  annotation: (v) => (v && /^[^=]+=.*$/.test(v) ? undefined : "must be key=value"),
+  "checksum-page": flag,
+  "compress-level": intRange(-5, 22),
+  "compress-type": oneOf("none", "bz2", "gz", "lz4", "zst"),
+  "manifest-save-threshold": size,
+  resume: flag,
+  "start-fast": flag,
+  "stop-auto": flag,
+  "archive-mode": oneOf("preserve", "off"),
+  "db-exclude": text,
+  "db-include": text,
+  force: flag,
+  "link-all": flag,
+  set: (v) => (v && BACKUP_LABEL.test(v) ? undefined : "must be a backup label such as 20260102-030405F"),
+  target: text,
+  "target-action": oneOf("pause", "promote", "shutdown"),
+  "target-exclusive": flag,
+  "target-timeline": (v) =>
+    v && /^(current|latest|\d+|0x[0-9a-f]+)$/i.test(v) ? undefined : "must be current, latest or a timeline number",
+  // The values differ by context; checked with TYPES below.
+  type: text,
+  delta: flag,
+  "buffer-size": size,
+  "db-timeout": seconds,
+  "io-timeout": seconds,
+  "protocol-timeout": seconds,
+  "process-max": intRange(1, 999),
+  "log-level-console": oneOf(...LOG_LEVELS),
+  "log-level-file": oneOf(...LOG_LEVELS),
+  "log-level-stderr": oneOf(...LOG_LEVELS),
 };
 
 const TYPES: Record<OptionContext, string[]> = {
   backup: ["full", "diff", "incr"],
   restore: ["default", "immediate", "lsn", "name", "preserve", "standby", "time", "xid"],
 };
-
-/** Options the operator sets itself, with the field to use instead. */
-const OWNED: [RegExp, string][] = [
-  [/^config(-include-path|-path)?$/, "the operator owns pgBackRest's configuration files"],
-  [/^stanza$/, "the operator sets the stanza"],
-  [/^repo$/, "choose the repository with repoName"],
-  [/^repo\d*-path$/, "repository paths come from the repo definition (backups.pgbackrest.global)"],
-  [/^repo\d*-/, "repository settings belong in backups.pgbackrest.global or configuration"],
-  [/^pg\d*-/, "the operator sets the PostgreSQL hosts and paths"],
-  [/^(lock|log|spool)-path$/, "paths inside the pod are fixed"],
-  [/^(tls-|cmd|exec-id|cipher)/, "the operator owns TLS, commands and encryption settings"],
-  [
-    /^(recovery-option|link-map|tablespace-map(-all)?)$/,
-    "it would let a restore write outside the data directory or change recovery commands",
-  ],
-];
 
 /** Shell metacharacters and control characters: an option is one argv entry, never shell text. */
 const SHELL = /[;&|`$<>\\(){}[\]!*?~#'"]/;
@@ -157,25 +126,28 @@ export function checkOptions(
       );
       return;
     }
-    const owned = OWNED.find(([re]) => re.test(name));
-    if (owned && !ALLOWED_OPTIONS[name]) {
+    const spec = optionPolicy(name);
+    const owned = OPERATOR_OPTIONS.find(([re]) => re.test(name));
+    if (owned && !spec) {
       problems.push(forbidden(at, `--${name} is not allowed: ${owned[1]}`));
       return;
     }
-    const spec = ALLOWED_OPTIONS[name];
     if (!spec?.contexts.includes(rules.context)) {
-      const allowed = Object.keys(ALLOWED_OPTIONS).filter((k) => ALLOWED_OPTIONS[k]?.contexts.includes(rules.context));
       problems.push(
-        notSupported(at, `--${name} is not an allowed ${rules.context} option; allowed: ${allowed.join(", ")}`),
+        notSupported(
+          at,
+          `--${name} is not an allowed ${rules.context} option; allowed: ${allowedOptions(rules.context).join(", ")}`,
+        ),
       );
       return;
     }
+    const check = CHECKS[name as OptionName];
     const own = rules.ownFields?.[name];
     if (own) {
       problems.push(forbidden(at, `--${name} is set through ${own}; remove it from options`));
       return;
     }
-    if (negated && spec.check !== flag) {
+    if (negated && !spec.flag) {
       problems.push(invalid(at, `--no-${name} is not a pgBackRest flag (only on/off flags have a --no- form)`));
       return;
     }
@@ -184,7 +156,7 @@ export function checkOptions(
         ? oneOf(...TYPES[rules.context])(value)
         : negated && value !== undefined
           ? "a --no- flag takes no value"
-          : spec.check(value);
+          : check(value);
     if (why) {
       problems.push(invalid(at, `--${name} ${why}`));
       return;

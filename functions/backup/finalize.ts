@@ -11,27 +11,25 @@
 
 import type { Condition } from "../../shared/api/kube.ts";
 import type { PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
+import { condition } from "../../shared/conditions.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
-import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
+import { asDesired, observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { keepObserved } from "../../shared/observed-job.ts";
 import { relatedCluster } from "./cluster.ts";
 import { buildExpireJob } from "./expire-job.ts";
 import { KINDS } from "./kinds.ts";
-import { errorText, jobState, ObservedJob, podsOfJob } from "./status.ts";
-import { parseBackup, previousStatus, relatedPods } from "./sync.ts";
+import { backupJobState, errorText } from "./status.ts";
+import { parseBackup, previousStatus } from "./sync.ts";
 
 const EXPIRED = "Expired";
 
 function withExpired(prev: PostgresBackupStatus, c: Omit<Condition, "type">): PostgresBackupStatus {
   const others = (prev.conditions ?? []).filter((x) => x.type !== EXPIRED);
-  const old = prev.conditions?.find((x) => x.type === EXPIRED);
-  const time = old && old.status === c.status ? old.lastTransitionTime : c.lastTransitionTime;
-  const { lastTransitionTime: _t, ...rest } = c;
-  return {
-    ...prev,
-    conditions: [...others, { type: EXPIRED, ...rest, ...(time ? { lastTransitionTime: time } : {}) }],
-  };
+  const expired = condition(EXPIRED, c.status, c.reason, c.message, {
+    previous: prev.conditions,
+    time: c.lastTransitionTime,
+  });
+  return { ...prev, conditions: [...others, expired] };
 }
 
 export function finalizeBackup(req: SyncRequest): SyncResponse {
@@ -47,20 +45,16 @@ export function finalizeBackup(req: SyncRequest): SyncResponse {
   const jobName = names.expireJob(backup.name);
   const observedRaw = observedOf(req.children, KINDS.Job.kind, KINDS.Job.apiVersion)[jobName];
   if (observedRaw) {
-    const observed = ObservedJob.safeParse(observedRaw);
-    const state = observed.success
-      ? jobState(observed.data, podsOfJob(jobName, relatedPods(req)))
-      : { phase: "Pending" };
+    const state = backupJobState(observedRaw, req.related, jobName);
     if (state.phase === "Succeeded") return done;
-    const children = [keepObserved(observedRaw)];
+    const children = [asDesired(observedRaw)];
     if (state.phase === "Failed") {
-      const s = state as ReturnType<typeof jobState>;
-      const error = errorText(s.message, s.reason);
+      const error = errorText(state.message, state.reason);
       const status = withExpired(prev, {
         status: "False",
         reason: "ExpireFailed",
         message: `pgbackrest expire --set=${label} failed: ${error}. Annotate ${ANNOTATION.skipExpire}="true" to delete this PostgresBackup and keep the backup.`,
-        ...(s.completionTime ? { lastTransitionTime: s.completionTime } : {}),
+        ...(state.completionTime ? { lastTransitionTime: state.completionTime } : {}),
       });
       return { status, children, finalized: false };
     }

@@ -14,22 +14,21 @@
 
 import type { V1Job } from "@kubernetes/client-node";
 import { PostgresBackupSpec, PostgresBackupStatus } from "../../shared/api/postgres-backup.ts";
+import { condition } from "../../shared/conditions.ts";
 import { zodProblems } from "../../shared/field-path.ts";
-import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
+import { asDesired, observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { keepObserved } from "../../shared/observed-job.ts";
 import { describeRetention, retentionFor } from "../../shared/pgbackrest/config.ts";
 import { backupTarget, relatedCluster } from "./cluster.ts";
 import { type BackupRef, buildBackupJob } from "./job.ts";
 import { KINDS } from "./kinds.ts";
 import {
+  type BackupJobState,
+  backupJobState,
   backupResult,
-  condition,
+  CONDITION,
   errorText,
-  jobState,
-  ObservedJob,
   type Phase,
-  podsOfJob,
   resultFields,
 } from "./status.ts";
 
@@ -55,13 +54,6 @@ export function parseBackup(
   };
 }
 
-export function relatedPods(req: SyncRequest): unknown[] {
-  const pods = observedOf(req.related, KINDS.Pod.kind, KINDS.Pod.apiVersion);
-  return Object.keys(pods)
-    .sort()
-    .map((k) => pods[k]);
-}
-
 export function syncBackup(req: SyncRequest): SyncResponse {
   const prev = previousStatus(req.parent);
   const parsed = parseBackup(req.parent);
@@ -70,7 +62,7 @@ export function syncBackup(req: SyncRequest): SyncResponse {
       status: {
         phase: "Failed",
         error: parsed.message,
-        conditions: [condition("False", "InvalidSpec", parsed.message, prev.conditions)],
+        conditions: [condition(CONDITION, "False", "InvalidSpec", parsed.message, { previous: prev.conditions })],
       },
       children: [],
     };
@@ -89,11 +81,8 @@ export function syncBackup(req: SyncRequest): SyncResponse {
   };
 
   if (observedRaw) {
-    const observed = ObservedJob.safeParse(observedRaw);
-    const state = observed.success
-      ? jobState(observed.data, podsOfJob(jobName, relatedPods(req)))
-      : ({ phase: "Pending" } as const);
-    return { status: statusFromJob(state, common, prev), children: [keepObserved(observedRaw)] };
+    const state = backupJobState(observedRaw, req.related, jobName);
+    return { status: statusFromJob(state, common, prev), children: [asDesired(observedRaw)] };
   }
 
   if (prev.phase && TERMINAL.includes(prev.phase) && prev.completionTime) {
@@ -109,7 +98,9 @@ export function syncBackup(req: SyncRequest): SyncResponse {
     status: {
       ...common,
       phase: "Pending",
-      conditions: [condition("Unknown", "JobCreated", `backup Job ${jobName} requested`, prev.conditions)],
+      conditions: [
+        condition(CONDITION, "Unknown", "JobCreated", `backup Job ${jobName} requested`, { previous: prev.conditions }),
+      ],
     },
     children: [job as unknown as Record<string, unknown>],
   };
@@ -137,14 +128,14 @@ function blocked(reason: string, message: string, common: PostgresBackupStatus, 
     status: {
       ...common,
       phase: "Pending" as const,
-      conditions: [condition("False", reason, message, prev.conditions)],
+      conditions: [condition(CONDITION, "False", reason, message, { previous: prev.conditions })],
     },
     children: [],
   };
 }
 
 function statusFromJob(
-  state: ReturnType<typeof jobState>,
+  state: BackupJobState,
   common: PostgresBackupStatus,
   prev: PostgresBackupStatus,
 ): PostgresBackupStatus {
@@ -170,7 +161,12 @@ function statusFromJob(
         ...fields,
         phase: "Succeeded",
         ...times,
-        conditions: [condition("True", "BackupComplete", message, prev.conditions, state.completionTime)],
+        conditions: [
+          condition(CONDITION, "True", "BackupComplete", message, {
+            previous: prev.conditions,
+            time: state.completionTime,
+          }),
+        ],
       };
     }
     case "Failed": {
@@ -180,7 +176,12 @@ function statusFromJob(
         phase: "Failed",
         ...times,
         error,
-        conditions: [condition("False", "BackupFailed", error, prev.conditions, state.completionTime)],
+        conditions: [
+          condition(CONDITION, "False", "BackupFailed", error, {
+            previous: prev.conditions,
+            time: state.completionTime,
+          }),
+        ],
       };
     }
     case "Running":
@@ -189,14 +190,21 @@ function statusFromJob(
         phase: "Running",
         ...times,
         conditions: [
-          condition("Unknown", "JobRunning", "pgbackrest backup is running", prev.conditions, state.startTime),
+          condition(CONDITION, "Unknown", "JobRunning", "pgbackrest backup is running", {
+            previous: prev.conditions,
+            time: state.startTime,
+          }),
         ],
       };
     default:
       return {
         ...common,
         phase: "Pending",
-        conditions: [condition("Unknown", "JobPending", "the backup Job has not started yet", prev.conditions)],
+        conditions: [
+          condition(CONDITION, "Unknown", "JobPending", "the backup Job has not started yet", {
+            previous: prev.conditions,
+          }),
+        ],
       };
   }
 }

@@ -7,24 +7,13 @@
 import type { Condition } from "../../shared/api/kube.ts";
 import type { PostgresClusterStatus } from "../../shared/api/postgres-cluster.ts";
 import type { ClusterModel } from "../../shared/cluster/model.ts";
+import { condition } from "../../shared/conditions.ts";
 import type { FieldProblem } from "../../shared/field-path.ts";
 import type { DesiredInstance, RolloutPlan } from "./instance/rollout.ts";
 import type { ObservedPod } from "./observe/observed.ts";
 import type { Part } from "./part.ts";
 import { LEADER_ROLE } from "./patroni/config.ts";
 import type { GateStatus } from "./restore/gate.ts";
-
-type ConditionStatus = Condition["status"];
-
-function condition(
-  type: string,
-  status: ConditionStatus,
-  reason: string,
-  message: string,
-  generation: number | undefined,
-): Condition {
-  return { type, status, reason, message, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
-}
 
 export function leaderPod(pods: Map<string, ObservedPod>): ObservedPod | undefined {
   return [...pods.values()]
@@ -112,7 +101,7 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
         "False",
         "Shutdown",
         "spec.shutdown is true: every instance is scaled to zero; the data is kept",
-        generation,
+        { generation },
       ),
     );
   } else if (!primaryReady) {
@@ -124,7 +113,7 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
         leader
           ? `the leader ${leader.name} is not ready; check its logs (kubectl logs ${leader.name})`
           : `no instance is the Patroni leader yet; ${ready.length}/${desiredCount} instances ready${notReady.length ? ` (not ready: ${notReady.join(", ")})` : ""}`,
-        generation,
+        { generation },
       ),
     );
   } else if (notReady.length) {
@@ -134,7 +123,7 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
         "False",
         "InstancesNotReady",
         `${ready.length}/${desiredCount} instances ready; not ready: ${notReady.join(", ")}`,
-        generation,
+        { generation },
       ),
     );
   } else {
@@ -144,7 +133,7 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
         "True",
         "AllInstancesReady",
         `${ready.length}/${desiredCount} instances ready; primary ${leader!.name}`,
-        generation,
+        { generation },
       ),
     );
   }
@@ -155,14 +144,12 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
   ];
   conditions.push(
     progressing.length
-      ? condition(
-          "Progressing",
-          "True",
-          progressing[0]!.reason,
-          progressing.map((p) => p.message).join("; "),
+      ? condition("Progressing", "True", progressing[0]!.reason, progressing.map((p) => p.message).join("; "), {
           generation,
-        )
-      : condition("Progressing", "False", "UpToDate", "every instance runs the desired configuration", generation),
+        })
+      : condition("Progressing", "False", "UpToDate", "every instance runs the desired configuration", {
+          generation,
+        }),
   );
 
   const degraded: string[] = [];
@@ -179,9 +166,9 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
           "True",
           failedJobs.length ? "JobFailed" : primaryReady ? "InstancesNotReady" : "NoPrimary",
           degraded.join("; "),
-          generation,
+          { generation },
         )
-      : condition("Degraded", "False", "AsExpected", "nothing is degraded", generation),
+      : condition("Degraded", "False", "AsExpected", "nothing is degraded", { generation }),
   );
   conditions.push(
     ignored.length
@@ -190,9 +177,9 @@ function instanceStatus(input: StatusInput): PostgresClusterStatus {
           "True",
           "SettingsIgnored",
           `the spec is usable, but these settings were ignored: ${ignored.join("; ")}`,
-          generation,
+          { generation },
         )
-      : condition("Valid", "True", "SpecAccepted", "the spec is valid", generation),
+      : condition("Valid", "True", "SpecAccepted", "the spec is valid", { generation }),
   );
 
   return {
@@ -219,10 +206,14 @@ export function invalidStatus(
     ...(leader ? { primary: leader.name } : {}),
     ...(initialized ? { initialized: true } : {}),
     conditions: [
-      condition("Ready", "False", "InvalidSpec", "the spec is invalid; see the Valid condition", generation),
-      condition("Progressing", "False", "InvalidSpec", "nothing is changed until the spec is fixed", generation),
-      condition("Degraded", "True", "InvalidSpec", message, generation),
-      condition("Valid", "False", "InvalidSpec", message, generation),
+      condition("Ready", "False", "InvalidSpec", "the spec is invalid; see the Valid condition", {
+        generation,
+      }),
+      condition("Progressing", "False", "InvalidSpec", "nothing is changed until the spec is fixed", {
+        generation,
+      }),
+      condition("Degraded", "True", "InvalidSpec", message, { generation }),
+      condition("Valid", "False", "InvalidSpec", message, { generation }),
     ],
   };
 }
@@ -245,10 +236,10 @@ export function heldStatus(
     ...(leader ? { primary: leader.name } : {}),
     ...(initialized ? { initialized: true } : {}),
     conditions: [
-      condition("Ready", "False", reason, "the cluster is held as it is; see the Degraded condition", generation),
-      condition("Progressing", "False", reason, "nothing is changed until a person acts", generation),
-      condition("Degraded", "True", reason, message, generation),
-      condition("Valid", "True", "SpecAccepted", "the spec is valid", generation),
+      condition("Ready", "False", reason, "the cluster is held as it is; see the Degraded condition", { generation }),
+      condition("Progressing", "False", reason, "nothing is changed until a person acts", { generation }),
+      condition("Degraded", "True", reason, message, { generation }),
+      condition("Valid", "True", "SpecAccepted", "the spec is valid", { generation }),
     ],
   };
 }

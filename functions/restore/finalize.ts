@@ -12,11 +12,13 @@
  * - Deleted while Starting: Patroni's DCS is already reset and only the restored data may start
  *   the cluster, so the restore carries on and the PostgresRestore goes once it has Succeeded.
  */
+
+import { condition } from "../../shared/conditions.ts";
 import type { SyncRequest, SyncResponse } from "../../shared/metacontroller.ts";
 import { observedOf } from "../../shared/metacontroller.ts";
 import { KINDS } from "./kinds.ts";
 import { restorePods } from "./observed.ts";
-import { condition, previousStatus } from "./status.ts";
+import { CONDITION, previousStatus } from "./status.ts";
 import { restoreLabelOf, syncRestore } from "./sync.ts";
 
 export function finalizeRestore(req: SyncRequest): SyncResponse {
@@ -38,7 +40,7 @@ export function finalizeRestore(req: SyncRequest): SyncResponse {
       phase: "Failed",
       error: message,
       dataChanged: restoring,
-      conditions: [condition("False", "Cancelled", message, prev.conditions)],
+      conditions: [condition(CONDITION, "False", "Cancelled", message, { previous: prev.conditions })],
     };
   }
   return { status, children: [], finalized: gone(req) };

@@ -18,13 +18,12 @@ import { names } from "../../shared/names.ts";
 import { restoreArgs } from "../../shared/pgbackrest/commands.ts";
 import { pgbackrestConfigMount, pgbackrestConfigVolume } from "../../shared/pgbackrest/volumes.ts";
 import { binDirectory, dataDirectory, PATHS, walDirectory } from "../../shared/pod-layout.ts";
-import { podSecurity } from "../../shared/pod-security.ts";
+import { podSecurity, restrictedContainerSecurity } from "../../shared/pod-security.ts";
 import {
   dataVolumes,
   READY_SUFFIX,
   RESULT_SUFFIX,
   restoreContainer,
-  restrictedContainerSecurity,
   WORK_SUFFIX,
   workDirectory,
 } from "../../shared/restore/pod.ts";

@@ -6,7 +6,6 @@
  * may start). Every time comes from an observed Job or Pod, never from a clock.
  */
 import * as z from "zod";
-import type { Condition } from "../../shared/api/kube.ts";
 import { PostgresRestoreStatus } from "../../shared/api/postgres-restore.ts";
 
 export const RestoreStatus = PostgresRestoreStatus.extend({
@@ -34,16 +33,3 @@ export function previousStatus(raw: unknown): RestoreStatus {
 }
 
 export const CONDITION = "Succeeded";
-
-/** The restore's condition; it keeps its lastTransitionTime while its status does not change. */
-export function condition(
-  status: Condition["status"],
-  reason: string,
-  message: string,
-  previous: Condition[] | undefined,
-  observedTime?: string,
-): Condition {
-  const prev = previous?.find((c) => c.type === CONDITION);
-  const time = prev && prev.status === status ? prev.lastTransitionTime : observedTime;
-  return { type: CONDITION, status, reason, message, ...(time ? { lastTransitionTime: time } : {}) };
-}

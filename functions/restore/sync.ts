@@ -27,11 +27,12 @@
 import type { V1Job } from "@kubernetes/client-node";
 import { PostgresRestoreSpec } from "../../shared/api/postgres-restore.ts";
 import type { ClusterModel, InstanceModel } from "../../shared/cluster/model.ts";
+import { condition } from "../../shared/conditions.ts";
 import { zodProblems } from "../../shared/field-path.ts";
 import { labelValue, PATRONI_LEADER_VALUE } from "../../shared/labels.ts";
-import { observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
+import { asDesired, observedOf, type SyncRequest, type SyncResponse } from "../../shared/metacontroller.ts";
 import { names } from "../../shared/names.ts";
-import { jobState, keepObserved, podsOfJob } from "../../shared/observed-job.ts";
+import { jobState, podsOfJob } from "../../shared/observed-job.ts";
 import { parseRestoreFailure, parseRestoreResult } from "../../shared/restore/pod.ts";
 import { planFromRestore, type RestorePlan, repoProblem } from "../../shared/restore/target.ts";
 import { buildDcsResetJob, buildInstanceResetJob, buildRestoreJob, type RestoreRef } from "./job.ts";
@@ -44,7 +45,7 @@ import {
   publishedRepo,
   relatedCluster,
 } from "./observed.ts";
-import { condition, type Phase, previousStatus, type RestoreStatus, TERMINAL } from "./status.ts";
+import { CONDITION, type Phase, previousStatus, type RestoreStatus, TERMINAL } from "./status.ts";
 
 type Child = Record<string, unknown>;
 
@@ -62,7 +63,7 @@ const asChild = (job: V1Job) => job as unknown as Child;
 function observedJobs(ctx: Context): Child[] {
   return Object.keys(ctx.jobs)
     .sort()
-    .map((k) => keepObserved(ctx.jobs[k]!));
+    .map((k) => asDesired(ctx.jobs[k]!));
 }
 
 function failed(
@@ -79,7 +80,9 @@ function failed(
       error: message,
       dataChanged: options.dataChanged,
       ...(options.time ? { completionTime: options.time } : {}),
-      conditions: [condition("False", reason, message, ctx.prev.conditions, options.time)],
+      conditions: [
+        condition(CONDITION, "False", reason, message, { previous: ctx.prev.conditions, time: options.time }),
+      ],
     },
     children: observedJobs(ctx),
   };
@@ -94,7 +97,11 @@ function waiting(
   children: Child[] = [],
 ) {
   return {
-    status: { ...base, phase, conditions: [condition("Unknown", reason, message, ctx.prev.conditions)] },
+    status: {
+      ...base,
+      phase,
+      conditions: [condition(CONDITION, "Unknown", reason, message, { previous: ctx.prev.conditions })],
+    },
     children,
   } satisfies SyncResponse;
 }
@@ -200,7 +207,7 @@ function advance(ctx: Context, clusterName: string, plan: RestorePlan, base: Res
 
   const jobName = names.restoreJob(ctx.ref.name);
   const restoreRaw = ctx.jobs[jobName];
-  const restoreJob = restoreRaw ? keepObserved(restoreRaw) : undefined;
+  const restoreJob = restoreRaw ? asDesired(restoreRaw) : undefined;
   const withJob: RestoreStatus = { ...withInstance, jobName };
 
   if (phase === "Restoring") {
@@ -348,7 +355,7 @@ function starting(
   for (const step of steps) {
     const raw = ctx.jobs[step.name];
     if (raw) {
-      children.push(keepObserved(raw));
+      children.push(asDesired(raw));
       const state = jobState(raw, podsOfJob(ctx.req.related, step.name));
       if (state.state === "failed")
         problems.push(
@@ -377,7 +384,7 @@ function starting(
         ...started,
         phase: "Succeeded",
         ...(time ? { completionTime: time } : {}),
-        conditions: [condition("True", "Restored", message, ctx.prev.conditions, time)],
+        conditions: [condition(CONDITION, "True", "Restored", message, { previous: ctx.prev.conditions, time: time })],
       },
       children,
     };

@@ -3,6 +3,8 @@
  * The three CustomResourceDefinitions Tusk installs, built from the zod schemas.
  */
 import { PORTS } from "../pod-layout.ts";
+import { namedOwnedParameters, WAL_LEVELS } from "../postgres/parameters.ts";
+import { RESERVED_ROLE_NAMES, RESERVED_ROLE_PREFIXES } from "../roles.ts";
 import { buildCrd } from "./crd.ts";
 import { PostgresBackupSpec, PostgresBackupStatus } from "./postgres-backup.ts";
 import { PostgresClusterSpec, PostgresClusterStatus } from "./postgres-cluster.ts";
@@ -34,41 +36,17 @@ const INSTANCE_INDEXES = `[${Array.from({ length: 16 }, (_, i) => i).join(", ")}
 /** PGO's names for unnamed instance sets, by position, as a constant list: `string(i)` has no size bound. */
 const DEFAULT_SET_NAMES = `[${Array.from({ length: 16 }, (_, i) => `'${String(i).padStart(2, "0")}'`).join(", ")}]`;
 
-/** Roles the operator uses itself (functions/admission/names.ts RESERVED_ROLE_NAMES; a test keeps them equal). */
-export const CEL_RESERVED_ROLES = ["replicator", "rewinder", "pgbouncer", "monitoring", "tusk", "public", "none"];
+/** The reserved role names and prefixes of shared/roles.ts, which admission refuses too. */
+export const CEL_RESERVED_ROLES: readonly string[] = RESERVED_ROLE_NAMES;
 
-/** config.parameters keys the operator owns (the webhook also refuses the ssl_*, archive_* ... families). */
-export const CEL_OWNED_PARAMETERS = [
-  "config_file",
-  "data_directory",
-  "hba_file",
-  "ident_file",
-  "external_pid_file",
-  "listen_addresses",
-  "port",
-  "ssl",
-  "ssl_cert_file",
-  "ssl_key_file",
-  "ssl_ca_file",
-  "ssl_crl_file",
-  "unix_socket_directories",
-  "wal_log_hints",
-  "archive_mode",
-  "archive_command",
-  "restore_command",
-  "recovery_target",
-  "recovery_target_time",
-  "recovery_target_lsn",
-  "recovery_target_xid",
-  "recovery_target_name",
-  "hot_standby",
-  "synchronous_standby_names",
-  "primary_conninfo",
-  "primary_slot_name",
-  "recovery_min_apply_delay",
-  "cluster_name",
-  "log_file_mode",
-];
+/**
+ * config.parameters keys refused whatever their value: the owned names of
+ * shared/postgres/parameters.ts and the known members of its families (the webhook also
+ * refuses members that are not known yet, and refuses by value).
+ */
+export const CEL_OWNED_PARAMETERS: readonly string[] = namedOwnedParameters();
+
+const quoted = (list: readonly string[]) => list.map((s) => `'${s}'`).join(", ");
 
 const clusterValidations = [
   {
@@ -114,8 +92,8 @@ const clusterValidations = [
     fieldPath: ".postgresVersion",
   },
   {
-    rule: `!has(self.users) || self.users.all(u, !(u.name in [${CEL_RESERVED_ROLES.map((r) => `'${r}'`).join(", ")}]) && !u.name.startsWith('tusk-'))`,
-    message: `user names ${CEL_RESERVED_ROLES.join(", ")} and tusk-* are reserved for the operator`,
+    rule: `!has(self.users) || self.users.all(u, !(u.name in [${quoted(CEL_RESERVED_ROLES)}])${RESERVED_ROLE_PREFIXES.map((p) => ` && !u.name.startsWith('${p}')`).join("")})`,
+    message: `user names ${CEL_RESERVED_ROLES.join(", ")} and ${RESERVED_ROLE_PREFIXES.map((p) => `${p}*`).join(", ")} are reserved`,
     fieldPath: ".users",
   },
   {
@@ -126,11 +104,11 @@ const clusterValidations = [
   {
     rule: `!has(self.config) || !has(self.config.parameters) || !(${CEL_OWNED_PARAMETERS.map((k) => `has(self.config.parameters.${k})`).join(" || ")})`,
     message:
-      "config.parameters cannot set what the operator owns: paths, listen_addresses, port, TLS, archiving, recovery, replication, cluster_name, log_file_mode",
+      "config.parameters cannot set what the operator owns: paths, listen_addresses, port, TLS, archiving, recovery, replication, cluster_name, logging",
     fieldPath: ".config.parameters",
   },
   {
-    rule: "!has(self.config) || !has(self.config.parameters) || !has(self.config.parameters.wal_level) || self.config.parameters.wal_level in ['replica', 'logical']",
+    rule: `!has(self.config) || !has(self.config.parameters) || !has(self.config.parameters.wal_level) || self.config.parameters.wal_level in [${quoted(WAL_LEVELS)}]`,
     message: 'config.parameters.wal_level must be "replica" or "logical"',
     fieldPath: ".config.parameters",
   },

@@ -6,6 +6,8 @@
  * (`npm run gen`) and the hook and webhook parse with it.
  */
 import * as z from "zod";
+import { OWNED_PARAMETERS } from "../postgres/parameters.ts";
+import { RESERVED_ROLE_NAMES, RESERVED_ROLE_PREFIXES } from "../roles.ts";
 import {
   Affinity,
   Conditions,
@@ -64,13 +66,25 @@ export const InstanceSet = z.object({
 });
 export type InstanceSet = z.infer<typeof InstanceSet>;
 
+/** The owned parameters for the CRD's description: names and families, then the value rules' reasons. */
+function ownedParametersText(): string {
+  const named = OWNED_PARAMETERS.filter((r) => !r.refused).flatMap((r) => [
+    ...(r.names ?? []),
+    ...(r.prefix ? [`${r.prefix}*`] : []),
+  ]);
+  const byValue = OWNED_PARAMETERS.filter((r) => r.refused).map((r) => r.why);
+  return `${named.join(", ")} (the admission message says why, and which family members are allowed); also ${byValue.join("; ")}`;
+}
+
 export const UserSpec = z.object({
   name: z
     .string()
     .min(1)
     .max(63)
     .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be lowercase letters, digits and '-'")
-    .meta({ description: "Role name; also used in the Secret name <cluster>-pguser-<name>." }),
+    .meta({
+      description: `Role name; also used in the Secret name <cluster>-pguser-<name>. Reserved: ${RESERVED_ROLE_NAMES.join(", ")} and names starting with ${RESERVED_ROLE_PREFIXES.join(", ")}.`,
+    }),
   databases: z.array(z.string().min(1).max(63)).optional().meta({
     description: "Databases this user owns or may connect to; created when absent.",
   }),
@@ -279,9 +293,12 @@ export const PostgresClusterSpec = z.object({
   replicaService: ServiceSpec.optional().meta({ description: "The replicas Service." }),
   config: z
     .looseObject({
-      parameters: z.record(z.string(), IntOrString).optional().meta({
-        description: "postgresql.conf parameters.",
-      }),
+      parameters: z
+        .record(z.string(), IntOrString)
+        .optional()
+        .meta({
+          description: `postgresql.conf parameters. The operator owns and refuses ${ownedParametersText()}.`,
+        }),
       files: z.array(VolumeProjection).optional(),
     })
     .optional(),

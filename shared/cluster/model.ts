@@ -10,6 +10,7 @@ import { ANNOTATION, autoCreateUserSchema } from "../labels.ts";
 import type { Parent } from "../metacontroller.ts";
 import { boundedName, instanceSetName, names } from "../names.ts";
 import { IMAGES, PORTS, ROLES } from "../pod-layout.ts";
+import { OPERATOR_ROLE_NAMES } from "../roles.ts";
 
 export interface InstanceModel {
   /** Instance set name (PGO's 00, 01 ... when unnamed). */
@@ -97,7 +98,7 @@ export function clusterModel(parent: Parent): ModelResult {
       problems.push({ field: `spec.users[${i}].name`, message: `user "${u.name}" is listed more than once` });
   });
   (spec.users ?? []).forEach((u, i) => {
-    if (u.name !== ROLES.superuser && (Object.values(ROLES) as string[]).includes(u.name))
+    if (OPERATOR_ROLE_NAMES.includes(u.name))
       problems.push({ field: `spec.users[${i}].name`, message: `"${u.name}" is a role the operator owns` });
   });
   if (spec.patroni?.port !== undefined && spec.patroni.port === spec.port)

@@ -17,7 +17,8 @@ import type {
 } from "@kubernetes/client-node";
 import type { Repo } from "../api/postgres-cluster.ts";
 import { clusterLabels, LABEL, labelValue, repoHostLabels } from "../labels.ts";
-import { IMAGES, PATHS, POSTGRES_UID } from "../pod-layout.ts";
+import { IMAGES, PATHS } from "../pod-layout.ts";
+import { podSecurity, restrictedContainerSecurity } from "../pod-security.ts";
 import { type PgBackRestCluster, repoKind } from "./layout.ts";
 import { pgbackrestConfigMount, pgbackrestConfigVolume, repoVolume, repoVolumeMount } from "./volumes.ts";
 
@@ -46,23 +47,6 @@ export interface PgBackRestJobPod {
   annotations?: Record<string, string>;
   /** Whole-pod retries; the commands retry transient pgBackRest errors themselves. */
   backoffLimit?: number;
-}
-
-const restrictedContainer: V1Container["securityContext"] = {
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"] },
-  privileged: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-};
-
-function podSecurity(cluster: PgBackRestCluster): V1PodSpec["securityContext"] {
-  // On OpenShift the namespace's range assigns the IDs; elsewhere the postgres UID owns the
-  // repository files and fsGroup makes the projected key files readable (root-owned 0640).
-  const ids = cluster.spec.openshift
-    ? {}
-    : { runAsUser: POSTGRES_UID, runAsGroup: POSTGRES_UID, fsGroup: POSTGRES_UID };
-  return { runAsNonRoot: true, ...ids, seccompProfile: { type: "RuntimeDefault" } };
 }
 
 /** Volume repositories are local only next to the repo host (docs/dataplane-notes.md B11): same node, same claim. */
@@ -106,7 +90,7 @@ export function pgbackrestJobSpec(pod: PgBackRestJobPod): V1JobSpec {
     image: pgbackrest?.image ?? IMAGES.pgbackrest,
     ...(cluster.spec.imagePullPolicy ? { imagePullPolicy: cluster.spec.imagePullPolicy } : {}),
     command: pod.command,
-    securityContext: restrictedContainer,
+    securityContext: restrictedContainerSecurity,
     volumeMounts: mounts,
     // On failure the log's tail (pgBackRest's ERROR line) becomes the termination message.
     terminationMessagePolicy: "FallbackToLogsOnError",

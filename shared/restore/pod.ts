@@ -34,6 +34,7 @@
  */
 import type { V1Container, V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { PATHS, ROLES } from "../pod-layout.ts";
+import { restrictedContainerSecurity } from "../pod-security.ts";
 
 const RESTORE_CONTAINER = "restore";
 
@@ -205,14 +206,6 @@ export interface RestoreContainerInput {
   volumeMounts: V1VolumeMount[];
   resources?: unknown;
 }
-
-export const restrictedContainerSecurity: V1Container["securityContext"] = {
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"] },
-  privileged: false,
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-};
 
 export function restoreContainer(input: RestoreContainerInput): V1Container {
   return {

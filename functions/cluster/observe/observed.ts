@@ -7,7 +7,8 @@
 import * as z from "zod";
 import { fromBase64 } from "../../../shared/crypto/bytes.ts";
 import { ANNOTATION, LABEL } from "../../../shared/labels.ts";
-import type { ObjectMap } from "../../../shared/metacontroller.ts";
+import { asDesired, type ObjectMap } from "../../../shared/metacontroller.ts";
+import { jobState as observedJobState } from "../../../shared/observed-job.ts";
 import { type ChildKind, childKey } from "../objects/kinds.ts";
 
 const Meta = z.looseObject({
@@ -87,28 +88,14 @@ export function observedSecretData(children: ObjectMap, name: string): Record<st
   return out;
 }
 
-const JobSchema = z.looseObject({
-  status: z
-    .looseObject({
-      succeeded: z.number().optional(),
-      failed: z.number().optional(),
-      conditions: z.array(z.looseObject({ type: z.string(), status: z.string() })).optional(),
-    })
-    .optional(),
-});
-
 export type JobState = "absent" | "running" | "succeeded" | "failed";
 
+/** The shared reader's state of a child Job; one not started yet counts as running. */
 export function jobState(children: ObjectMap, name: string): JobState {
   const raw = observedChildren(children, "Job")[name];
   if (!raw) return "absent";
-  const parsed = JobSchema.safeParse(raw);
-  const status = parsed.success ? parsed.data.status : undefined;
-  const conditions = status?.conditions ?? [];
-  if (conditions.some((c) => c.type === "Complete" && c.status === "True") || (status?.succeeded ?? 0) > 0)
-    return "succeeded";
-  if (conditions.some((c) => c.type === "Failed" && c.status === "True")) return "failed";
-  return "running";
+  const { state } = observedJobState(raw, []);
+  return state === "pending" ? "running" : state;
 }
 
 const StatefulSetSchema = z.looseObject({
@@ -141,34 +128,4 @@ export function observedInstanceStatefulSets(children: ObjectMap): Map<string, O
   return out;
 }
 
-const SERVER_METADATA = [
-  "uid",
-  "resourceVersion",
-  "generation",
-  "creationTimestamp",
-  "deletionTimestamp",
-  "deletionGracePeriodSeconds",
-  "managedFields",
-  "selfLink",
-  "ownerReferences",
-];
-
-/**
- * An observed child turned back into a desired one: without status, server-written metadata,
- * Metacontroller's last-applied annotation (returning it would nest it into itself on every
- * sync) and its controller-uid label (Metacontroller adds that itself).
- */
-export function asDesired(observed: Record<string, unknown>): Record<string, unknown> {
-  const { status: _status, metadata, ...rest } = observed;
-  const meta = { ...((metadata ?? {}) as Record<string, unknown>) };
-  for (const key of SERVER_METADATA) delete meta[key];
-  const annotations = { ...((meta.annotations ?? {}) as Record<string, string>) };
-  delete annotations["metacontroller.k8s.io/last-applied-configuration"];
-  if (Object.keys(annotations).length) meta.annotations = annotations;
-  else delete meta.annotations;
-  const labels = { ...((meta.labels ?? {}) as Record<string, string>) };
-  delete labels["controller-uid"];
-  if (Object.keys(labels).length) meta.labels = labels;
-  else delete meta.labels;
-  return { ...rest, metadata: meta };
-}
+export { asDesired };

@@ -52,6 +52,7 @@ import { stringify } from "yaml";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { LABEL, labelValue, PATRONI_LEADER_VALUE } from "../../../shared/labels.ts";
 import { names } from "../../../shared/names.ts";
+import { OWNED_PATRONI_KEYS, OWNED_PATRONI_POSTGRESQL_KEYS } from "../../../shared/patroni.ts";
 import { archiveGetCommand, archivePushCommand } from "../../../shared/pgbackrest/commands.ts";
 import { binDirectory, dataDirectory, PATHS, ROLES, walDirectory } from "../../../shared/pod-layout.ts";
 import { bootstrapMethod } from "../../../shared/restore/pod.ts";
@@ -155,6 +156,7 @@ export function dynamicConfiguration(model: ClusterModel): DynamicConfiguration 
     wal_log_hints: "on",
   };
   const merged = mergeParameters(
+    model.version,
     owned,
     isRecord(userPostgresql.parameters) ? userPostgresql.parameters : undefined,
     model.spec.config?.parameters,
@@ -165,14 +167,12 @@ export function dynamicConfiguration(model: ClusterModel): DynamicConfiguration 
     ? userPostgresql.pg_hba.filter((l): l is string => typeof l === "string")
     : [];
 
-  const ownedTop = ["ttl", "loop_wait", "retry_timeout"];
+  const ownedTop = Object.keys(OWNED_PATRONI_KEYS);
   for (const key of ownedTop) if (key in user) ignored.push(`patroni ${key}`);
-  const ownedPostgresql = ["use_pg_rewind", "recovery_conf"];
+  const ownedPostgresql = Object.keys(OWNED_PATRONI_POSTGRESQL_KEYS);
   for (const key of ownedPostgresql) if (key in userPostgresql) ignored.push(`patroni postgresql.${key}`);
 
-  const rest = Object.fromEntries(
-    Object.entries(user).filter(([k]) => !ownedTop.includes(k) && k !== "postgresql" && k !== "standby_cluster"),
-  );
+  const rest = Object.fromEntries(Object.entries(user).filter(([k]) => !ownedTop.includes(k) && k !== "postgresql"));
   const restPostgresql = Object.fromEntries(
     Object.entries(userPostgresql).filter(
       ([k]) => !ownedPostgresql.includes(k) && k !== "parameters" && k !== "pg_hba",

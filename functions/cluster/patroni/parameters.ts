@@ -1,57 +1,10 @@
 /**
  * @module
- * PostgreSQL parameters: the ones the operator owns (a user value is ignored and reported in a
- * condition; admission refuses them too), the defaults a user may override, and the ones whose
- * change needs a restart (postmaster context), which decide whether a change rolls the pods.
+ * PostgreSQL parameters: the defaults a user may override, the ones whose change needs a restart
+ * (postmaster context), which decide whether a change rolls the pods, and the merge that ignores
+ * (and reports) the operator-owned ones of shared/postgres/parameters.ts, which admission refuses.
  */
-
-/**
- * Set by the operator from the pod layout, TLS and backup settings; a user value would break
- * replication, TLS, archiving or Patroni itself. Patroni additionally owns `listen_addresses`,
- * `port`, `cluster_name`, `hba_file`, `ident_file`, `data_directory`, `config_file`,
- * recovery settings (`primary_conninfo`, ...), so they are here too.
- */
-export const OPERATOR_OWNED_PARAMETERS: readonly string[] = [
-  "archive_command",
-  "archive_mode",
-  "archive_cleanup_command",
-  "cluster_name",
-  "config_file",
-  "data_directory",
-  "external_pid_file",
-  "hba_file",
-  "hot_standby",
-  "ident_file",
-  "listen_addresses",
-  "port",
-  "primary_conninfo",
-  "primary_slot_name",
-  "promote_trigger_file",
-  "recovery_end_command",
-  "recovery_min_apply_delay",
-  "recovery_target",
-  "recovery_target_action",
-  "recovery_target_inclusive",
-  "recovery_target_lsn",
-  "recovery_target_name",
-  "recovery_target_time",
-  "recovery_target_timeline",
-  "recovery_target_xid",
-  "restore_command",
-  "ssl",
-  "ssl_ca_file",
-  "ssl_cert_file",
-  "ssl_crl_dir",
-  "ssl_crl_file",
-  "ssl_dh_params_file",
-  "ssl_key_file",
-  "ssl_passphrase_command",
-  "ssl_passphrase_command_supports_reload",
-  "unix_socket_directories",
-  "unix_socket_group",
-  "unix_socket_permissions",
-  "wal_log_hints",
-];
+import { ownedParameter } from "../../../shared/postgres/parameters.ts";
 
 /** Defaults a user's `config.parameters` or dynamic configuration may change. */
 const DEFAULT_PARAMETERS: Readonly<Record<string, string>> = {
@@ -126,10 +79,11 @@ export interface MergedParameters {
 
 /**
  * Operator defaults, then the user's values (dynamic configuration first, `config.parameters`
- * over it, as in PGO), then what the operator owns. wal_level `minimal` would make replicas
- * impossible, so it is ignored like an owned parameter.
+ * over it, as in PGO), then what the operator owns. A value admission would refuse (an owned
+ * name, wal_level `minimal`, ...) is ignored, never applied.
  */
 export function mergeParameters(
+  version: number,
   owned: Record<string, string>,
   ...user: (Record<string, unknown> | undefined)[]
 ): MergedParameters {
@@ -140,8 +94,7 @@ export function mergeParameters(
       if (typeof raw !== "string" && typeof raw !== "number" && typeof raw !== "boolean") continue;
       const name = key.toLowerCase();
       const value = typeof raw === "boolean" ? (raw ? "on" : "off") : parameterValue(raw);
-      if (OPERATOR_OWNED_PARAMETERS.includes(name) || name in owned) ignored.add(name);
-      else if (name === "wal_level" && value.toLowerCase() === "minimal") ignored.add(name);
+      if (name in owned || ownedParameter(name, value, version) !== undefined) ignored.add(name);
       else out[name] = value;
     }
   }

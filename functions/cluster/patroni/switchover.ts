@@ -19,6 +19,7 @@
 import type { V1Job } from "@kubernetes/client-node";
 import type { Condition } from "../../../shared/api/kube.ts";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
+import { condition } from "../../../shared/conditions.ts";
 import { ANNOTATION } from "../../../shared/labels.ts";
 import type { ObservedCluster } from "../observe/cluster.ts";
 import { asDesired } from "../observe/observed.ts";
@@ -36,16 +37,6 @@ export interface TriggerInput {
   observed: ObservedCluster;
   /** A rolling update is moving the leader itself in this sync. */
   rollingSwitchover: boolean;
-}
-
-function condition(model: ClusterModel, status: Condition["status"], reason: string, message: string): Condition {
-  return {
-    type: SWITCHOVER_CONDITION,
-    status,
-    reason,
-    message,
-    ...(model.generation !== undefined ? { observedGeneration: model.generation } : {}),
-  };
 }
 
 /** targetInstance names an instance (`<cluster>-<set>-<n>`) or its pod (`...-0`, Patroni's member name). */
@@ -70,10 +61,11 @@ export function triggeredSwitchover(input: TriggerInput): Part {
     return part({
       conditions: [
         condition(
-          model,
+          SWITCHOVER_CONDITION,
           "False",
           "Disabled",
           `${ANNOTATION.switchoverTrigger} is ${JSON.stringify(id)}, but spec.patroni.switchover.enabled is not true: nothing was done`,
+          { generation: model.generation },
         ),
       ],
     });
@@ -98,28 +90,41 @@ export function triggeredSwitchover(input: TriggerInput): Part {
     return part({
       children: [asDesired(raw)],
       jobs: state === "running" && !skipped ? [{ name, what, state }] : [],
-      conditions: [condition(model, status, reason, message)],
+      conditions: [condition(SWITCHOVER_CONDITION, status, reason, message, { generation: model.generation })],
     });
   }
 
   const waiting = (message: string): Part =>
-    part({ conditions: [condition(model, "False", "Waiting", `${what} waits: ${message}`)] });
+    part({
+      conditions: [
+        condition(SWITCHOVER_CONDITION, "False", "Waiting", `${what} waits: ${message}`, {
+          generation: model.generation,
+        }),
+      ],
+    });
   const target = targetPod(model, settings.targetInstance);
   if (settings.targetInstance !== undefined && target === undefined)
     return part({
       conditions: [
         condition(
-          model,
+          SWITCHOVER_CONDITION,
           "False",
           "InvalidTarget",
           `spec.patroni.switchover.targetInstance ${JSON.stringify(settings.targetInstance)} is not an instance of this cluster (${model.instances.map((i) => i.name).join(", ")})`,
+          { generation: model.generation },
         ),
       ],
     });
   if (type === "Failover" && target === undefined)
     return part({
       conditions: [
-        condition(model, "False", "InvalidTarget", "type Failover needs spec.patroni.switchover.targetInstance"),
+        condition(
+          SWITCHOVER_CONDITION,
+          "False",
+          "InvalidTarget",
+          "type Failover needs spec.patroni.switchover.targetInstance",
+          { generation: model.generation },
+        ),
       ],
     });
   if (model.shutdown) return waiting("the cluster is shut down");
@@ -147,11 +152,23 @@ function start(model: ClusterModel, job: V1Job, what: string, alreadyLeads: bool
   if (alreadyLeads)
     return part({
       children: [suspended(limited)],
-      conditions: [condition(model, "True", "AlreadyLeader", `${what}: the target already leads; nothing was done`)],
+      conditions: [
+        condition(
+          SWITCHOVER_CONDITION,
+          "True",
+          "AlreadyLeader",
+          `${what}: the target already leads; nothing was done`,
+          { generation: model.generation },
+        ),
+      ],
     });
   return part({
     children: [limited],
     jobs: [{ name, what, state: "absent" }],
-    conditions: [condition(model, "Unknown", "Pending", `${what} starts (Job ${name})`)],
+    conditions: [
+      condition(SWITCHOVER_CONDITION, "Unknown", "Pending", `${what} starts (Job ${name})`, {
+        generation: model.generation,
+      }),
+    ],
   });
 }

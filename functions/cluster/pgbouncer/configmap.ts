@@ -42,6 +42,7 @@ import type { V1ConfigMap } from "@kubernetes/client-node";
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
 import { clusterLabels } from "../../../shared/labels.ts";
 import { names } from "../../../shared/names.ts";
+import { ownedPgBouncerSetting } from "../../../shared/pgbouncer/settings.ts";
 import { PATHS, ROLES } from "../../../shared/pod-layout.ts";
 import { withKind } from "../objects/kinds.ts";
 import { childMeta } from "../objects/metadata.ts";
@@ -67,7 +68,7 @@ export function pgbouncerSpec(model: ClusterModel) {
 const STALE_SERVER_CHECK =
   "SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN pg_catalog.pg_terminate_backend(pg_catalog.pg_backend_pid()) END";
 
-/** Defaults a user may override in `config.global`. */
+/** Defaults; a user may override those shared/pgbouncer/settings.ts does not own in `config.global`. */
 function defaults(): Record<string, string> {
   return {
     listen_addr: "*",
@@ -146,7 +147,7 @@ export function pgbouncerIni(model: ClusterModel): PgBouncerIni {
   const ignored: string[] = [];
   const own = owned(model);
   const global = userEntries("global", config?.global, ignored, (k) =>
-    k in own ? "is set by the operator" : undefined,
+    k in own || ownedPgBouncerSetting(k) !== undefined ? "is set by the operator" : undefined,
   );
   const databases = userEntries("databases", config?.databases, ignored);
   const users = userEntries("users", config?.users, ignored);

@@ -31,9 +31,11 @@ import {
   type Repo,
 } from "../../../shared/api/postgres-cluster.ts";
 import type { ClusterModel, InstanceModel } from "../../../shared/cluster/model.ts";
+import { condition } from "../../../shared/conditions.ts";
 import { clusterLabels, LABEL, labelValue } from "../../../shared/labels.ts";
+import { asDesired } from "../../../shared/metacontroller.ts";
 import { names } from "../../../shared/names.ts";
-import { jobState, keepObserved } from "../../../shared/observed-job.ts";
+import { jobState } from "../../../shared/observed-job.ts";
 import { restoreArgs } from "../../../shared/pgbackrest/commands.ts";
 import { renderPgBackRestConfig, repoPath } from "../../../shared/pgbackrest/config.ts";
 import { OPERATOR_CONFIG_FILE, repoKind } from "../../../shared/pgbackrest/layout.ts";
@@ -313,15 +315,7 @@ function buildDataSourceJob(model: ClusterModel, source: Source, plan: RestorePl
   });
 }
 
-function condition(status: Condition["status"], reason: string, message: string, model: ClusterModel): Condition {
-  return {
-    type: "DataSource",
-    status,
-    reason,
-    message,
-    ...(model.generation !== undefined ? { observedGeneration: model.generation } : {}),
-  };
-}
+const DATA_SOURCE_CONDITION = "DataSource";
 
 /** Where the data-source bootstrap stands, from the observed Job, Pods and StatefulSets. */
 export function dataSourceState(model: ClusterModel, observed: ObservedCluster): DataSourceState {
@@ -330,7 +324,7 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
   if (!ds?.postgresCluster && !ds?.pgbackrest) return none;
   const jobName = names.dataSourceJob(model.name);
   const job = observed.jobs.get(jobName)?.raw;
-  const kept = job ? [keepObserved(job)] : [];
+  const kept = job ? [asDesired(job)] : [];
   const { instance } = firstInstance(model);
   const first = observed.pods.get(instance.pod);
   const othersUp = [...observed.instanceStatefulSets.values()].some(
@@ -343,10 +337,11 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
     return {
       ...none,
       condition: condition(
+        DATA_SOURCE_CONDITION,
         "False",
         "CreateOnly",
         "spec.dataSource was set on a cluster that already holds data: it is read only when a cluster is created, so nothing was restored; remove it, or create a new cluster with it",
-        model,
+        { generation: model.generation },
       ),
     };
   const restoredNow = first?.ready === true && first.role === LEADER_ROLE;
@@ -355,7 +350,13 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
       ...none,
       children: kept,
       status: { ...(latch ?? {}), restored: true },
-      condition: condition("True", "Bootstrapped", "the cluster was created from its data source", model),
+      condition: condition(
+        DATA_SOURCE_CONDITION,
+        "True",
+        "Bootstrapped",
+        "the cluster was created from its data source",
+        { generation: model.generation },
+      ),
     };
   }
 
@@ -367,7 +368,9 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
       children: kept,
       holdOthers: true,
       status: { restored: false },
-      condition: condition("False", problem.reason, problem.message, model),
+      condition: condition(DATA_SOURCE_CONDITION, "False", problem.reason, problem.message, {
+        generation: model.generation,
+      }),
       progress: `waiting for the data source: ${problem.message}`,
     };
   }
@@ -379,7 +382,9 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
       children: kept,
       holdOthers: true,
       status: { restored: false },
-      condition: condition("False", "InvalidOptions", planned.message, model),
+      condition: condition(DATA_SOURCE_CONDITION, "False", "InvalidOptions", planned.message, {
+        generation: model.generation,
+      }),
       progress: `the data source options are unusable: ${planned.message}`,
     };
   const plan = planned.plan;
@@ -391,7 +396,13 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
       children: [...configMaps, buildDataSourceJob(model, source, plan)],
       holdOthers: true,
       status: base,
-      condition: condition("Unknown", "Restoring", `restoring ${plan.description} from ${source.description}`, model),
+      condition: condition(
+        DATA_SOURCE_CONDITION,
+        "Unknown",
+        "Restoring",
+        `restoring ${plan.description} from ${source.description}`,
+        { generation: model.generation },
+      ),
       progress: `restoring the first instance from ${source.description} (Job ${jobName})`,
     };
   }
@@ -404,10 +415,11 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
       holdOthers: true,
       status: base,
       condition: condition(
+        DATA_SOURCE_CONDITION,
         "False",
         "RestoreFailed",
         `${failure.message}; fix the cause and delete Job ${jobName} to run it again`,
-        model,
+        { generation: model.generation },
       ),
       progress: `the data source restore failed (Job ${jobName})`,
     };
@@ -418,7 +430,13 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
       children: [...configMaps, ...kept],
       holdOthers: true,
       status: base,
-      condition: condition("Unknown", "Restoring", `restoring ${plan.description} from ${source.description}`, model),
+      condition: condition(
+        DATA_SOURCE_CONDITION,
+        "Unknown",
+        "Restoring",
+        `restoring ${plan.description} from ${source.description}`,
+        { generation: model.generation },
+      ),
       progress: `restoring the first instance from ${source.description} (Job ${jobName})`,
     };
   const result = parseRestoreResult(state.message);
@@ -428,10 +446,11 @@ export function dataSourceState(model: ClusterModel, observed: ObservedCluster):
     holdOthers: true,
     status: { ...base, ...(result?.backupSet ? { backupSet: result.backupSet } : {}) },
     condition: condition(
+      DATA_SOURCE_CONDITION,
       "Unknown",
       "Starting",
       `restored${result?.backupSet ? ` backup set ${result.backupSet}` : ""}; waiting for ${instance.pod} to start from it`,
-      model,
+      { generation: model.generation },
     ),
     progress: `starting ${instance.pod} from the restored data`,
   };

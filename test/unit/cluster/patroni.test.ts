@@ -3,11 +3,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { dynamicConfiguration, pgbackrestCommands, pgHba } from "../../../functions/cluster/patroni/config.ts";
-import { OPERATOR_OWNED_PARAMETERS, RESTART_PARAMETERS } from "../../../functions/cluster/patroni/parameters.ts";
+import { RESTART_PARAMETERS } from "../../../functions/cluster/patroni/parameters.ts";
 import { type ClusterModel, clusterModel } from "../../../shared/cluster/model.ts";
 import { ANNOTATION, LABEL } from "../../../shared/labels.ts";
 import { Parent } from "../../../shared/metacontroller.ts";
 import { PATHS } from "../../../shared/pod-layout.ts";
+import { namedOwnedParameters } from "../../../shared/postgres/parameters.ts";
 import { child, cluster, type Json, sync } from "./fixtures.ts";
 
 function model(spec: Json = {}): ClusterModel {
@@ -199,7 +200,7 @@ describe("Patroni configuration", () => {
   });
 
   it("lists only real parameter names; owned and restart sets are consistent", () => {
-    for (const p of [...OPERATOR_OWNED_PARAMETERS, ...RESTART_PARAMETERS]) expect(p).toMatch(/^[a-z_]+$/);
+    for (const p of [...namedOwnedParameters(), ...RESTART_PARAMETERS]) expect(p).toMatch(/^[a-z_]+$/);
     expect(RESTART_PARAMETERS.has("shared_buffers")).toBe(true);
     expect(RESTART_PARAMETERS.has("work_mem")).toBe(false);
   });
