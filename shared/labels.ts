@@ -60,6 +60,13 @@ export const ANNOTATION = {
 /** PGO's name for ANNOTATION.authorizeBackupRemoval, honoured the same way. */
 export const PGO_AUTHORIZE_BACKUP_REMOVAL = "postgres-operator.crunchydata.com/authorizeBackupRemoval";
 
+/** Either annotation set to "true" (any case, as PGO compares it). */
+export function backupRemovalAuthorized(annotations: Record<string, string> | undefined): boolean {
+  return [ANNOTATION.authorizeBackupRemoval, PGO_AUTHORIZE_BACKUP_REMOVAL].some(
+    (key) => annotations?.[key]?.toLowerCase() === "true",
+  );
+}
+
 /** PGO's name for ANNOTATION.autoCreateUserSchema, honoured so a PGO manifest keeps its meaning. */
 export const PGO_AUTO_CREATE_USER_SCHEMA = "postgres-operator.crunchydata.com/autoCreateUserSchema";
 

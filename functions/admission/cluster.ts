@@ -7,7 +7,12 @@
  */
 
 import type { InstanceSet, PostgresClusterSpec, Repo } from "../../shared/api/postgres-cluster.ts";
-import { ANNOTATION, PGO_AUTO_CREATE_USER_SCHEMA } from "../../shared/labels.ts";
+import {
+  ANNOTATION,
+  backupRemovalAuthorized,
+  PGO_AUTHORIZE_BACKUP_REMOVAL,
+  PGO_AUTO_CREATE_USER_SCHEMA,
+} from "../../shared/labels.ts";
 import { instanceSetName } from "../../shared/names.ts";
 import { OWNED_PATRONI_KEYS, OWNED_PATRONI_POSTGRESQL_KEYS } from "../../shared/patroni.ts";
 import { ownedPgBouncerSetting } from "../../shared/pgbouncer/settings.ts";
@@ -368,7 +373,7 @@ function checkPgBouncer(spec: PostgresClusterSpec): Problem[] {
 }
 
 /**
- * PGO's annotations do nothing here (but autoCreateUserSchema, honoured as PGO does); say which
+ * PGO's annotations do nothing here (but autoCreateUserSchema and authorizeBackupRemoval, honoured as PGO does); say which
  * Tusk annotation does the same job.
  */
 const PGO_PREFIX = "postgres-operator.crunchydata.com/";
@@ -380,7 +385,7 @@ const PGO_EQUIVALENT: Record<string, string> = {
 
 export function compatibilityAnnotations(annotations: Record<string, string>): string[] {
   return Object.keys(annotations)
-    .filter((k) => k.startsWith(PGO_PREFIX) && k !== PGO_AUTO_CREATE_USER_SCHEMA)
+    .filter((k) => k.startsWith(PGO_PREFIX) && k !== PGO_AUTO_CREATE_USER_SCHEMA && k !== PGO_AUTHORIZE_BACKUP_REMOVAL)
     .map((k) => {
       const tusk = PGO_EQUIVALENT[k.slice(PGO_PREFIX.length)];
       return tusk ? `annotation ${k} ignored; use ${tusk}` : `annotation ${k} is PGO's; ignored by Tusk`;
@@ -433,6 +438,13 @@ export function checkClusterUpdate(next: PostgresClusterSpec, prev: PostgresClus
       problems.push(...sameClass(set.walVolumeClaimSpec, old.walVolumeClaimSpec, `${at}.walVolumeClaimSpec`));
     }
   });
+  if (next.dataSource && !prev.dataSource)
+    problems.push(
+      forbidden(
+        "spec.dataSource",
+        "is read only when a cluster is created: added to an existing cluster it would restore over its data; create a new cluster with it instead",
+      ),
+    );
   const oldRepos = new Map((prev.backups?.pgbackrest?.repos ?? []).map((r) => [r.name, r]));
   (next.backups?.pgbackrest?.repos ?? []).forEach((repo, i) => {
     const old = oldRepos.get(repo.name)?.volume;
@@ -466,4 +478,27 @@ function sameClass(next: unknown, prev: unknown, path: string): Problem[] {
       `cannot change from ${show(b ?? "(default)")} to ${show(a ?? "(default)")}: a volume keeps its storage class; add a new instance set to move`,
     ),
   ];
+}
+
+/** What an update does that a person should know before it happens; nothing is refused. */
+export function clusterUpdateWarnings(
+  next: PostgresClusterSpec,
+  prev: PostgresClusterSpec,
+  annotations: Record<string, string>,
+): string[] {
+  const warnings: string[] = [];
+  const names = (spec: PostgresClusterSpec) => spec.instances.map((s, i) => instanceSetName(s.name, i));
+  const gone = names(prev).filter((n) => !names(next).includes(n));
+  const added = names(next).filter((n) => !names(prev).includes(n));
+  if (gone.length && added.length)
+    warnings.push(
+      `spec.instances: instance set(s) ${gone.join(", ")} go and ${added.join(", ")} come: renaming a set replaces every instance of it (the new ones clone the data; the old ones are removed once the new ones are ready)`,
+    );
+  const wanted = new Set((next.backups?.pgbackrest?.repos ?? []).map((r) => r.name));
+  const removed = (prev.backups?.pgbackrest?.repos ?? []).map((r) => r.name).filter((r) => !wanted.has(r));
+  if (removed.length && !backupRemovalAuthorized(annotations))
+    warnings.push(
+      `spec.backups: removes ${removed.join(", ")}; the cluster is held as it is (Degraded, BackupRemovalNotAuthorized) until the annotation ${ANNOTATION.authorizeBackupRemoval}: "true" (or ${PGO_AUTHORIZE_BACKUP_REMOVAL}) confirms it`,
+    );
+  return warnings;
 }

@@ -39,7 +39,7 @@ import { PostgresRestoreSpec } from "../../shared/api/postgres-restore.ts";
 import { zodProblems } from "../../shared/field-path.ts";
 import { ANNOTATION } from "../../shared/labels.ts";
 import { checkBackup, checkRestore } from "./backup-restore.ts";
-import { checkCluster, checkClusterUpdate, type Findings } from "./cluster.ts";
+import { checkCluster, checkClusterUpdate, clusterUpdateWarnings, type Findings } from "./cluster.ts";
 import { type CauseReason, forbidden, isRecord, key, type Problem, required } from "./problems.ts";
 import { jsonSchema, schemaWarnings } from "./unknown-fields.ts";
 
@@ -172,7 +172,10 @@ function judgeWrite(kind: KindName, request: AdmissionRequest, old: unknown, dep
     ...next.problems.filter((p) => known.has(problemKey(p))).map((p) => `${p.field}: already invalid: ${p.message}`),
     ...next.warnings,
   ];
-  if (next.spec && prev.spec) problems.push(...checkClusterUpdate(next.spec, prev.spec));
+  if (next.spec && prev.spec) {
+    problems.push(...checkClusterUpdate(next.spec, prev.spec));
+    warnings.push(...clusterUpdateWarnings(next.spec, prev.spec, stringRecord(metadataOf(object).annotations)));
+  }
   return verdict(problems, warnings, request);
 }
 

@@ -7,18 +7,12 @@
  * (the file every instance reads), never remembered elsewhere.
  */
 import type { ClusterModel } from "../../../shared/cluster/model.ts";
-import { ANNOTATION, PGO_AUTHORIZE_BACKUP_REMOVAL } from "../../../shared/labels.ts";
+import { ANNOTATION, backupRemovalAuthorized, PGO_AUTHORIZE_BACKUP_REMOVAL } from "../../../shared/labels.ts";
 import { names } from "../../../shared/names.ts";
 import type { ObservedCluster } from "../observe/cluster.ts";
 
 /** The instance's file lists every repo the cluster archives to (repoN-* options in [global]). */
 const INSTANCE_CONFIG_KEY = "pgbackrest-instance.conf";
-
-export function backupRemovalAuthorized(annotations: Record<string, string>): boolean {
-  return [ANNOTATION.authorizeBackupRemoval, PGO_AUTHORIZE_BACKUP_REMOVAL].some(
-    (key) => annotations[key]?.toLowerCase() === "true",
-  );
-}
 
 /** Repos configured now that the spec drops without the confirmation; empty when none. */
 export function unauthorizedRepoRemoval(model: ClusterModel, observed: ObservedCluster): string[] {
