@@ -91,8 +91,29 @@ export function checkCluster(spec: PostgresClusterSpec, ctx: ClusterContext): Fi
   return { problems, warnings };
 }
 
-/** A volume claim needs a positive storage request; Kubernetes refuses a PVC without one. */
+const ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"];
+
+/**
+ * A volume claim needs a positive storage request (Kubernetes refuses a PVC without one) and
+ * access modes Kubernetes knows: the API server would refuse the StatefulSet built from it on
+ * every sync, long after the manifest was accepted.
+ */
 function checkStorage(claim: unknown, path: string, needed: boolean): Problem[] {
+  const modes = isRecord(claim) && Array.isArray(claim.accessModes) ? claim.accessModes : [];
+  const badModes = modes.flatMap((m, i) =>
+    ACCESS_MODES.includes(m as string)
+      ? []
+      : [
+          notSupported(
+            `${path}.accessModes[${i}]`,
+            `${show(m)} is not an access mode; use one of ${ACCESS_MODES.join(", ")}`,
+          ),
+        ],
+  );
+  return [...badModes, ...checkStorageRequest(claim, path, needed)];
+}
+
+function checkStorageRequest(claim: unknown, path: string, needed: boolean): Problem[] {
   const at = `${path}.resources.requests.storage`;
   const value = storageOf(claim);
   if (value === undefined) {

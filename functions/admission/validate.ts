@@ -137,6 +137,9 @@ function judge(request: AdmissionRequest, deps: AdmissionDeps): Verdict {
     case "CREATE":
       return judgeWrite(name, request, undefined, deps);
     case "UPDATE":
+      // Without the stored object every rule about changes would be skipped: refuse, do not judge it as a create.
+      if (request.oldObject === undefined || request.oldObject === null)
+        return deny([required("oldObject", "an update must carry the stored object")], [], request);
       return judgeWrite(name, request, request.oldObject, deps);
   }
 }

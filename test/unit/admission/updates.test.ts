@@ -43,4 +43,29 @@ describe("cluster updates", () => {
     // PGO's annotation is honoured, so it is not reported as one Tusk ignores.
     expect(confirmed.warnings?.join("\n") ?? "").not.toContain("authorizeBackupRemoval is PGO's");
   });
+
+  it("refuses an UPDATE that carries no stored object instead of judging it as a create", () => {
+    const response = validate({ operation: "UPDATE", object: cluster() });
+    expect(response.allowed).toBe(false);
+    expect(fields(response)).toContain("oldObject");
+  });
+});
+
+describe("volume claim specs", () => {
+  it("refuses an access mode Kubernetes does not know, naming its index", () => {
+    const bad = { accessModes: ["ReadWriteOnse"], resources: { requests: { storage: "1Gi" } } };
+    const response = validate({
+      object: cluster({ instances: [{ name: "a", replicas: 1, dataVolumeClaimSpec: bad }] }),
+    });
+    expect(response.allowed).toBe(false);
+    expect(fields(response)).toContain("spec.instances[0].dataVolumeClaimSpec.accessModes[0]");
+  });
+
+  it("refuses a negative size", () => {
+    const response = validate({
+      object: cluster({ instances: [{ name: "a", replicas: 1, dataVolumeClaimSpec: volume("-1Gi") }] }),
+    });
+    expect(response.allowed).toBe(false);
+    expect(fields(response)).toContain("spec.instances[0].dataVolumeClaimSpec.resources.requests.storage");
+  });
 });
