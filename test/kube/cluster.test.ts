@@ -191,11 +191,32 @@ describe("day two, with kubectl apply", () => {
       const claims = (host?.spec.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata.name);
       return claims.join() === "repo1,repo2";
     });
+    const condition = async (type: string) =>
+      ((await cluster())?.status?.conditions as Obj[] | undefined)?.find((c) => c.type === type);
     spec.instances[0].replicas = 1;
     await applyCluster(spec);
-    await k.waitFor("one instance StatefulSet again", async () => {
-      const sts = await k.list("statefulsets", NS, `${CLUSTER_LABEL},postgres.tusk.dev/instance-set=instance1`);
-      return sts.length === 1;
+    // No pod runs in this namespace, so no pod carries Patroni's leader label: either instance
+    // could be the leader, so the scale-down waits and says why.
+    const progressing = await k.waitFor("the scale-down to wait for a known leader", async () => {
+      const c = await condition("Progressing");
+      return c?.reason === "ScalingDown" && String(c.message).includes("once the leader is known") ? c : undefined;
+    });
+    expect(progressing.status).toBe("True");
+    expect(await k.list("statefulsets", NS, `${CLUSTER_LABEL},postgres.tusk.dev/instance-set=instance1`)).toHaveLength(
+      2,
+    );
+    // Removing repo2 needs the confirmation: the cluster is held, then the annotation lets it go.
+    spec.backups.pgbackrest.repos.pop();
+    await applyCluster(spec);
+    await k.waitFor("the removal to wait for its confirmation", async () => {
+      const c = await condition("Degraded");
+      return c?.reason === "BackupRemovalNotAuthorized";
+    });
+    await applyCluster(spec, { "postgres.tusk.dev/authorize-backup-removal": "true" });
+    await k.waitFor("the repo host with repo1's claim only", async () => {
+      const host = await k.get("statefulset", `${NAME}-repo-host`, NS);
+      const claims = (host?.spec.volumeClaimTemplates ?? []).map((t: Obj) => t.metadata.name);
+      return claims.join() === "repo1";
     });
   });
 
