@@ -22,8 +22,19 @@ function patroniUrl(model: ClusterModel, host: string, path: string): string {
   return `http://${host}.${names.podsService(model.name)}.${model.namespace}.svc:${model.patroniPort}${path}`;
 }
 
+/**
+ * The REST API's credentials reach curl on its standard input as a config file (`--config -`),
+ * written by the shell's printf builtin: an argument such as `--user name:password` would be
+ * in the process's command line, which every process on the node can read.
+ */
+const CURL_WITH_CREDENTIALS = `printf 'user = "%s:%s"\\n' "$PATRONI_API_USER" "$PATRONI_API_PASSWORD" | exec "$@" --config -`;
+
 function curl(method: string, url: string, data: string): string[] {
   return [
+    "sh",
+    "-c",
+    CURL_WITH_CREDENTIALS,
+    "patroni-api",
     "curl",
     "--fail",
     "--silent",
@@ -35,8 +46,6 @@ function curl(method: string, url: string, data: string): string[] {
     "--retry-delay",
     "3",
     "--retry-connrefused",
-    "--user",
-    "$(PATRONI_API_USER):$(PATRONI_API_PASSWORD)",
     "--header",
     "Content-Type: application/json",
     "--request",
